@@ -1,0 +1,289 @@
+"""Talk to a Rubicon broker: typed calls over httpx, one error tree.
+
+Every failure a caller can meet is a :class:`BrokerError` that carries the
+sentence to show the user (``message``) and what to do about it (``hint``)::
+
+    BrokerError
+    ├── BrokerUnreachable        no answer: down, wrong address, timeout
+    ├── BrokerProtocolError      an answer we cannot read: not a Rubicon broker?
+    └── BrokerRejected           the broker said no (problem+json, ``code``)
+        ├── InvalidCredentials   wrong username or password
+        ├── SessionExpired       the sign-in token is no longer valid
+        ├── NotEntitled          the user may not use that desktop
+        └── NoDesktopAvailable   every machine in the pool is taken
+
+The client is synchronous on purpose: the UI runs it off the GUI thread.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from types import TracebackType
+from typing import Any, Self
+
+import httpx
+
+from launcher.core import log
+from launcher.core.models import (
+    ConnectionInfo,
+    Desktop,
+    DesktopState,
+    Launch,
+    Protocol,
+    SessionRef,
+    SignIn,
+    User,
+)
+
+__all__ = [
+    "BrokerClient",
+    "BrokerError",
+    "BrokerProtocolError",
+    "BrokerRejected",
+    "BrokerUnreachable",
+    "InvalidCredentials",
+    "NoDesktopAvailable",
+    "NotEntitled",
+    "SessionExpired",
+]
+
+API = "/api/v1"
+
+
+class BrokerError(Exception):
+    """Base of every broker failure; ``str()`` is the user-facing message."""
+
+    def __init__(self, message: str, *, hint: str = "") -> None:
+        super().__init__(message)
+        self.message = message
+        self.hint = hint
+
+    def __str__(self) -> str:
+        return f"{self.message} {self.hint}".strip()
+
+
+class BrokerUnreachable(BrokerError):
+    pass
+
+
+class BrokerProtocolError(BrokerError):
+    pass
+
+
+class BrokerRejected(BrokerError):
+    """The broker answered with a problem document."""
+
+    def __init__(self, message: str, *, code: str, status: int, hint: str = "") -> None:
+        super().__init__(message, hint=hint)
+        self.code = code
+        self.status = status
+
+
+class InvalidCredentials(BrokerRejected):
+    pass
+
+
+class SessionExpired(BrokerRejected):
+    pass
+
+
+class NotEntitled(BrokerRejected):
+    pass
+
+
+class NoDesktopAvailable(BrokerRejected):
+    pass
+
+
+_BY_CODE: dict[str, type[BrokerRejected]] = {
+    "invalid_credentials": InvalidCredentials,
+    "invalid_token": SessionExpired,
+    "not_entitled": NotEntitled,
+    "no_machine_available": NoDesktopAvailable,
+}
+
+_HINTS: dict[type[BrokerRejected], str] = {
+    InvalidCredentials: "Check your username and password and try again.",
+    SessionExpired: "Sign in again.",
+}
+
+
+class BrokerClient:
+    """One broker, one signed-in user at most.
+
+    ``transport`` lets tests drive an in-process broker; everything else
+    goes over the network.
+    """
+
+    def __init__(
+        self,
+        base_url: str,
+        *,
+        timeout: float = 15.0,
+        verify: bool | str = True,
+        transport: httpx.BaseTransport | None = None,
+    ) -> None:
+        self.base_url = normalize_url(base_url)
+        self._http = httpx.Client(
+            base_url=self.base_url,
+            timeout=timeout,
+            verify=verify,
+            transport=transport,
+            headers={"Accept": "application/json", "User-Agent": "Rubicon-launcher"},
+        )
+        self._token: str | None = None
+
+    def __enter__(self) -> Self:
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.close()
+
+    def close(self) -> None:
+        self._http.close()
+
+    @property
+    def signed_in(self) -> bool:
+        return self._token is not None
+
+    def login(self, *, username: str, password: str) -> SignIn:
+        data = self._call("POST", "/auth/login", json={"username": username, "password": password})
+        try:
+            user = data["user"]
+            sign_in = SignIn(
+                user=User(username=user["username"], display_name=user["display_name"]),
+                token=data["token"],
+                expires_at=datetime.fromisoformat(data["expires_at"]),
+            )
+        except (KeyError, TypeError, ValueError) as e:
+            raise self._unreadable("sign-in") from e
+        self._token = sign_in.token
+        log.broker.info("signed in to %s as %s", self.base_url, sign_in.user.username)
+        return sign_in
+
+    def logout(self) -> None:
+        if self._token is None:
+            return
+        try:
+            self._call("POST", "/auth/logout")
+        finally:
+            self._token = None
+
+    def desktops(self) -> list[Desktop]:
+        data = self._call("GET", "/desktops")
+        try:
+            return [_desktop(item) for item in data["desktops"]]
+        except (KeyError, TypeError, ValueError) as e:
+            raise self._unreadable("desktop list") from e
+
+    def launch(self, desktop_id: str, *, protocol: Protocol | None = None) -> Launch:
+        body = {"protocol": protocol.value} if protocol else {}
+        data = self._call("POST", f"/desktops/{_segment(desktop_id)}/launch", json=body)
+        try:
+            return _launch(data)
+        except (KeyError, TypeError, ValueError) as e:
+            raise self._unreadable("connection details") from e
+
+    def logoff(self, session_id: str) -> None:
+        self._call("POST", f"/sessions/{_segment(session_id)}/logoff")
+
+    def _call(self, method: str, path: str, *, json: Any = None) -> Any:
+        headers = {"Authorization": f"Bearer {self._token}"} if self._token else {}
+        try:
+            response = self._http.request(method, API + path, json=json, headers=headers)
+        except httpx.TimeoutException as e:
+            raise BrokerUnreachable(
+                f"The broker at {self.base_url} did not answer in time.",
+                hint="It may be overloaded or the network is slow; try again shortly.",
+            ) from e
+        except httpx.TransportError as e:
+            log.broker.warning("cannot reach %s: %s", self.base_url, e)
+            raise BrokerUnreachable(
+                f"Cannot reach the broker at {self.base_url}.",
+                hint="Check the server address and your network connection.",
+            ) from e
+        log.broker.debug("%s %s -> %s", method, path, response.status_code)
+        if response.is_success:
+            return response.json() if response.content else None
+        raise self._rejection(response)
+
+    def _rejection(self, response: httpx.Response) -> BrokerError:
+        try:
+            problem = response.json()
+            code, detail = problem["code"], problem["detail"]
+        except (ValueError, KeyError, TypeError):
+            return BrokerProtocolError(
+                f"The server at {self.base_url} answered HTTP {response.status_code}, "
+                "which is not a broker reply.",
+                hint="Check that the address points to a Rubicon broker.",
+            )
+        if code == "invalid_token":
+            self._token = None
+        cls = _BY_CODE.get(code, BrokerRejected)
+        return cls(
+            str(detail), code=str(code), status=response.status_code, hint=_HINTS.get(cls, "")
+        )
+
+    def _unreadable(self, what: str) -> BrokerProtocolError:
+        return BrokerProtocolError(
+            f"The broker at {self.base_url} sent a {what} this launcher cannot read.",
+            hint="The broker may be a newer version; ask your administrator.",
+        )
+
+
+def normalize_url(url: str) -> str:
+    """Accept ``host``, ``host:port`` or a full URL; default to https."""
+    url = url.strip().rstrip("/")
+    if not url:
+        raise ValueError("Enter the broker's address, for example broker.example.com.")
+    if "://" not in url:
+        url = "https://" + url
+    parsed = httpx.URL(url)
+    if parsed.scheme not in ("http", "https") or not parsed.host:
+        raise ValueError(f"{url!r} is not a broker address; use https://host[:port].")
+    return url
+
+
+def _segment(value: str) -> str:
+    # Ids go into the path: refuse anything that could climb out of it.
+    if not value or "/" in value or value in (".", ".."):
+        raise ValueError(f"not a valid id: {value!r}")
+    return value
+
+
+def _desktop(item: dict[str, Any]) -> Desktop:
+    session = item.get("session")
+    return Desktop(
+        id=item["id"],
+        name=item["name"],
+        protocols=tuple(Protocol(p) for p in item["protocols"]),
+        default_protocol=Protocol(item["default_protocol"]),
+        state=DesktopState(item["state"]),
+        session=(
+            SessionRef(id=session["id"], state=session["state"], machine=session["machine"])
+            if session
+            else None
+        ),
+    )
+
+
+def _launch(data: dict[str, Any]) -> Launch:
+    conn = data["connection"]
+    expires = conn.get("expires_at")
+    return Launch(
+        session_id=data["session_id"],
+        connection=ConnectionInfo(
+            protocol=Protocol(conn["protocol"]),
+            host=conn["host"],
+            port=int(conn["port"]),
+            tls=bool(conn.get("tls", False)),
+            username=conn.get("username"),
+            password=conn.get("password"),
+            expires_at=datetime.fromisoformat(expires) if expires else None,
+        ),
+    )

@@ -1,0 +1,131 @@
+"""VNC through TigerVNC's ``vncviewer``.
+
+The console password goes in the vncpasswd format through ``-passwd`` on a
+pipe (the plan's stdin), so it is never on the command line or on disk.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+from collections.abc import Sequence
+
+from cryptography.hazmat.decrepit.ciphers.algorithms import TripleDES
+from cryptography.hazmat.primitives.ciphers import Cipher, modes
+
+from launcher.core.models import ConnectionInfo, Protocol
+from launcher.core.protocols import ClientNotFound, ExitReason, LaunchPlan, find_client
+
+CLIENT_NAMES = ("vncviewer", "xtigervncviewer")
+EXTRA_DIRS = {
+    "linux": ("/usr/bin", "/usr/local/bin", "/opt/TigerVNC/bin"),
+    "windows": (r"C:\Program Files\TigerVNC",),
+    "macos": ("/Applications/TigerVNC Viewer.app/Contents/MacOS",),
+}
+INSTALL_HINT = {
+    "linux": "Install TigerVNC's viewer: sudo apt-get install tigervnc-viewer "
+    "(Fedora: sudo dnf install tigervnc).",
+    "windows": "Install the TigerVNC viewer from tigervnc.org, or set its path in Settings.",
+    "macos": "Install the TigerVNC viewer (brew install --cask tigervnc-viewer).",
+}
+
+# VNC authentication "encrypts" the password with DES under this fixed key,
+# with the bits of each key byte mirrored. It hides nothing; the format is
+# what vncviewer's -passwd expects.
+_VNC_KEY = bytes([23, 82, 107, 6, 35, 78, 88, 7])
+_MIRRORED_KEY = bytes(int(f"{b:08b}"[::-1], 2) for b in _VNC_KEY)
+
+MAX_PASSWORD = 8
+
+
+def obfuscate_password(password: str) -> bytes:
+    """The 8 bytes of a vncpasswd file for ``password``.
+
+    VNC authentication uses only the first 8 bytes; longer passwords are cut
+    exactly as the server cuts them.
+    """
+    raw = password.encode("utf-8")[:MAX_PASSWORD].ljust(MAX_PASSWORD, b"\0")
+    # Triple DES with one key repeated is single DES.
+    encryptor = Cipher(TripleDES(_MIRRORED_KEY * 3), modes.ECB()).encryptor()  # noqa: S305
+    return encryptor.update(raw) + encryptor.finalize()
+
+
+def server_address(host: str, port: int) -> str:
+    """TigerVNC's ``host::port`` (two colons: a port, not a display number)."""
+    try:
+        if ipaddress.ip_address(host).version == 6:
+            host = f"[{host}]"
+    except ValueError:
+        pass
+    return f"{host}::{port}"
+
+
+def plan(
+    connection: ConnectionInfo,
+    *,
+    client: str,
+    fullscreen: bool = False,
+    title: str = "",
+) -> LaunchPlan:
+    """The argv and stdin that open ``connection`` in ``vncviewer``."""
+    if connection.protocol is not Protocol.VNC:
+        raise ValueError(f"not a VNC connection: {connection.protocol}")
+    argv = [client]
+    if fullscreen:
+        argv += ["-FullScreen"]
+    stdin = None
+    if connection.password is not None:
+        argv += ["-passwd", "/dev/stdin"]
+        stdin = obfuscate_password(connection.password)
+    argv.append(server_address(connection.host, connection.port))
+    return LaunchPlan(argv=tuple(argv), stdin=stdin, title=title)
+
+
+def locate(
+    *,
+    platform: str,
+    override: str | None = None,
+    path: str | None = None,
+    extra_dirs: Sequence[str] | None = None,
+) -> str:
+    """The viewer to run, or :class:`ClientNotFound` naming what to install."""
+    if extra_dirs is None:
+        extra_dirs = EXTRA_DIRS.get(platform, ())
+    found = find_client(CLIENT_NAMES, override=override, extra_dirs=extra_dirs, path=path)
+    if found is None:
+        where = f" at {override}" if override else ""
+        raise ClientNotFound(
+            f"The VNC viewer is not installed{where}.", hint=INSTALL_HINT.get(platform, "")
+        )
+    return found
+
+
+# vncviewer reports a fatal error and then waits on its own dialog; these
+# lines let the supervisor stop it and say what happened instead.
+_FATAL_LINES: Sequence[tuple[str, ExitReason]] = (
+    (
+        "Authentication failure",
+        ExitReason(
+            "The desktop refused the console password.",
+            hint="Try again; if it keeps happening, ask your administrator to check the desktop.",
+        ),
+    ),
+    (
+        "unable to connect to socket",
+        ExitReason(
+            "The desktop is not answering on its display port.",
+            hint="It may be starting or switched off; try again in a minute.",
+        ),
+    ),
+    (
+        "End of stream",
+        ExitReason("The desktop closed the connection.", hint="Connect again to resume."),
+    ),
+)
+
+
+def classify_line(line: str) -> ExitReason | None:
+    """A fatal reason if ``line`` of the viewer's output reports one."""
+    for needle, reason in _FATAL_LINES:
+        if needle in line:
+            return reason
+    return None
