@@ -238,15 +238,18 @@ class BrokerClient:
 
 def normalize_url(url: str) -> str:
     """Accept ``host``, ``host:port`` or a full URL; default to https."""
-    url = url.strip().rstrip("/")
+    url = url.strip()
     if not url:
         raise ValueError("Enter the broker's address, for example broker.example.com.")
     if "://" not in url:
         url = "https://" + url
-    parsed = httpx.URL(url)
-    if parsed.scheme not in ("http", "https") or not parsed.host:
-        raise ValueError(f"{url!r} is not a broker address; use https://host[:port].")
-    return url
+    try:
+        parsed = httpx.URL(url)
+    except httpx.InvalidURL:
+        parsed = None
+    if parsed is None or parsed.scheme not in ("http", "https") or not parsed.host:
+        raise ValueError(f"{url} is not a broker address; use https://host[:port].")
+    return str(parsed).rstrip("/")
 
 
 def _segment(value: str) -> str:

@@ -9,8 +9,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from launcher.core.models import ConnectionInfo, Protocol
-from launcher.core.protocols import ClientNotFound, LaunchPlan
-from launcher.core.protocols import vnc
+from launcher.core.protocols import ClientNotFound, LaunchPlan, vnc
 
 DATA = Path(__file__).parents[4] / "data" / "vncviewer"
 

@@ -1,0 +1,97 @@
+"""A real broker for launcher tests: uvicorn on a free loopback port.
+
+It runs the same ``create_app`` the ``rubicon-broker serve`` command runs,
+in a thread of the test process, so the launcher talks real HTTP to it.
+"""
+
+from __future__ import annotations
+
+import json
+import socket
+import threading
+import time
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+
+import uvicorn
+
+from broker_stub.app import create_app
+from broker_stub.auth.users import set_user
+from broker_stub.settings import BrokerSettings
+
+
+@dataclass(frozen=True)
+class Machine:
+    name: str
+    port: int
+    password: str | None = "vncpass1"
+    host: str = "127.0.0.1"
+
+
+@dataclass(frozen=True)
+class LiveBroker:
+    url: str
+    database_url: str
+
+
+def write_config(path: Path, pools: dict[str, Sequence[Machine]], *, users: Sequence[str]) -> Path:
+    """One VNC pool per entry, named after its id, entitled to ``users``."""
+    lines: list[str] = []
+    for pool_id, machines in pools.items():
+        lines += [
+            "[[pools]]",
+            f"id = {json.dumps(pool_id)}",
+            f"name = {json.dumps(pool_id.replace('-', ' ').title())}",
+            'protocol = "vnc"',
+            f"users = {json.dumps(list(users))}",
+        ]
+        for m in machines:
+            lines += [
+                "[[pools.machines]]",
+                f"name = {json.dumps(m.name)}",
+                f"host = {json.dumps(m.host)}",
+                f"port = {m.port}",
+            ]
+            if m.password is not None:
+                lines.append(f"password = {json.dumps(m.password)}")
+    path.write_text("\n".join(lines) + "\n")
+    path.chmod(0o600)
+    return path
+
+
+@contextmanager
+def live_broker(
+    tmp_path: Path,
+    *,
+    pools: dict[str, Sequence[Machine]],
+    users: dict[str, str],
+) -> Iterator[LiveBroker]:
+    tmp_path.mkdir(parents=True, exist_ok=True)
+    database_url = f"sqlite:///{tmp_path / 'broker.sqlite3'}"
+    settings = BrokerSettings(
+        database_url=database_url,
+        config=write_config(tmp_path / "pools.toml", pools, users=list(users)),
+    )
+    app = create_app(settings)
+    with app.state.session_factory() as db:
+        for name, password in users.items():
+            set_user(db, name, password, display_name=name.title())
+    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    sock.bind(("127.0.0.1", 0))
+    port = sock.getsockname()[1]
+    server = uvicorn.Server(uvicorn.Config(app, log_level="warning", lifespan="on"))
+    thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 20
+    while not server.started:
+        if not thread.is_alive() or time.monotonic() > deadline:
+            raise RuntimeError("the test broker did not start")
+        time.sleep(0.02)
+    try:
+        yield LiveBroker(url=f"http://127.0.0.1:{port}", database_url=database_url)
+    finally:
+        server.should_exit = True
+        thread.join(timeout=10)
+        sock.close()

@@ -1,0 +1,170 @@
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import httpx
+import pytest
+
+from launcher.core.broker import (
+    BrokerClient,
+    BrokerProtocolError,
+    BrokerRejected,
+    BrokerUnreachable,
+    InvalidCredentials,
+    NoDesktopAvailable,
+    NotEntitled,
+    SessionExpired,
+    normalize_url,
+)
+from launcher.core.models import DesktopState, Protocol
+from tests.helpers.live_broker import LiveBroker, Machine, live_broker
+
+
+@pytest.mark.parametrize(
+    ("given", "expected"),
+    [
+        ("broker.example.com", "https://broker.example.com"),
+        ("broker.example.com:8443/", "https://broker.example.com:8443"),
+        ("  http://127.0.0.1:8080/ ", "http://127.0.0.1:8080"),
+        ("https://[::1]:8443", "https://[::1]:8443"),
+    ],
+)
+def test_normalize_url(given: str, expected: str) -> None:
+    assert normalize_url(given) == expected
+
+
+@pytest.mark.parametrize("bad", ["", "   ", "ftp://x", "http://", "https://:80"])
+def test_normalize_url_refuses_what_is_no_address(bad: str) -> None:
+    with pytest.raises(ValueError, match="address"):
+        normalize_url(bad)
+
+
+# -- against a live broker ------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def broker(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveBroker]:
+    with live_broker(
+        tmp_path_factory.mktemp("broker"),
+        pools={
+            "solo": [Machine("solo-1", port=5901, password="pw-solo")],
+            "pair": [Machine("pair-1", port=5902), Machine("pair-2", port=5903, password=None)],
+        },
+        users={"ann": "ann-pw", "bob": "bob-pw"},
+    ) as live:
+        yield live
+
+
+def test_a_whole_session_through_the_client(broker: LiveBroker) -> None:
+    with BrokerClient(broker.url) as client:
+        sign_in = client.login(username="ann", password="ann-pw")
+        assert sign_in.user.username == "ann"
+        assert client.signed_in
+        desktops = {d.id: d for d in client.desktops()}
+        assert set(desktops) == {"solo", "pair"}
+        assert desktops["solo"].state is DesktopState.AVAILABLE
+        assert desktops["solo"].protocols == (Protocol.VNC,)
+
+        launch = client.launch("solo")
+        assert (launch.connection.host, launch.connection.port) == ("127.0.0.1", 5901)
+        assert launch.connection.password == "pw-solo"
+        assert client.launch("solo", protocol=Protocol.VNC).session_id == launch.session_id
+        solo = {d.id: d for d in client.desktops()}["solo"]
+        assert solo.state is DesktopState.CONNECTED
+        assert solo.session is not None
+        assert solo.session.id == launch.session_id
+
+        client.logoff(launch.session_id)
+        assert {d.id: d for d in client.desktops()}["solo"].session is None
+        client.logout()
+        assert not client.signed_in
+        with pytest.raises(SessionExpired):
+            client.desktops()
+
+
+def test_wrong_password(broker: LiveBroker) -> None:
+    with BrokerClient(broker.url) as client, pytest.raises(InvalidCredentials) as caught:
+        client.login(username="ann", password="nope")
+    assert caught.value.status == 401
+    assert caught.value.hint == "Check your username and password and try again."
+    assert not client.signed_in
+
+
+def test_nothing_free_and_not_entitled(broker: LiveBroker) -> None:
+    with BrokerClient(broker.url) as ann, BrokerClient(broker.url) as bob:
+        ann.login(username="ann", password="ann-pw")
+        bob.login(username="bob", password="bob-pw")
+        held = ann.launch("solo")
+        with pytest.raises(NoDesktopAvailable) as caught:
+            bob.launch("solo")
+        assert caught.value.code == "no_machine_available"
+        assert "in use" in caught.value.message
+        ann.logoff(held.session_id)
+        with pytest.raises(BrokerRejected) as missing:
+            bob.launch("no-such-pool")
+        assert missing.value.code == "pool_not_found"
+        assert not isinstance(missing.value, NotEntitled)
+
+
+def test_token_expiry_drops_the_sign_in(broker: LiveBroker) -> None:
+    with BrokerClient(broker.url) as client:
+        client.login(username="ann", password="ann-pw")
+        client._token = "forged"  # what an expired token looks like to the broker
+        with pytest.raises(SessionExpired):
+            client.desktops()
+        assert not client.signed_in
+
+
+def test_broker_down(tmp_path: Path) -> None:
+    with BrokerClient("http://127.0.0.1:9") as client, pytest.raises(BrokerUnreachable) as e:
+        client.login(username="a", password="b")
+    assert str(e.value).startswith("Cannot reach the broker at http://127.0.0.1:9.")
+
+
+# -- answers a broker would not give: replayed through a transport ---------
+
+
+def replay(response: httpx.Response | Exception) -> BrokerClient:
+    def handler(request: httpx.Request) -> httpx.Response:
+        if isinstance(response, Exception):
+            raise response
+        return response
+
+    return BrokerClient("https://b.example", transport=httpx.MockTransport(handler))
+
+
+def test_a_web_page_instead_of_a_broker() -> None:
+    client = replay(httpx.Response(502, html="<h1>Bad gateway</h1>"))
+    with pytest.raises(BrokerProtocolError, match="answered HTTP 502, which is not a broker"):
+        client.login(username="a", password="b")
+
+
+def test_a_reply_missing_fields() -> None:
+    client = replay(httpx.Response(200, json={"token": "t"}))
+    with pytest.raises(BrokerProtocolError, match="sign-in this launcher cannot read"):
+        client.login(username="a", password="b")
+    assert not client.signed_in
+
+
+def test_slow_broker() -> None:
+    client = replay(httpx.ReadTimeout("slow"))
+    with pytest.raises(BrokerUnreachable, match="did not answer in time"):
+        client.desktops()
+
+
+def test_unknown_problem_code_keeps_the_brokers_words() -> None:
+    problem = {"code": "maintenance_window", "detail": "Desktops are being updated until 6 pm."}
+    client = replay(httpx.Response(503, json=problem))
+    with pytest.raises(BrokerRejected) as caught:
+        client.desktops()
+    assert type(caught.value) is BrokerRejected
+    assert str(caught.value) == "Desktops are being updated until 6 pm."
+    assert (caught.value.code, caught.value.status) == ("maintenance_window", 503)
+
+
+@pytest.mark.parametrize("bad", ["", "..", "a/b"])
+def test_ids_cannot_leave_their_path(bad: str) -> None:
+    client = replay(httpx.Response(500))
+    with pytest.raises(ValueError, match="not a valid id"):
+        client.launch(bad)
