@@ -54,7 +54,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     os.environ.setdefault("QT_ENABLE_HIGHDPI_SCALING", "1")
 
     # Imported here so --help and --version work without a display.
-    from PySide6.QtCore import QtMsgType, qInstallMessageHandler
+    from PySide6.QtCore import QTimer, QtMsgType, qInstallMessageHandler
     from PySide6.QtWidgets import QApplication
 
     from launcher.ui.mainwindow import MainWindow, Options
@@ -93,8 +93,13 @@ def main(argv: Sequence[str] | None = None) -> int:
         server=args.server or settings.last_server, username=args.user or settings.last_username
     )
     window.show()
-    # Ctrl-C in the terminal closes the window like the close button does.
+    # Ctrl-C or SIGTERM closes the window like the close button does. Python
+    # runs signal handlers only between bytecodes, and Qt's idle event loop
+    # runs none: a short timer hands control back to Python now and then.
     signal.signal(signal.SIGINT, lambda *_: window.close())
     signal.signal(signal.SIGTERM, lambda *_: window.close())
+    wakeup = QTimer(interval=250)
+    wakeup.timeout.connect(lambda: None)
+    wakeup.start()
     log.app.info("Rubicon %s started", __version__)
     return app.exec()

@@ -12,19 +12,24 @@ from pathlib import Path
 
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 
-from PySide6.QtWidgets import QApplication  # noqa: E402
+from PySide6.QtWidgets import QApplication
 
-from launcher.core.models import Desktop, DesktopState, Protocol, SessionRef  # noqa: E402
-from launcher.ui.mainwindow import MainWindow, Options  # noqa: E402
+from launcher.core.models import Desktop, DesktopState, Protocol, SessionRef
+from launcher.ui.mainwindow import MainWindow, Options
 
 OUT = Path(__file__).resolve().parents[1] / "docs" / "screenshots"
 
 SAMPLE = [
-    Desktop("engineering", "Engineering desktop", (Protocol.VNC,), Protocol.VNC,
-            DesktopState.CONNECTED, SessionRef("s1", "active", "eng-1")),
+    Desktop(
+        "engineering",
+        "Engineering desktop",
+        (Protocol.VNC,),
+        Protocol.VNC,
+        DesktopState.CONNECTED,
+        SessionRef("s1", "active", "eng-1"),
+    ),
     Desktop("finance", "Finance", (Protocol.VNC,), Protocol.VNC, DesktopState.AVAILABLE),
-    Desktop("lab", "Teaching lab (Linux)", (Protocol.VNC,), Protocol.VNC,
-            DesktopState.UNAVAILABLE),
+    Desktop("lab", "Teaching lab (Linux)", (Protocol.VNC,), Protocol.VNC, DesktopState.UNAVAILABLE),
 ]
 
 

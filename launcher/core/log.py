@@ -14,7 +14,7 @@ from datetime import UTC, datetime
 from typing import TextIO
 
 app = logging.getLogger("rubicon.app")
-broker = logging.getLogger("rubicon.broker")
+broker = logging.getLogger("rubicon.brokerclient")  # rubicon.broker.* is the server
 launch = logging.getLogger("rubicon.launch")
 client = logging.getLogger("rubicon.client")  # what native clients print
 ui = logging.getLogger("rubicon.ui")
