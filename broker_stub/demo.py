@@ -16,7 +16,6 @@ from __future__ import annotations
 import argparse
 import contextlib
 import json
-import logging
 import os
 import shutil
 import signal
@@ -39,8 +38,6 @@ from broker_stub.xdisplay import (
     require_program,
     stop_process,
 )
-
-log = logging.getLogger(__name__)
 
 DEMO_USER = "demo"
 DEMO_PASSWORD = "demo"  # noqa: S105 - the published demo login

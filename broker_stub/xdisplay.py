@@ -15,7 +15,6 @@ Errors::
 from __future__ import annotations
 
 import contextlib
-import logging
 import os
 import secrets
 import select
@@ -29,6 +28,8 @@ from collections.abc import Sequence
 from pathlib import Path
 from types import TracebackType
 from typing import IO, Self
+
+from broker_stub import log
 
 __all__ = [
     "PACKAGES",
@@ -45,7 +46,6 @@ __all__ = [
     "stop_process",
 ]
 
-log = logging.getLogger(__name__)
 
 # Debian package that provides each program we may start.
 PACKAGES = {
@@ -149,7 +149,7 @@ def stop_process(proc: subprocess.Popen[bytes], timeout: float = 5.0) -> None:
     except ProcessLookupError:
         pass
     except subprocess.TimeoutExpired:
-        log.warning("pid %d ignored SIGTERM for %.0fs; killing it", proc.pid, timeout)
+        log.xdisplay.warning("pid %d ignored SIGTERM for %.0fs; killing it", proc.pid, timeout)
         with contextlib.suppress(ProcessLookupError):
             os.kill(proc.pid, signal.SIGKILL)
         proc.wait(timeout=timeout)
@@ -321,7 +321,7 @@ class _XServer:
                     raise
                 if attempt == START_ATTEMPTS:
                     raise
-                log.info("%s: display or port taken, trying again", self.program)
+                log.xdisplay.info("%s: display or port taken, trying again", self.program)
 
     def _start_once(self, executable: str, display: int) -> None:
         self.display = display
@@ -355,7 +355,7 @@ class _XServer:
             for fd in (ready_r, ready_w):
                 if fd >= 0:
                     os.close(fd)
-        log.info("%s running on %s (pid %d)", self.program, self.display_name, self.pid)
+        log.xdisplay.info("%s running on %s (pid %d)", self.program, self.display_name, self.pid)
 
     def _fail(self, reason: str) -> ServerStartError:
         return ServerStartError(f"{self.program} {self.display_name}", reason, _tail(self.log_path))
@@ -485,14 +485,16 @@ class XvncDesktop(_XServer):
                     check=True,
                 )
             except (subprocess.SubprocessError, OSError) as err:
-                log.warning("could not paint %s: %s", self.display_name, err)
+                log.xdisplay.warning("could not paint %s: %s", self.display_name, err)
         elif self.colour:
-            log.info("xsetroot not installed; %s keeps the default background", self.display_name)
+            log.xdisplay.info(
+                "xsetroot not installed; %s keeps the default background", self.display_name
+            )
         if self.client:
             if shutil.which(self.client[0]):
                 self.run_client(self.client)
             else:
-                log.info("%s not installed; the desktop stays plain", self.client[0])
+                log.xdisplay.info("%s not installed; the desktop stays plain", self.client[0])
 
 
 class Xvfb(_XServer):

@@ -1,0 +1,34 @@
+"""Sign in and sign out."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, Response
+
+from broker_stub import log
+from broker_stub.api import problems
+from broker_stub.api.deps import BearerToken, CurrentUser, DbSession, Settings
+from broker_stub.api.schemas import LoginRequest, LoginResponse, UserOut
+from broker_stub.auth import tokens
+from broker_stub.auth.users import authenticate
+
+router = APIRouter(prefix="/api/v1/auth", tags=["auth"])
+
+
+@router.post("/login", responses=problems.responses(401, 422))
+def login(body: LoginRequest, db: DbSession, settings: Settings) -> LoginResponse:
+    """Trade a username and password for a bearer token."""
+    user = authenticate(db, body.username, body.password)
+    token, expires_at = tokens.issue(db, user, settings.token_ttl)
+    return LoginResponse(
+        token=token,
+        expires_at=expires_at,
+        user=UserOut(username=user.username, display_name=user.display_name),
+    )
+
+
+@router.post("/logout", status_code=204, responses=problems.responses(401))
+def logout(db: DbSession, user: CurrentUser, token: BearerToken) -> Response:
+    """Revoke the token this request carries."""
+    tokens.revoke(db, token)
+    log.auth.info("sign-out: %r", user.username)
+    return Response(status_code=204)

@@ -1,0 +1,66 @@
+"""Build the broker's ASGI application from settings."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from typing import Any
+
+from fastapi import FastAPI
+
+import broker_stub
+from broker_stub import log
+from broker_stub.api import auth, desktops, health, problems, sessions
+from broker_stub.config import load_config
+from broker_stub.db.engine import create_schema, make_engine, make_session_factory, safe_url
+from broker_stub.domain.pools import sync_pools
+from broker_stub.settings import BrokerSettings
+
+
+class BrokerAPI(FastAPI):
+    def openapi(self) -> dict[str, Any]:
+        if self.openapi_schema is None:
+            problems.fix_openapi_media_types(super().openapi())
+        return super().openapi()
+
+
+def create_app(settings: BrokerSettings) -> FastAPI:
+    """Open the database, apply the pools file, and wire the routes.
+
+    Raises ConfigError for a bad pools file and SQLAlchemy errors when the
+    database cannot be reached, before any request is served.
+    """
+    config = load_config(settings.config) if settings.config is not None else None
+    url = settings.effective_database_url()
+    engine = make_engine(url)
+    try:
+        create_schema(engine)
+        session_factory = make_session_factory(engine)
+        if config is None:
+            log.config.warning("no pools file given; pools in the database stay as they are")
+        else:
+            with session_factory() as db:
+                sync_pools(db, config)
+    except BaseException:
+        engine.dispose()
+        raise
+    log.db.info("using database %s", safe_url(url))
+
+    @asynccontextmanager
+    async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
+        yield
+        engine.dispose()
+
+    app = BrokerAPI(
+        title="Rubicon broker",
+        version=broker_stub.__version__,
+        summary="Signs users in, lists their desktops and hands out machines.",
+        lifespan=lifespan,
+    )
+    app.state.settings = settings
+    app.state.engine = engine
+    app.state.session_factory = session_factory
+    problems.install(app)
+    for module in (auth, desktops, sessions, health):
+        app.include_router(module.router)
+    return app

@@ -1,0 +1,150 @@
+"""The broker's tables.
+
+All state lives here so any broker node can serve any request. The schema is
+made by `Base.metadata` today; constraint names follow a fixed convention so
+Alembic migrations can refer to them later.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from enum import StrEnum
+from typing import Any, ClassVar
+
+from sqlalchemy import CheckConstraint, ForeignKey, Index, MetaData, String, UniqueConstraint, text
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+
+from broker_stub.db.types import UTCDateTime
+
+NAMING_CONVENTION = {
+    "ix": "ix_%(column_0_label)s",
+    "uq": "uq_%(table_name)s_%(column_0_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+
+class MachineState(StrEnum):
+    READY = "ready"
+    IN_USE = "in_use"
+
+
+class SessionState(StrEnum):
+    ACTIVE = "active"
+    ENDED = "ended"
+
+
+class EntitlementKind(StrEnum):
+    USER = "user"
+    GROUP = "group"
+
+
+class Base(DeclarativeBase):
+    metadata = MetaData(naming_convention=NAMING_CONVENTION)
+    type_annotation_map: ClassVar[dict[Any, Any]] = {datetime: UTCDateTime}
+
+
+class User(Base):
+    __tablename__ = "users"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    username: Mapped[str] = mapped_column(String(128), unique=True)
+    display_name: Mapped[str] = mapped_column(String(200))
+    password_hash: Mapped[str] = mapped_column(String(255))
+
+
+class UserGroup(Base):
+    __tablename__ = "user_groups"
+
+    user_id: Mapped[int] = mapped_column(
+        ForeignKey("users.id", ondelete="CASCADE"), primary_key=True
+    )
+    name: Mapped[str] = mapped_column(String(200), primary_key=True)
+
+
+class Pool(Base):
+    __tablename__ = "pools"
+
+    id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    name: Mapped[str] = mapped_column(String(200))
+    protocol: Mapped[str] = mapped_column(String(16))
+    sort: Mapped[int] = mapped_column(default=0)
+
+    @property
+    def protocols(self) -> list[str]:
+        # One protocol per pool for now; the API already speaks in lists.
+        return [self.protocol]
+
+
+class Entitlement(Base):
+    __tablename__ = "entitlements"
+    __table_args__ = (CheckConstraint("kind IN ('user', 'group')", name="kind"),)
+
+    pool_id: Mapped[str] = mapped_column(
+        ForeignKey("pools.id", ondelete="CASCADE"), primary_key=True
+    )
+    kind: Mapped[str] = mapped_column(String(8), primary_key=True)
+    name: Mapped[str] = mapped_column(String(200), primary_key=True)
+
+
+class Machine(Base):
+    __tablename__ = "machines"
+    __table_args__ = (
+        UniqueConstraint("pool_id", "name"),
+        CheckConstraint("state IN ('ready', 'in_use')", name="state"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    pool_id: Mapped[str] = mapped_column(ForeignKey("pools.id", ondelete="CASCADE"), index=True)
+    name: Mapped[str] = mapped_column(String(200))
+    host: Mapped[str] = mapped_column(String(255))
+    port: Mapped[int]
+    # Console password the remote-display client needs; not a user's password.
+    password: Mapped[str | None] = mapped_column(String(255))
+    assigned_user_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    state: Mapped[str] = mapped_column(String(16), default=MachineState.READY)
+
+
+class DesktopSession(Base):
+    __tablename__ = "sessions"
+    __table_args__ = (
+        CheckConstraint("state IN ('active', 'ended')", name="state"),
+        # The database itself refuses a second active session per user and pool,
+        # and a second active session on one machine.
+        Index(
+            "uq_sessions_active_user_pool",
+            "user_id",
+            "pool_id",
+            unique=True,
+            sqlite_where=text("state = 'active'"),
+            postgresql_where=text("state = 'active'"),
+        ),
+        Index(
+            "uq_sessions_active_machine",
+            "machine_id",
+            unique=True,
+            sqlite_where=text("state = 'active'"),
+            postgresql_where=text("state = 'active'"),
+        ),
+    )
+
+    id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"))
+    pool_id: Mapped[str] = mapped_column(ForeignKey("pools.id", ondelete="CASCADE"))
+    machine_id: Mapped[int] = mapped_column(ForeignKey("machines.id", ondelete="CASCADE"))
+    protocol: Mapped[str] = mapped_column(String(16))
+    state: Mapped[str] = mapped_column(String(16), default=SessionState.ACTIVE)
+    started_at: Mapped[datetime]
+    ended_at: Mapped[datetime | None]
+
+
+class Token(Base):
+    __tablename__ = "tokens"
+
+    # SHA-256 hex of the token; the token itself is never stored.
+    hash: Mapped[str] = mapped_column(String(64), primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    created_at: Mapped[datetime]
+    expires_at: Mapped[datetime]
+    revoked_at: Mapped[datetime | None]

@@ -1,0 +1,160 @@
+"""POST /api/v1/auth/login and /logout, and bearer tokens on other routes."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import pytest
+from sqlalchemy import select, update
+
+from broker_stub.db.models import Token, User
+
+from ..conftest import Broker, assert_problem
+
+LOGIN = "/api/v1/auth/login"
+LOGOUT = "/api/v1/auth/logout"
+DESKTOPS = "/api/v1/desktops"
+
+
+def test_login(broker: Broker) -> None:
+    before = datetime.now(UTC)
+
+    reply = broker.client.post(LOGIN, json={"username": "alice", "password": "alice-Secret-1"})
+
+    assert reply.status_code == 200
+    assert reply.headers["content-type"] == "application/json"
+    body = reply.json()
+    assert set(body) == {"token", "expires_at", "user"}
+    assert body["user"] == {"username": "alice", "display_name": "Alice Liddell"}
+    assert len(body["token"]) >= 43
+    assert body["expires_at"].endswith("Z")
+    expires_at = datetime.fromisoformat(body["expires_at"])
+    assert before + timedelta(hours=10) <= expires_at <= datetime.now(UTC) + timedelta(hours=10)
+
+
+def test_token_ttl_comes_from_settings(make_broker: Callable[..., Broker]) -> None:
+    broker = make_broker(token_ttl=timedelta(minutes=5))
+
+    reply = broker.client.post(LOGIN, json={"username": "alice", "password": "alice-Secret-1"})
+
+    expires_at = datetime.fromisoformat(reply.json()["expires_at"])
+    assert expires_at - datetime.now(UTC) <= timedelta(minutes=5)
+    assert expires_at - datetime.now(UTC) > timedelta(minutes=4)
+
+
+def test_wrong_password_and_unknown_user_look_the_same(broker: Broker) -> None:
+    wrong = broker.client.post(LOGIN, json={"username": "alice", "password": "nope"})
+    unknown = broker.client.post(LOGIN, json={"username": "zed", "password": "alice-Secret-1"})
+
+    assert assert_problem(wrong, 401, "invalid_credentials") == assert_problem(
+        unknown, 401, "invalid_credentials"
+    )
+    assert wrong.headers["www-authenticate"].startswith("Bearer")
+
+
+@pytest.mark.parametrize(
+    ("body", "where"),
+    [
+        ({"username": "alice"}, ["body", "password"]),
+        ({"password": "x"}, ["body", "username"]),
+        ({"username": "", "password": "x"}, ["body", "username"]),
+        ({"username": "alice", "password": 5}, ["body", "password"]),
+        ([], ["body"]),
+    ],
+)
+def test_login_validation(broker: Broker, body: object, where: list[str]) -> None:
+    reply = broker.client.post(LOGIN, json=body)
+
+    problem = assert_problem(reply, 422, "invalid_request")
+    errors = problem["errors"]
+    assert isinstance(errors, list)
+    assert [e["loc"] for e in errors] == [where]
+    assert all(set(e) == {"loc", "msg", "type"} for e in errors)
+
+
+def test_validation_errors_do_not_echo_the_input(broker: Broker) -> None:
+    secret = "Sup3r-secret-" + "x" * 2000  # over the length limit
+
+    reply = broker.client.post(LOGIN, json={"username": "alice", "password": secret})
+
+    assert_problem(reply, 422, "invalid_request")
+    assert "Sup3r-secret-" not in reply.text
+
+
+def test_logout_revokes_the_token(broker: Broker) -> None:
+    headers = broker.login("alice")
+    other = broker.login("alice")
+    assert broker.client.get(DESKTOPS, headers=headers).status_code == 200
+
+    reply = broker.client.post(LOGOUT, headers=headers)
+
+    assert reply.status_code == 204
+    assert reply.content == b""
+    assert_problem(broker.client.get(DESKTOPS, headers=headers), 401, "invalid_token")
+    assert_problem(broker.client.post(LOGOUT, headers=headers), 401, "invalid_token")
+    # Signing out one launcher does not sign out another.
+    assert broker.client.get(DESKTOPS, headers=other).status_code == 200
+
+
+def test_expired_token(broker: Broker) -> None:
+    headers = broker.login("alice")
+    with broker.session() as db:
+        db.execute(update(Token).values(expires_at=datetime.now(UTC) - timedelta(seconds=1)))
+        db.commit()
+
+    reply = broker.client.get(DESKTOPS, headers=headers)
+
+    assert_problem(reply, 401, "invalid_token")
+    assert reply.headers["www-authenticate"].startswith("Bearer")
+
+
+@pytest.mark.parametrize(
+    "headers",
+    [
+        {},
+        {"Authorization": "Bearer"},
+        {"Authorization": "Bearer not-a-token"},
+        {"Authorization": "Basic YWxpY2U6YWxpY2UtU2VjcmV0LTE="},
+    ],
+)
+def test_missing_or_bad_token(broker: Broker, headers: dict[str, str]) -> None:
+    assert_problem(broker.client.get(DESKTOPS, headers=headers), 401, "invalid_token")
+    assert_problem(broker.client.post(LOGOUT, headers=headers), 401, "invalid_token")
+
+
+def test_user_password_is_not_stored_in_plaintext(broker: Broker, tmp_path: Path) -> None:
+    broker.login("alice")
+    with broker.session() as db:
+        stored = db.scalar(select(User.password_hash).where(User.username == "alice"))
+    assert stored is not None
+    assert stored.startswith("$argon2id$")
+
+    files = list(tmp_path.glob("b.sqlite3*"))
+    assert files
+    for path in files:
+        data = path.read_bytes()
+        for spec in broker.users.values():
+            assert spec.password.encode() not in data
+
+
+def test_no_secret_reaches_the_logs(broker: Broker, caplog: pytest.LogCaptureFixture) -> None:
+    caplog.set_level(logging.DEBUG)
+    alice_password = broker.users["alice"].password
+
+    ok = broker.client.post(LOGIN, json={"username": "alice", "password": alice_password})
+    token = ok.json()["token"]
+    headers = {"Authorization": f"Bearer {token}"}
+    broker.client.post(LOGIN, json={"username": "alice", "password": "Wr0ng-guess!"})
+    broker.client.post(LOGIN, json={"username": "zed", "password": "An0ther-guess!"})
+    launched = broker.client.post("/api/v1/desktops/engineering/launch", headers=headers)
+    vnc_password = launched.json()["connection"]["password"]
+    broker.client.post(f"/api/v1/sessions/{launched.json()['session_id']}/logoff", headers=headers)
+    broker.client.post(LOGOUT, headers=headers)
+
+    assert vnc_password == "vncEng1!"
+    assert "alice" in caplog.text  # the log did record these events
+    for secret in (alice_password, "Wr0ng-guess!", "An0ther-guess!", token, vnc_password):
+        assert secret not in caplog.text

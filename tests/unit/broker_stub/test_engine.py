@@ -1,0 +1,82 @@
+"""Database engine set-up and the UTC timestamp column type."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta, timezone
+from pathlib import Path
+
+import pytest
+from sqlalchemy import text
+from sqlalchemy.exc import IntegrityError, StatementError
+
+from broker_stub.clock import utcnow
+from broker_stub.db.engine import create_schema, make_engine, make_session_factory, safe_url
+from broker_stub.db.models import Token, User
+
+
+def test_sqlite_pragmas(tmp_path: Path) -> None:
+    engine = make_engine(f"sqlite:///{tmp_path / 'x.sqlite3'}")
+    try:
+        with engine.connect() as conn:
+            assert conn.execute(text("PRAGMA journal_mode")).scalar() == "wal"
+            assert conn.execute(text("PRAGMA foreign_keys")).scalar() == 1
+            assert conn.execute(text("PRAGMA busy_timeout")).scalar() == 5000
+    finally:
+        engine.dispose()
+
+
+def test_timestamps_come_back_as_aware_utc(tmp_path: Path) -> None:
+    engine = make_engine(f"sqlite:///{tmp_path / 'x.sqlite3'}")
+    create_schema(engine)
+    plus_two = timezone(timedelta(hours=2))
+    created = datetime(2026, 1, 2, 14, 0, tzinfo=plus_two)
+    try:
+        with make_session_factory(engine)() as db:
+            user = User(username="u", display_name="U", password_hash="x")
+            db.add(user)
+            db.flush()
+            db.add(Token(hash="h", user_id=user.id, created_at=created, expires_at=utcnow()))
+            db.commit()
+            db.expunge_all()
+            token = db.get_one(Token, "h")
+            assert token.created_at == created
+            assert token.created_at.tzinfo == UTC
+            assert token.created_at.hour == 12
+            assert token.revoked_at is None
+    finally:
+        engine.dispose()
+
+
+def test_naive_timestamps_are_refused(tmp_path: Path) -> None:
+    engine = make_engine(f"sqlite:///{tmp_path / 'x.sqlite3'}")
+    create_schema(engine)
+    try:
+        with make_session_factory(engine)() as db:
+            user = User(username="u", display_name="U", password_hash="x")
+            db.add(user)
+            db.flush()
+            naive = datetime(2026, 1, 2, 12, 0)  # no tzinfo: the point of the test
+            db.add(Token(hash="h", user_id=user.id, created_at=naive, expires_at=naive))
+            with pytest.raises(StatementError, match="naive datetime"):
+                db.flush()
+    finally:
+        engine.dispose()
+
+
+def test_foreign_keys_are_enforced(tmp_path: Path) -> None:
+    engine = make_engine(f"sqlite:///{tmp_path / 'x.sqlite3'}")
+    create_schema(engine)
+    try:
+        with make_session_factory(engine)() as db:
+            db.add(Token(hash="h", user_id=999, created_at=utcnow(), expires_at=utcnow()))
+            with pytest.raises(IntegrityError, match="FOREIGN KEY"):
+                db.flush()
+    finally:
+        engine.dispose()
+
+
+def test_safe_url_masks_the_password() -> None:
+    assert (
+        safe_url("postgresql://rubicon:s3cret@db/rubicon") == "postgresql://rubicon:***@db/rubicon"
+    )
+    assert "s3cret" not in safe_url("not a url s3cret")
