@@ -95,7 +95,11 @@ def _add_serve(subparsers: _Subparsers) -> None:
         description=_wrap(
             "Apply the pools file to the database, then serve the HTTP API. " + _TLS_NOTE
         ),
-        epilog="example:\n  rubicon-broker serve --config pools.toml --port 8080 --log-json",
+        epilog=(
+            "example:\n  rubicon-broker serve --config pools.toml --port 8080 --log-json\n\n"
+            "The pools file format, with comments: resources/pools.example.toml in the\n"
+            "source tree, and docs/api.md."
+        ),
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     parser.add_argument(

@@ -191,7 +191,7 @@ class DesktopsPage(QWidget):
         layout.addWidget(self.banner)
         layout.addLayout(bottom)
 
-        self.view.doubleClicked.connect(lambda index: self._emit(self.connect_requested, index))
+        # activated covers double-click and Enter; doubleClicked too would launch twice.
         self.view.activated.connect(lambda index: self._emit(self.connect_requested, index))
         self.connect_button.clicked.connect(
             lambda: self._emit(self.connect_requested, self.view.currentIndex())

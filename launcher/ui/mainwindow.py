@@ -74,6 +74,7 @@ class MainWindow(QMainWindow):
         self._broker: BrokerClient | None = None
         self._sign_in: SignIn | None = None
         self._opened: dict[str, OpenedDesktop] = {}
+        self._launching: set[str] = set()  # desktop ids with a launch under way
         self._relay = _ExitRelay(self)
         self._relay.exited.connect(self._client_exited)
 
@@ -158,6 +159,8 @@ class MainWindow(QMainWindow):
         broker = self._broker
         if broker is None:
             return
+        if desktop.id in self._launching:
+            return
         running = self._opened.get(desktop.id)
         if running and running.client.running():
             self.desktops_page.banner.show_message(
@@ -178,9 +181,15 @@ class MainWindow(QMainWindow):
                 on_exit=lambda result: self._relay.exited.emit(desktop.id, result),
             )
 
-        tasks.run(self, work, on_success=self._opened_desktop, on_failure=self._failed)
+        def failed(error: Exception) -> None:
+            self._launching.discard(desktop.id)
+            self._failed(error)
+
+        self._launching.add(desktop.id)
+        tasks.run(self, work, on_success=self._opened_desktop, on_failure=failed)
 
     def _opened_desktop(self, opened: OpenedDesktop) -> None:
+        self._launching.discard(opened.desktop.id)
         self._opened[opened.desktop.id] = opened
         self.desktops_page.banner.show_message(
             self.tr("%s is open in its own window.") % opened.desktop.name, kind="info"

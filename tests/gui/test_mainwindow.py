@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from PySide6.QtCore import Qt
+from PySide6.QtCore import QCoreApplication, Qt, QThreadPool
 from pytestqt.qtbot import QtBot
 
 from launcher.core.models import DesktopState
@@ -178,3 +178,23 @@ def test_bad_server_address_is_refused_before_any_request(
     qtbot.mouseClick(page.button, Qt.MouseButton.LeftButton)
     assert page.banner.isVisible()
     assert page.button.isEnabled()
+
+
+def test_double_click_launches_once(
+    qtbot: QtBot, window: MainWindow, broker: LiveBroker, viewer: fake_client.FakeClient
+) -> None:
+    sign_in(qtbot, window, broker.url)
+    view = window.desktops_page.view
+    centre = view.visualRect(window.desktops_page.model.index(0)).center()
+    started: list[object] = []
+    window.client_started.connect(started.append)
+    # What a real double-click delivers: press, release, double-click, release.
+    qtbot.mouseClick(view.viewport(), Qt.MouseButton.LeftButton, pos=centre)
+    qtbot.mouseDClick(view.viewport(), Qt.MouseButton.LeftButton, pos=centre)
+    qtbot.mouseClick(window.desktops_page.connect_button, Qt.MouseButton.LeftButton)
+    qtbot.waitUntil(lambda: bool(started), timeout=10_000)
+    # A second launch, had one begun, would still be in the pool or its result queued.
+    assert QThreadPool.globalInstance().waitForDone(10_000)
+    QCoreApplication.processEvents()
+    assert len(started) == 1
+    assert viewer.recorded()["argv"][-1] == "127.0.0.1::5901"
