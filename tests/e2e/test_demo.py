@@ -1,0 +1,98 @@
+"""The README's run command: `rubicon-broker demo` brings up a working site
+and takes all of it down again."""
+
+from __future__ import annotations
+
+import os
+import re
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import httpx
+import pytest
+
+from tests.helpers.e2e import require_binaries, wait_for
+
+pytestmark = pytest.mark.e2e
+
+
+def descendants(pid: int) -> set[int]:
+    children: dict[int, list[int]] = {}
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except (OSError, IndexError):
+            continue
+        children.setdefault(int(fields[1]), []).append(int(stat.parent.name))
+    found: set[int] = set()
+    todo = [pid]
+    while todo:
+        for child in children.get(todo.pop(), []):
+            if child not in found:
+                found.add(child)
+                todo.append(child)
+    return found
+
+
+def alive(pid: int) -> bool:
+    try:
+        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+    except OSError:
+        return False
+    return state != "Z"
+
+
+def test_demo_serves_the_demo_user_and_stops_everything(tmp_path: Path) -> None:
+    require_binaries("Xvnc", "xsetroot")
+    out = (tmp_path / "demo.out").open("w+")
+    demo = subprocess.Popen(
+        [sys.executable, "-m", "broker_stub.cli", "demo", "--desktops", "2"],
+        stdout=out,
+        stderr=subprocess.STDOUT,
+        stdin=subprocess.DEVNULL,
+        env={**os.environ, "QT_QPA_PLATFORM": "offscreen"},  # the launcher needs a screen
+    )
+    try:
+
+        def up_or_gone() -> bool:
+            return "Starting the launcher" in Path(out.name).read_text() or demo.poll() is not None
+
+        wait_for(up_or_gone, 60, "the demo to start")
+        banner = Path(out.name).read_text()
+        assert demo.poll() is None, banner
+        url = re.search(r"Broker:\s+(http://\S+)", banner)
+        assert url, banner
+        workdir = re.search(r"Broker log:\s+(\S+)/broker\.log", banner)
+        assert workdir, banner
+
+        with httpx.Client(base_url=url.group(1), timeout=10) as http:
+            token = http.post(
+                "/api/v1/auth/login", json={"username": "demo", "password": "demo"}
+            ).json()["token"]
+            headers = {"Authorization": f"Bearer {token}"}
+            [desktop] = http.get("/api/v1/desktops", headers=headers).json()["desktops"]
+            assert (desktop["id"], desktop["state"]) == ("demo", "available")
+            connection = http.post("/api/v1/desktops/demo/launch", headers=headers).json()
+        port = connection["connection"]["port"]
+        assert f"port {port}" in banner  # one of the demo's own Xvnc desktops
+
+        started = descendants(demo.pid)
+        commands = [Path(f"/proc/{p}/cmdline").read_bytes().split(b"\0")[0] for p in started]
+        assert sum(c.endswith(b"Xvnc") for c in commands) == 2
+        assert any(b"python" in c for c in commands)  # the broker and the launcher
+
+        demo.send_signal(signal.SIGTERM)
+        assert demo.wait(timeout=30) == 0
+        deadline = time.monotonic() + 10
+        while any(alive(p) for p in started) and time.monotonic() < deadline:
+            time.sleep(0.1)
+        assert not [p for p in started if alive(p)]
+        assert not Path(workdir.group(1)).exists()  # passwords and database gone too
+    finally:
+        if demo.poll() is None:
+            demo.kill()
+            demo.wait(timeout=10)
+        out.close()
