@@ -3,14 +3,23 @@
 The client's output is logged line by line and matched against the
 protocol's known fatal lines, because some clients (vncviewer) report a
 failure on a dialog and then wait; we stop such a client and say why.
+
+Before the start, the plan's ``pass_fds`` become pipes the client inherits
+(written in full and closed on our side first, so a client that never reads
+cannot block us) and its ``temp_files`` are written, mode 0600, into a
+private 0700 directory that is removed when the client exits or
+``cleanup_after`` seconds after the start.
 """
 
 from __future__ import annotations
 
+import atexit
 import contextlib
 import os
+import shutil
 import signal
 import subprocess
+import tempfile
 import threading
 from collections import deque
 from collections.abc import Callable
@@ -18,7 +27,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from launcher.core import log
-from launcher.core.protocols import ExitReason, LaunchError, LaunchPlan
+from launcher.core.protocols import ExitReason, LaunchError, LaunchPlan, substitute
 
 Classifier = Callable[[str], ExitReason | None]
 
@@ -42,11 +51,19 @@ class RunningClient:
         name: str,
         classify: Classifier,
         on_exit: Callable[[ClientExit], None],
+        cleanup: Callable[[], None] | None = None,
+        cleanup_after: float | None = None,
     ) -> None:
         self._process = process
         self.name = name
         self._classify = classify
         self._on_exit = on_exit
+        self._cleanup = cleanup if cleanup_after is None else None
+        if cleanup is not None and cleanup_after is not None:
+            timer = threading.Timer(cleanup_after, cleanup)
+            timer.daemon = True
+            timer.name = f"cleanup-{name}"
+            timer.start()
         self._reason: ExitReason | None = None
         self._stopping = False
         self._last_lines: deque[str] = deque(maxlen=20)
@@ -106,10 +123,92 @@ class RunningClient:
                 hint="Connect again; if it keeps happening, send the log to your administrator.",
             )
         log.launch.info("%s (pid %d) exited with %d", self.name, self.pid, code)
+        if self._cleanup is not None:
+            self._cleanup()
         try:
             self._on_exit(ClientExit(code, reason, tuple(self._last_lines)))
         finally:
             self._done.set()
+
+
+class _LaunchFiles:
+    """The private directory of one launch; removed once, from any thread."""
+
+    def __init__(self, directory: Path) -> None:
+        self.directory = directory
+        self._lock = threading.Lock()
+        self._removed = False
+        atexit.register(self.remove)
+
+    def remove(self) -> None:
+        with self._lock:
+            if self._removed:
+                return
+            self._removed = True
+        atexit.unregister(self.remove)
+        try:
+            shutil.rmtree(self.directory)
+        except FileNotFoundError:
+            pass
+        except OSError as e:
+            log.launch.warning("could not remove launch files in %s: %s", self.directory, e)
+        else:
+            log.launch.debug("removed launch files in %s", self.directory)
+
+
+def _private_base() -> str | None:
+    """Where launch directories go: the user's runtime dir (tmpfs, per user) if any."""
+    runtime = os.environ.get("XDG_RUNTIME_DIR")
+    if runtime and os.path.isdir(runtime) and os.access(runtime, os.W_OK):
+        return runtime
+    return None
+
+
+def _write_files(plan: LaunchPlan) -> tuple[_LaunchFiles | None, list[str]]:
+    if not plan.temp_files:
+        return None, []
+    files: _LaunchFiles | None = None
+    try:
+        # mkdtemp makes the directory 0700; the files are created 0600 and
+        # never follow a link someone else put there.
+        files = _LaunchFiles(Path(tempfile.mkdtemp(prefix="rubicon-launch-", dir=_private_base())))
+        paths: list[str] = []
+        for index, spec in enumerate(plan.temp_files):
+            path = files.directory / f"launch-{index}{spec.suffix}"
+            flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_NOFOLLOW", 0)
+            fd = os.open(path, flags, spec.mode)
+            with os.fdopen(fd, "wb") as out:
+                out.write(spec.contents)
+            os.chmod(path, spec.mode)  # whatever the umask said
+            paths.append(str(path))
+    except OSError as e:
+        if files is not None:
+            files.remove()
+        raise LaunchError(
+            f"Could not write the launch file: {e.strerror or e}.",
+            hint="Check that your temporary folder is writable.",
+        ) from e
+    return files, paths
+
+
+def _fill_pipe(data: bytes) -> int:
+    """A pipe holding ``data`` with its write end closed; returns the read end."""
+    read_end, write_end = os.pipe()
+    try:
+        os.set_blocking(write_end, False)
+        view = memoryview(data)
+        while view:
+            try:
+                view = view[os.write(write_end, view) :]
+            except BlockingIOError:
+                os.close(read_end)
+                raise LaunchError(
+                    "The launch data is too large to hand to the client through a pipe.",
+                    hint="Report this to your administrator.",
+                ) from None
+    finally:
+        os.close(write_end)
+    return read_end
 
 
 def start(
@@ -121,22 +220,43 @@ def start(
     cwd: Path | None = None,
 ) -> RunningClient:
     """Start the client described by ``plan``; never blocks on it."""
+    if plan.pre_steps or plan.post_steps:
+        raise LaunchError(
+            "This version of Rubicon cannot store the sign-in for this client yet.",
+            hint="Ask your administrator to turn off single sign-on for this desktop.",
+        )
     env = {**os.environ, **plan.env}
+    files, paths = _write_files(plan)
+    child_fds: list[int] = []
     try:
+        for data in plan.pass_fds:
+            child_fds.append(_fill_pipe(data))
+        argv = substitute(plan.argv, files=paths, fds=child_fds)
         process = subprocess.Popen(
-            plan.argv,
+            argv,
             stdin=subprocess.PIPE if plan.stdin is not None else subprocess.DEVNULL,
             stdout=subprocess.PIPE,
             stderr=subprocess.STDOUT,
             env=env,
             cwd=cwd,
             close_fds=True,
+            pass_fds=tuple(child_fds),
         )
     except OSError as e:
+        if files is not None:
+            files.remove()
         raise LaunchError(
             f"Could not start {plan.argv[0]}: {e.strerror or e}.",
             hint="Check that the client is installed and may be run.",
         ) from e
+    except BaseException:
+        if files is not None:
+            files.remove()
+        raise
+    finally:
+        # The child has its copies; ours would keep the pipes open forever.
+        for fd in child_fds:
+            os.close(fd)
     log.launch.info("started %s as pid %d", name, process.pid)
     if plan.stdin is not None:
         assert process.stdin is not None
@@ -148,4 +268,11 @@ def start(
         finally:
             with contextlib.suppress(BrokenPipeError):
                 process.stdin.close()
-    return RunningClient(process, name=name, classify=classify, on_exit=on_exit)
+    return RunningClient(
+        process,
+        name=name,
+        classify=classify,
+        on_exit=on_exit,
+        cleanup=files.remove if files is not None else None,
+        cleanup_after=plan.cleanup_after,
+    )

@@ -4,6 +4,11 @@
 argv, stdin and pid as JSON to ``record``, prints a recorded client output
 line by line, and then exits with ``exit_code`` or, with ``hang``, waits like
 a viewer sitting on its own error dialog.
+
+It also records what a plan hands over besides stdin: every argument ending in
+``fd:N`` is read to its end from descriptor N (like FreeRDP 3's
+``/args-from:fd:N``), every argument naming an existing file is read with its
+mode and its directory's mode, and the descriptors the process has open.
 """
 
 from __future__ import annotations
@@ -22,8 +27,26 @@ if {ignore_term!r}:
     import signal
     signal.signal(signal.SIGTERM, signal.SIG_IGN)
 data = sys.stdin.buffer.read() if not sys.stdin.isatty() else b""
+fds, files = {{}}, {{}}
+for arg in sys.argv[1:]:
+    head, sep, tail = arg.rpartition("fd:")
+    if sep and tail.isdigit():
+        chunks = []
+        while chunk := os.read(int(tail), 65536):
+            chunks.append(chunk)
+        fds[tail] = b"".join(chunks).hex()
+    elif os.path.isfile(arg):
+        with open(arg, "rb") as f:
+            files[arg] = {{
+                "contents": f.read().hex(),
+                "mode": os.stat(arg).st_mode & 0o777,
+                "dir_mode": os.stat(os.path.dirname(arg)).st_mode & 0o777,
+            }}
+proc_fds = "/proc/self/fd"
+open_fds = sorted(int(n) for n in os.listdir(proc_fds)) if os.path.isdir(proc_fds) else []
 with open(record + ".tmp", "w") as f:
-    json.dump({{"argv": sys.argv, "stdin": data.hex(), "pid": os.getpid()}}, f)
+    json.dump({{"argv": sys.argv, "stdin": data.hex(), "pid": os.getpid(), "fds": fds,
+               "files": files, "open_fds": open_fds}}, f)
 os.replace(record + ".tmp", record)
 for line in {lines!r}:
     print(line, flush=True)
@@ -46,6 +69,9 @@ class FakeClient:
             time.sleep(0.02)
         data: dict[str, Any] = json.loads(self.record.read_text())
         data["stdin"] = bytes.fromhex(data["stdin"])
+        data["fds"] = {int(n): bytes.fromhex(v) for n, v in data["fds"].items()}
+        for entry in data["files"].values():
+            entry["contents"] = bytes.fromhex(entry["contents"])
         return data
 
 

@@ -5,18 +5,48 @@ Everything here is pure: a plan says what to run and what to feed it, and
 
     LaunchError
     └── ClientNotFound   the native client is not installed
+
+A plan can hand a client secrets and files in three ways besides ``stdin``:
+
+* ``pass_fds``: bytes fed through a pipe the client inherits. The plan names
+  the pipe's descriptor in argv as ``{fd:0}``, ``{fd:1}``, ...; the supervisor
+  puts the real descriptor number there. (A fixed number would need the
+  parent to move the pipe to that number in the child, which Python can only
+  do with ``preexec_fn``, unsafe in a program with threads.)
+* ``temp_files``: files the supervisor writes, mode 0600, into a private 0700
+  directory before the start and removes after; argv names them
+  ``{file:0}``, ``{file:1}``, ...
+* ``pre_steps`` / ``post_steps``: plain records of work around the start,
+  such as a Windows credential to store for ``mstsc`` and remove again.
 """
 
 from __future__ import annotations
 
+import ipaddress
 import os
+import re
 import shutil
 import sys
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
-__all__ = ["ClientNotFound", "ExitReason", "LaunchError", "LaunchPlan", "find_client"]
+__all__ = [
+    "ClientNotFound",
+    "Credential",
+    "ExitReason",
+    "LaunchError",
+    "LaunchPlan",
+    "RemoveCredential",
+    "Step",
+    "TempFile",
+    "check_host",
+    "fd_placeholder",
+    "file_placeholder",
+    "find_client",
+    "plain_value",
+    "substitute",
+]
 
 
 class LaunchError(Exception):
@@ -44,17 +74,151 @@ class ExitReason:
     failed: bool = True
 
 
+_PLACEHOLDER = re.compile(r"\{(file|fd):(\d+)\}")
+PRIVATE_MODE = 0o600
+
+
+def file_placeholder(index: int) -> str:
+    """How argv names the plan's ``temp_files[index]``."""
+    return f"{{file:{index}}}"
+
+
+def fd_placeholder(index: int) -> str:
+    """How argv names the descriptor that carries ``pass_fds[index]``."""
+    return f"{{fd:{index}}}"
+
+
+@dataclass(frozen=True, slots=True)
+class TempFile:
+    """A file the supervisor writes before the start and removes after.
+
+    It has no path: the supervisor makes one in a private directory and puts
+    it where argv says ``{file:N}``. ``contents`` may be secret-adjacent (an
+    .rdp names the user), so it stays out of ``repr``.
+    """
+
+    contents: bytes = field(repr=False)
+    suffix: str = ""
+    mode: int = PRIVATE_MODE
+
+    def __post_init__(self) -> None:
+        if self.mode & 0o077:
+            raise ValueError(f"a launch file must not be readable by others: {self.mode:o}")
+        if "/" in self.suffix or "\\" in self.suffix or "\0" in self.suffix:
+            raise ValueError(f"not a file suffix: {self.suffix!r}")
+
+
+@dataclass(frozen=True, slots=True)
+class Credential:
+    """A Windows credential to store (CredWrite) before ``mstsc`` starts."""
+
+    target: str
+    username: str
+    password: str = field(repr=False)
+
+
+@dataclass(frozen=True, slots=True)
+class RemoveCredential:
+    """Delete the Windows credential ``target`` (CredDelete)."""
+
+    target: str
+
+
+Step = Credential | RemoveCredential
+
+
 @dataclass(frozen=True, slots=True)
 class LaunchPlan:
     """What to run. ``stdin`` is written to the client and the pipe closed.
 
-    ``stdin`` and ``env`` may hold secrets, so they stay out of ``repr``.
+    ``stdin``, ``env`` and ``pass_fds`` may hold secrets, so they stay out of
+    ``repr``; so do the contents of ``temp_files`` and the password of a
+    :class:`Credential` step.
+
+    ``cleanup_after``: seconds after the start at which temp files are
+    removed and post steps run, for clients that read them at start-up but
+    keep running (``mstsc``) or hand them to another process and exit at once
+    (macOS ``open``). None: when the client exits.
     """
 
     argv: tuple[str, ...]
     stdin: bytes | None = field(default=None, repr=False)
     env: Mapping[str, str] = field(default_factory=dict, repr=False)
     title: str = ""
+    pass_fds: tuple[bytes, ...] = field(default=(), repr=False)
+    temp_files: tuple[TempFile, ...] = ()
+    pre_steps: tuple[Step, ...] = ()
+    post_steps: tuple[Step, ...] = ()
+    cleanup_after: float | None = None
+
+    def __post_init__(self) -> None:
+        if not self.argv:
+            raise ValueError("a launch plan needs a program to run")
+        for arg in self.argv:
+            for match in _PLACEHOLDER.finditer(arg):
+                kind, index = match.group(1), int(match.group(2))
+                have = len(self.temp_files) if kind == "file" else len(self.pass_fds)
+                if index >= have:
+                    raise ValueError(f"argv names {match.group(0)} but the plan has {have}")
+        if self.cleanup_after is not None and self.cleanup_after < 0:
+            raise ValueError("cleanup_after must not be negative")
+
+
+def substitute(
+    argv: Sequence[str], *, files: Sequence[str] = (), fds: Sequence[int] = ()
+) -> tuple[str, ...]:
+    """``argv`` with ``{file:N}`` and ``{fd:N}`` replaced by real paths and numbers."""
+
+    def replace(match: re.Match[str]) -> str:
+        index = int(match.group(2))
+        values: Sequence[object] = files if match.group(1) == "file" else fds
+        if index >= len(values):
+            raise ValueError(f"nothing to put in place of {match.group(0)}")
+        return str(values[index])
+
+    return tuple(_PLACEHOLDER.sub(replace, arg) for arg in argv)
+
+
+_CONTROL = re.compile(r"[\x00-\x1f\x7f]")
+
+
+def plain_value(value: str, what: str) -> str:
+    """``value`` if it is safe to put in a client's arguments or launch file.
+
+    Refuses control characters (a newline would end an argument in FreeRDP's
+    ``/args-from`` list or a line in an .rdp/.vv file) and text that looks like
+    a plan placeholder, which the supervisor would replace.
+    """
+    if _CONTROL.search(value):
+        raise ValueError(f"{what} must not contain control characters or line breaks")
+    if _PLACEHOLDER.search(value):
+        raise ValueError(f"{what} must not contain {{file:N}} or {{fd:N}}")
+    return value
+
+
+_LABEL = re.compile(r"(?!-)[A-Za-z0-9_-]{1,63}(?<!-)")
+
+
+def check_host(host: str) -> str:
+    """``host`` if it is an IP address or a DNS name; ValueError otherwise.
+
+    Anything else (spaces, ``:``, ``/``, ``,``, ``@``, non-ASCII) could change
+    how a client parses the argument it is put in, so it is refused rather
+    than escaped. Internationalised names must come in their ``xn--`` form,
+    and IPv6 addresses without a ``%zone`` (Python accepts any text there).
+    """
+    try:
+        ipaddress.ip_address(host)
+    except ValueError:
+        pass
+    else:
+        if "%" in host:
+            raise ValueError(f"not a host name or IP address (zone given): {host!r}")
+        return host
+    name = host[:-1] if host.endswith(".") else host
+    if not name or len(name) > 253 or not all(_LABEL.fullmatch(p) for p in name.split(".")):
+        raise ValueError(f"not a host name or IP address: {host!r}")
+    return host
 
 
 def find_client(

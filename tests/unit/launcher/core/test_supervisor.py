@@ -2,12 +2,24 @@ from __future__ import annotations
 
 import os
 import queue
+import time
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
 
 from launcher.core import supervisor
-from launcher.core.protocols import LaunchError, LaunchPlan, vnc
+from launcher.core.models import ConnectionInfo, Protocol
+from launcher.core.protocols import (
+    Credential,
+    LaunchError,
+    LaunchPlan,
+    RemoveCredential,
+    TempFile,
+    rdp,
+    spice,
+    vnc,
+)
 from launcher.core.supervisor import ClientExit
 from tests.helpers import fake_client
 
@@ -72,3 +84,165 @@ def test_stop_ends_a_client_that_ignores_sigterm(tmp_path: Path) -> None:
 def test_missing_program_is_a_launch_error(tmp_path: Path) -> None:
     with pytest.raises(LaunchError, match="Could not start"):
         run(LaunchPlan(argv=(str(tmp_path / "nope"),)))
+
+
+# --- pass_fds, temp_files and steps ---------------------------------------------
+
+XFREERDP = Path(__file__).parents[3] / "data" / "xfreerdp"
+REMOTE_VIEWER = Path(__file__).parents[3] / "data" / "remote-viewer"
+
+
+def wait_until(check: Callable[[], bool], timeout: float = 10.0) -> bool:
+    deadline = time.monotonic() + timeout
+    while not check():
+        if time.monotonic() > deadline:
+            return False
+        time.sleep(0.02)
+    return True
+
+
+def test_pass_fds_reach_the_client_through_inherited_pipes(tmp_path: Path) -> None:
+    fake = fake_client.make(tmp_path, name="xfreerdp3")
+    args = b"/v:10.0.0.8:3389\n/u:ann\n/p:fd-secret\n"
+    plan = LaunchPlan(
+        argv=(str(fake.path), "/args-from:fd:{fd:0}", "--second=fd:{fd:1}"),
+        pass_fds=(args, b"x" * 50_000),
+    )
+    _, exits = run(plan)
+    assert exits.get(timeout=10).returncode == 0
+    recorded = fake.recorded()
+    first, second = (int(a.rpartition("fd:")[2]) for a in recorded["argv"][1:])
+    assert recorded["argv"][1:] == [f"/args-from:fd:{first}", f"--second=fd:{second}"]
+    assert recorded["fds"] == {first: args, second: b"x" * 50_000}
+    assert min(first, second) > 2
+    # stdin, stdout, stderr, the two pipes and the one listing /proc/self/fd:
+    # the write ends and nothing else of ours leaked into the client.
+    assert len(recorded["open_fds"]) <= 6
+    assert not any("secret" in a for a in recorded["argv"])
+
+
+def test_pass_fds_close_our_ends(tmp_path: Path) -> None:
+    before = set(os.listdir("/proc/self/fd"))
+    fake = fake_client.make(tmp_path)
+    _, exits = run(LaunchPlan(argv=(str(fake.path), "fd:{fd:0}"), pass_fds=(b"data",)))
+    exits.get(timeout=10)
+    assert wait_until(lambda: set(os.listdir("/proc/self/fd")) <= before)
+
+
+def test_more_than_a_pipe_holds_is_refused_before_anything_starts(tmp_path: Path) -> None:
+    fake = fake_client.make(tmp_path)
+    with pytest.raises(LaunchError, match="too large"):
+        run(LaunchPlan(argv=(str(fake.path), "fd:{fd:0}"), pass_fds=(b"x" * 4_000_000,)))
+    time.sleep(0.3)
+    assert not fake.record.exists()
+
+
+def test_temp_files_are_private_and_removed_when_the_client_exits(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    runtime = tmp_path / "run"
+    runtime.mkdir(mode=0o700)
+    monkeypatch.setenv("XDG_RUNTIME_DIR", str(runtime))
+    fake = fake_client.make(tmp_path / "bin", name="mstsc")
+    plan = LaunchPlan(
+        argv=(str(fake.path), "{file:0}", "/other:{file:1}"),
+        temp_files=(TempFile(b"full address:s:h:3389\r\n", suffix=".rdp"), TempFile(b"two")),
+    )
+    _, exits = run(plan)
+    exits.get(timeout=10)
+    recorded = fake.recorded()
+    path = Path(recorded["argv"][1])
+    assert path.parent.parent == runtime
+    assert path.name == "launch-0.rdp"
+    assert recorded["argv"][2] == f"/other:{path.parent / 'launch-1'}"
+    assert recorded["files"] == {
+        str(path): {"contents": b"full address:s:h:3389\r\n", "mode": 0o600, "dir_mode": 0o700}
+    }
+    # Removed before on_exit is called.
+    assert not path.parent.exists()
+    assert list(runtime.iterdir()) == []
+
+
+def test_cleanup_after_keeps_files_for_a_client_that_hands_them_on(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("XDG_RUNTIME_DIR", str(tmp_path))
+    fake = fake_client.make(tmp_path / "bin", name="open")
+    plan = LaunchPlan(
+        argv=(str(fake.path), "{file:0}"), temp_files=(TempFile(b"x"),), cleanup_after=1.0
+    )
+    started = time.monotonic()
+    _, exits = run(plan)
+    exits.get(timeout=10)
+    path = Path(fake.recorded()["argv"][1])
+    if time.monotonic() - started < 0.8:
+        assert path.exists()  # `open` has exited; the app may not have read it yet
+    assert wait_until(lambda: not path.parent.exists(), timeout=10)
+
+
+def test_files_are_removed_when_the_client_cannot_start(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("XDG_RUNTIME_DIR", str(tmp_path))
+    plan = LaunchPlan(argv=(str(tmp_path / "nope"), "{file:0}"), temp_files=(TempFile(b"x"),))
+    with pytest.raises(LaunchError, match="Could not start"):
+        run(plan)
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_a_plan_with_credential_steps_is_refused_until_they_can_be_done(tmp_path: Path) -> None:
+    fake = fake_client.make(tmp_path)
+    plan = LaunchPlan(
+        argv=(str(fake.path),),
+        pre_steps=(Credential("TERMSRV/h", "ann", "pw"),),
+        post_steps=(RemoveCredential("TERMSRV/h"),),
+    )
+    with pytest.raises(LaunchError, match="cannot store the sign-in"):
+        run(plan)
+    time.sleep(0.3)
+    assert not fake.record.exists()
+
+
+# --- recorded outputs replayed through the supervisor ----------------------------
+
+
+def test_remote_viewer_on_its_wrong_password_dialog_is_stopped_with_the_reason(
+    tmp_path: Path,
+) -> None:
+    fake = fake_client.make(
+        tmp_path, name="remote-viewer", replay=REMOTE_VIEWER / "vnc-wrong-password.txt", hang=True
+    )
+    exits: queue.Queue[ClientExit] = queue.Queue()
+    client = supervisor.start(
+        spice.plan(
+            ConnectionInfo(Protocol.VNC, "127.0.0.1", 5901, password="pw"), client=str(fake.path)
+        ),
+        name="SPICE viewer",
+        classify=spice.classify_line,
+        on_exit=exits.put,
+    )
+    result = exits.get(timeout=15)
+    assert result.reason is not None
+    assert result.reason.message == "The desktop refused the console password."
+    assert not client.running()
+    assert b"password=pw\n" in fake.recorded()["stdin"]
+
+
+def test_freerdp_certificate_change_is_reported(tmp_path: Path) -> None:
+    fake = fake_client.make(
+        tmp_path, name="xfreerdp", replay=XFREERDP / "certificate-changed.txt", exit_code=143
+    )
+    exits: queue.Queue[ClientExit] = queue.Queue()
+    plan = rdp.plan_freerdp(
+        ConnectionInfo(Protocol.RDP, "127.0.0.1", 3389, username="ann"),
+        client=str(fake.path),
+        version=(2, 11, 7),
+        options=rdp.RdpOptions(sso_password="pw"),
+    )
+    supervisor.start(plan, name="RDP client", classify=rdp.classify_line, on_exit=exits.put)
+    result = exits.get(timeout=15)
+    assert result.reason is not None
+    assert (
+        result.reason.message == "The desktop's certificate has changed since you last connected."
+    )
+    assert fake.recorded()["stdin"] == b"pw\n"
