@@ -12,7 +12,8 @@ import broker_stub
 from broker_stub import log
 from broker_stub.api import auth, desktops, health, problems, sessions
 from broker_stub.config import load_config
-from broker_stub.db.engine import create_schema, make_engine, make_session_factory, safe_url
+from broker_stub.db import migrate
+from broker_stub.db.engine import make_engine, make_session_factory, safe_url
 from broker_stub.domain.pools import sync_pools
 from broker_stub.settings import BrokerSettings
 
@@ -25,16 +26,18 @@ class BrokerAPI(FastAPI):
 
 
 def create_app(settings: BrokerSettings) -> FastAPI:
-    """Open the database, apply the pools file, and wire the routes.
+    """Open the database, bring its schema up to date, apply the pools file,
+    and wire the routes.
 
-    Raises ConfigError for a bad pools file and SQLAlchemy errors when the
-    database cannot be reached, before any request is served.
+    Raises ConfigError for a bad pools file, MigrationError for a database the
+    migrations cannot handle, and SQLAlchemy errors when the database cannot
+    be reached, before any request is served.
     """
     config = load_config(settings.config) if settings.config is not None else None
     url = settings.effective_database_url()
     engine = make_engine(url)
     try:
-        create_schema(engine)
+        migrate.upgrade(engine)
         session_factory = make_session_factory(engine)
         if config is None:
             log.config.warning("no pools file given; pools in the database stay as they are")

@@ -1,4 +1,4 @@
-"""`rubicon-broker`: run the broker and manage its users.
+"""`rubicon-broker`: set up and run the broker, and manage its users.
 
 Every sub-command registers a handler with `set_defaults(func=...)`; the
 handler takes the parsed arguments and returns the exit status.
@@ -7,31 +7,42 @@ handler takes the parsed arguments and returns the exit status.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import getpass
 import ipaddress
+import os
+import socket
+import stat
 import sys
 import textwrap
 from collections.abc import Callable, Sequence
-from typing import Any, TypeAlias, TypeVar
+from datetime import timedelta
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, TypeAlias, TypeVar
 
 from pydantic import ValidationError
 from sqlalchemy.exc import DBAPIError, SQLAlchemyError
 
 from broker_stub import __version__, demo, log
+from broker_stub.clock import utcnow
 from broker_stub.config import ConfigError
-from broker_stub.db.engine import create_schema, make_engine, make_session_factory, safe_url
-from broker_stub.settings import BrokerSettings
+from broker_stub.db.engine import make_engine, make_session_factory, safe_url
+from broker_stub.settings import TLS_CERT_FILE, TLS_KEY_FILE, BrokerSettings, config_dir
+
+if TYPE_CHECKING:
+    # Loaded when needed, so --help stays quick: cryptography and alembic are big.
+    from broker_stub.tls import Certificate
 
 PROG = "rubicon-broker"
 EXIT_USAGE = 2
+CERT_RENEW_WARNING = timedelta(days=30)
 
 _Subparsers: TypeAlias = "argparse._SubParsersAction[argparse.ArgumentParser]"
 T = TypeVar("T")
 
 _TLS_NOTE = (
-    "The broker speaks plain HTTP for now, so it listens on loopback addresses "
-    "only; built-in TLS arrives in a later release. Until then put a TLS reverse "
-    "proxy in front of it."
+    "It serves HTTPS with the key and certificate that `rubicon-broker init` "
+    "made, unless --insecure-http is given, which only a loopback host allows."
 )
 
 
@@ -61,14 +72,17 @@ def build_parser() -> argparse.ArgumentParser:
             "they may use and hands out machines."
         ),
         epilog="example:\n"
+        "  rubicon-broker init --hostname broker.example.com\n"
         "  rubicon-broker users add demo --display-name 'Demo User' --group staff\n"
-        "  rubicon-broker serve --config /etc/rubicon/pools.toml\n\n"
+        "  rubicon-broker serve --config /etc/rubicon/pools.toml --host 0.0.0.0\n\n"
         "Settings can also come from RUBICON_BROKER_* environment variables\n"
         "(RUBICON_BROKER_CONFIG, RUBICON_BROKER_DATABASE_URL, ...).",
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
     subparsers = parser.add_subparsers(title="commands", metavar="COMMAND")
+    _add_init(subparsers)
+    _add_migrate(subparsers)
     _add_serve(subparsers)
     _add_users(subparsers)
     demo.add_demo_command(subparsers)
@@ -88,17 +102,70 @@ def _add_database_url(parser: argparse.ArgumentParser) -> None:
     )
 
 
+def _add_init(subparsers: _Subparsers) -> None:
+    parser = subparsers.add_parser(
+        "init",
+        help="make the broker's TLS key and self-signed certificate",
+        description=_wrap(
+            "Make a private key and a self-signed certificate for the broker's "
+            "HTTPS, and print the certificate's SHA-256 fingerprint: launchers pin "
+            "it. The certificate names the given host names plus localhost, "
+            "127.0.0.1 and ::1, and is valid for two years."
+        ),
+        epilog="example:\n"
+        "  rubicon-broker init --hostname broker.example.com --hostname 192.0.2.10",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    parser.add_argument(
+        "--dir",
+        metavar="DIR",
+        type=Path,
+        help=f"where to write {TLS_CERT_FILE} and {TLS_KEY_FILE} (default: {config_dir()})",
+    )
+    parser.add_argument(
+        "--hostname",
+        metavar="NAME",
+        action="append",
+        default=[],
+        help="a name or address launchers use to reach the broker; repeat for several "
+        "(default: this machine's host name)",
+    )
+    parser.add_argument(
+        "--force", action="store_true", help="replace an existing key and certificate"
+    )
+    parser.set_defaults(func=_init)
+
+
+def _add_migrate(subparsers: _Subparsers) -> None:
+    parser = subparsers.add_parser(
+        "migrate",
+        help="bring the database's tables up to date",
+        description=_wrap(
+            "Create the broker's tables in an empty database, or upgrade them after "
+            "installing a newer broker. `serve` does this too when it starts; run it "
+            "yourself to upgrade at a time you choose, or to check the database."
+        ),
+        epilog="example:\n"
+        "  rubicon-broker migrate --database-url postgresql://rubicon@db.example.com/rubicon",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    _add_database_url(parser)
+    parser.set_defaults(func=_migrate)
+
+
 def _add_serve(subparsers: _Subparsers) -> None:
     parser = subparsers.add_parser(
         "serve",
-        help="run the broker's HTTP API",
+        help="run the broker's HTTPS API",
         description=_wrap(
-            "Apply the pools file to the database, then serve the HTTP API. " + _TLS_NOTE
+            "Bring the database up to date, apply the pools file to it, then serve "
+            "the API. " + _TLS_NOTE
         ),
         epilog=(
-            "example:\n  rubicon-broker serve --config pools.toml --port 8080 --log-json\n\n"
+            "example:\n  rubicon-broker serve --config pools.toml --host 0.0.0.0 --port 8443\n"
+            "  rubicon-broker serve --config pools.toml --insecure-http   # 127.0.0.1 only\n\n"
             "The pools file format, with comments: resources/pools.example.toml in the\n"
-            "source tree, and docs/api.md."
+            "source tree, and docs/admin.md."
         ),
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
@@ -107,8 +174,26 @@ def _add_serve(subparsers: _Subparsers) -> None:
         metavar="FILE",
         help="the TOML file that describes the pools (required here or in RUBICON_BROKER_CONFIG)",
     )
-    parser.add_argument("--host", help="loopback address to listen on (default: 127.0.0.1)")
+    parser.add_argument("--host", help="address to listen on (default: 127.0.0.1)")
     parser.add_argument("--port", type=int, help="TCP port to listen on (default: 8080)")
+    parser.add_argument(
+        "--tls-cert",
+        metavar="FILE",
+        type=Path,
+        help=f"PEM certificate (default: {config_dir() / TLS_CERT_FILE})",
+    )
+    parser.add_argument(
+        "--tls-key",
+        metavar="FILE",
+        type=Path,
+        help=f"PEM private key (default: {config_dir() / TLS_KEY_FILE})",
+    )
+    parser.add_argument(
+        "--insecure-http",
+        action="store_true",
+        default=None,
+        help="serve plain HTTP without TLS; allowed on a loopback host only",
+    )
     _add_database_url(parser)
     parser.add_argument("--log-level", choices=log.LEVELS, default="info", help="(default: info)")
     parser.add_argument("--log-json", action="store_true", help="log one JSON object per line")
@@ -179,12 +264,17 @@ def is_loopback(host: str) -> bool:
 def _serve(args: argparse.Namespace) -> int:
     log.setup(args.log_level, json=args.log_json)
     settings = _settings(
-        config=args.config, host=args.host, port=args.port, database_url=args.database_url
+        config=args.config,
+        host=args.host,
+        port=args.port,
+        database_url=args.database_url,
+        tls_cert=args.tls_cert,
+        tls_key=args.tls_key,
+        insecure_http=args.insecure_http,
     )
     if settings.config is None:
         raise CliError("no pools file: pass --config FILE or set RUBICON_BROKER_CONFIG")
-    if not is_loopback(settings.host):
-        raise CliError(f"refusing to listen on {settings.host} without TLS. {_TLS_NOTE}")
+    cert = _tls_certificate(settings, tls_flags=bool(args.tls_cert or args.tls_key))
 
     # Imported here so `users add` and --help stay quick.
     import uvicorn
@@ -192,14 +282,139 @@ def _serve(args: argparse.Namespace) -> int:
     from broker_stub.app import create_app
 
     app = _with_database(settings, lambda: create_app(settings))
+    if cert is None:
+        log.cli.warning("serving plain HTTP: only for tests and demos on this machine")
+    else:
+        _log_certificate(cert)
     uvicorn.run(
-        app, host=settings.host, port=settings.port, log_config=None, log_level=args.log_level
+        app,
+        host=settings.host,
+        port=settings.port,
+        log_config=None,
+        log_level=args.log_level,
+        ssl_certfile=cert.cert if cert else None,
+        ssl_keyfile=cert.key if cert else None,
     )
+    return 0
+
+
+def _tls_certificate(settings: BrokerSettings, tls_flags: bool) -> Certificate | None:
+    """The certificate to serve, or None for plain HTTP where that is safe."""
+    from broker_stub import tls
+
+    if settings.insecure_http:
+        if tls_flags:
+            raise CliError(
+                "--insecure-http and --tls-cert/--tls-key contradict each other; pick one"
+            )
+        if not is_loopback(settings.host):
+            raise CliError(
+                f"refusing to serve plain HTTP on {settings.host}: passwords and tokens "
+                "would cross the network unencrypted. Leave out --insecure-http to serve "
+                "HTTPS (run `rubicon-broker init` first), or listen on 127.0.0.1"
+            )
+        return None
+    try:
+        return tls.load(settings.tls_cert, settings.tls_key)
+    except tls.TlsError as exc:
+        raise CliError(str(exc)) from None
+
+
+def _log_certificate(cert: Certificate) -> None:
+    log.cli.info(
+        "TLS certificate %s for %s, SHA-256 fingerprint %s",
+        cert.cert,
+        ", ".join(cert.names) or "(no names)",
+        cert.fingerprint,
+    )
+    left = cert.not_after - utcnow()
+    if left < timedelta(0):
+        log.cli.warning(
+            "the TLS certificate %s expired on %s; launchers will refuse it. Make a new one "
+            "with `rubicon-broker init --force` and tell users the new fingerprint",
+            cert.cert,
+            cert.not_after.date(),
+        )
+    elif left < CERT_RENEW_WARNING:
+        log.cli.warning(
+            "the TLS certificate %s expires on %s; make a new one before then",
+            cert.cert,
+            cert.not_after.date(),
+        )
+    if os.name == "posix" and cert.key.stat().st_mode & (stat.S_IRWXG | stat.S_IRWXO):
+        log.cli.warning(
+            "other users may read the TLS private key %s; run: chmod 600 %s", cert.key, cert.key
+        )
+
+
+def _init(args: argparse.Namespace) -> int:
+    from broker_stub import tls
+
+    directory: Path = args.dir or config_dir()
+    hostnames: list[str] = args.hostname or _this_host()
+    try:
+        cert = tls.create(directory, hostnames, force=args.force)
+    except tls.TlsError as exc:
+        raise CliError(str(exc)) from None
+    except OSError as exc:
+        raise CliError(f"cannot write to {directory}: {exc.strerror or exc}") from None
+    serve_hint = "`rubicon-broker serve` uses them by default."
+    if args.dir is not None and directory.resolve() != config_dir().resolve():
+        serve_hint = f"Serve with: rubicon-broker serve --tls-cert {cert.cert} --tls-key {cert.key}"
+    print(
+        f"Made a TLS key and a self-signed certificate for {', '.join(cert.names)}, "
+        f"valid until {cert.not_after.date()}.\n"
+        f"  certificate:  {cert.cert}\n"
+        f"  private key:  {cert.key} (readable by you only)\n"
+        f"SHA-256 fingerprint, for launchers to pin:\n"
+        f"  {cert.fingerprint}\n"
+        f"{serve_hint}"
+    )
+    return 0
+
+
+def _this_host() -> list[str]:
+    """This machine's names that can go in a certificate (an odd one is left out)."""
+    from broker_stub import tls
+
+    names: list[str] = []
+    for name in (socket.getfqdn(), socket.gethostname()):
+        with contextlib.suppress(tls.TlsError):
+            names.append(tls.normalize_name(name))
+    return [n for n in dict.fromkeys(names) if n not in tls.ALWAYS]
+
+
+def _migrate(args: argparse.Namespace) -> int:
+    from broker_stub.db import migrate
+
+    log.setup("warning")
+    settings = _settings(database_url=args.database_url)
+
+    def apply() -> tuple[str, migrate.Upgrade]:
+        url = settings.effective_database_url()
+        engine = make_engine(url)
+        try:
+            return url, migrate.upgrade(engine)
+        finally:
+            engine.dispose()
+
+    url, result = _with_database(settings, apply)
+    where = safe_url(url)
+    if not result.applied:
+        print(f"The database {where} is up to date (revision {result.after}).")
+        return 0
+    print(
+        f"Upgraded the database {where} from "
+        f"{f'revision {result.before}' if result.before else 'empty'} to revision {result.after}:"
+    )
+    for step in result.applied:
+        print(f"  {step.id}  {step.title}")
     return 0
 
 
 def _users_add(args: argparse.Namespace) -> int:
     from broker_stub.auth.users import set_user
+    from broker_stub.db import migrate
 
     log.setup("warning")
     name = args.name
@@ -211,7 +426,7 @@ def _users_add(args: argparse.Namespace) -> int:
     def apply() -> bool:
         engine = make_engine(settings.effective_database_url())
         try:
-            create_schema(engine)
+            migrate.upgrade(engine)
             with make_session_factory(engine)() as db:
                 return set_user(db, name, password, args.display_name, args.group)
         finally:
@@ -240,12 +455,16 @@ def _read_new_password(name: str, from_stdin: bool) -> str:
 
 def _with_database(settings: BrokerSettings, action: Callable[[], T]) -> T:
     """Run `action`; database trouble becomes one readable line, not a traceback."""
+    from broker_stub.db.migrate import MigrationError
+
     where = safe_url(settings.database_url) if settings.database_url else "(default SQLite file)"
     try:
         return action()
     except DBAPIError as exc:
         raise CliError(f"cannot use the database {where}: {exc.orig or exc}") from None
     except SQLAlchemyError as exc:
+        raise CliError(f"cannot use the database {where}: {exc}") from None
+    except MigrationError as exc:
         raise CliError(f"cannot use the database {where}: {exc}") from None
     except ModuleNotFoundError as exc:
         raise CliError(

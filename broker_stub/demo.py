@@ -188,6 +188,7 @@ def _run(args: argparse.Namespace, workdir: Path, stack: contextlib.ExitStack, o
             str(port),
             "--database-url",
             database_url,
+            "--insecure-http",
         ],
         broker_log,
     )

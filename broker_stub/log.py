@@ -57,3 +57,5 @@ def setup(level: str = "info", json: bool = False) -> None:
         root.removeHandler(old)
     root.addHandler(handler)
     root.setLevel(level.upper())
+    # Alembic narrates every step at INFO; rubicon.broker.db logs the outcome.
+    logging.getLogger("alembic").setLevel(logging.DEBUG if level == "debug" else logging.WARNING)

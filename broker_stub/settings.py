@@ -10,6 +10,13 @@ from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 DEFAULT_DB_FILE = "broker.sqlite3"
+TLS_CERT_FILE = "cert.pem"
+TLS_KEY_FILE = "key.pem"
+
+
+def config_dir() -> Path:
+    """Where `rubicon-broker init` puts the TLS key and certificate (not made here)."""
+    return Path(platformdirs.user_config_dir("rubicon", appauthor=False)) / "broker"
 
 
 class BrokerSettings(BaseSettings):
@@ -25,6 +32,17 @@ class BrokerSettings(BaseSettings):
     host: str = "127.0.0.1"
     port: int = Field(default=8080, ge=1, le=65535)
     token_ttl: timedelta = Field(default=timedelta(hours=10), gt=timedelta(0))
+    tls_cert: Path = Field(
+        default_factory=lambda: config_dir() / TLS_CERT_FILE,
+        description="PEM certificate (chain) to serve; `rubicon-broker init` makes one.",
+    )
+    tls_key: Path = Field(
+        default_factory=lambda: config_dir() / TLS_KEY_FILE,
+        description="PEM private key of tls_cert.",
+    )
+    insecure_http: bool = Field(
+        default=False, description="Serve plain HTTP instead of TLS; loopback hosts only."
+    )
 
     def effective_database_url(self) -> str:
         """The configured URL, or the default SQLite file (its directory made 0700)."""

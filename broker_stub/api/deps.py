@@ -29,8 +29,16 @@ def get_db(request: Request) -> Iterator[Session]:
         yield db
 
 
+def get_client_address(request: Request) -> str | None:
+    """The peer's IP address, for the audit log."""
+    # Behind a reverse proxy this is the proxy's address, unless uvicorn trusts
+    # its X-Forwarded-For: by default only from this machine (FORWARDED_ALLOW_IPS).
+    return request.client.host if request.client else None
+
+
 Settings = Annotated[BrokerSettings, Depends(get_settings)]
 DbSession = Annotated[Session, Depends(get_db)]
+ClientAddress = Annotated[str | None, Depends(get_client_address)]
 
 
 def get_bearer_token(

@@ -7,7 +7,7 @@ from typing import Annotated, Literal
 from fastapi import APIRouter, Body
 
 from broker_stub.api import problems
-from broker_stub.api.deps import CurrentUser, DbSession
+from broker_stub.api.deps import ClientAddress, CurrentUser, DbSession
 from broker_stub.api.schemas import (
     ConnectionOut,
     DesktopList,
@@ -56,10 +56,11 @@ def launch(
     pool: str,
     db: DbSession,
     user: CurrentUser,
+    address: ClientAddress,
     body: Annotated[LaunchRequest | None, Body()] = None,
 ) -> LaunchResponse:
     """Reconnect to the user's session in this pool, or claim a free machine."""
-    result = allocation.launch(db, user, pool, body.protocol if body else None)
+    result = allocation.launch(db, user, pool, body.protocol if body else None, address=address)
     machine = result.machine
     return LaunchResponse(
         session_id=result.session.id,

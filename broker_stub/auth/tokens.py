@@ -24,7 +24,15 @@ def issue(
     now = now or utcnow()
     token = secrets.token_urlsafe(32)
     expires_at = now + ttl
-    db.add(Token(hash=token_hash(token), user_id=user.id, created_at=now, expires_at=expires_at))
+    db.add(
+        Token(
+            hash=token_hash(token),
+            user_id=user.id,
+            created_at=now,
+            expires_at=expires_at,
+            last_used_at=now,
+        )
+    )
     db.commit()
     return token, expires_at
 

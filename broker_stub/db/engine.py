@@ -1,17 +1,29 @@
-"""Engine and schema set-up."""
+"""Engines for SQLite (the default) and PostgreSQL, and sessions on them.
+
+The schema is made by broker_stub.db.migrate, not here.
+"""
 
 from __future__ import annotations
 
-from sqlalchemy import Engine, create_engine, event, make_url
+from typing import Any
+
+from sqlalchemy import URL, Engine, create_engine, event, make_url
 from sqlalchemy.engine.interfaces import DBAPIConnection
 from sqlalchemy.exc import ArgumentError
 from sqlalchemy.orm import Session, sessionmaker
 from sqlalchemy.pool import ConnectionPoolEntry
 
 from broker_stub import log
-from broker_stub.db.models import Base
 
 SQLITE_BUSY_TIMEOUT_MS = 5000
+# uvicorn runs request handlers on up to 40 threads; most of them finish their
+# queries quickly, so 10 kept connections plus 20 on demand serve them without
+# making many broker nodes exhaust PostgreSQL's max_connections (100 by default).
+PG_POOL_SIZE = 10
+PG_MAX_OVERFLOW = 20
+PG_CONNECT_TIMEOUT_S = 10
+# Recycle before a firewall or PgBouncer drops a connection idle for too long.
+PG_POOL_RECYCLE_S = 1800
 
 
 def safe_url(url: str) -> str:
@@ -22,11 +34,36 @@ def safe_url(url: str) -> str:
         return "<unparsable database URL>"
 
 
+def normalize_url(url: str) -> URL:
+    """The URL, with PostgreSQL pointed at psycopg 3, the driver the broker ships with."""
+    parsed = make_url(url)
+    if parsed.drivername in ("postgresql", "postgres"):
+        parsed = parsed.set(drivername="postgresql+psycopg")
+    return parsed
+
+
 def make_engine(url: str) -> Engine:
-    """An engine for `url`; SQLite gets WAL, foreign keys and a busy timeout."""
+    """An engine for `url`.
+
+    SQLite gets WAL, foreign keys and a busy timeout; PostgreSQL a bounded
+    connection pool that checks a connection before handing it out.
+    """
+    parsed = normalize_url(url)
+    options: dict[str, Any] = {}
+    if parsed.get_backend_name() == "postgresql":
+        options = {
+            "pool_pre_ping": True,
+            "pool_size": PG_POOL_SIZE,
+            "max_overflow": PG_MAX_OVERFLOW,
+            "pool_recycle": PG_POOL_RECYCLE_S,
+            "connect_args": {
+                "connect_timeout": PG_CONNECT_TIMEOUT_S,
+                "application_name": "rubicon-broker",
+            },
+        }
     # hide_parameters: error messages and SQL logs must not carry the bound
     # values, which include password hashes and console passwords.
-    engine = create_engine(url, hide_parameters=True)
+    engine = create_engine(parsed, hide_parameters=True, **options)
     if engine.dialect.name == "sqlite":
         event.listen(engine, "connect", _sqlite_pragmas)
     log.db.debug("database %s", safe_url(url))
@@ -44,11 +81,6 @@ def _sqlite_pragmas(dbapi_connection: DBAPIConnection, _record: ConnectionPoolEn
         cursor.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT_MS}")
     finally:
         cursor.close()
-
-
-def create_schema(engine: Engine) -> None:
-    """Create missing tables. Alembic's `upgrade head` will replace this."""
-    Base.metadata.create_all(engine)
 
 
 def make_session_factory(engine: Engine) -> sessionmaker[Session]:

@@ -1,8 +1,12 @@
 """The broker's tables.
 
-All state lives here so any broker node can serve any request. The schema is
-made by `Base.metadata` today; constraint names follow a fixed convention so
-Alembic migrations can refer to them later.
+All state lives here so any broker node can serve any request. The schema in
+the database is made by the Alembic migrations in broker_stub/db/migrations;
+a test checks they build exactly these tables. Constraint names follow a fixed
+convention so later migrations can refer to them.
+
+Entitlements name users and groups by name, not by row id: the pools file may
+entitle a group before anyone in it exists here.
 """
 
 from __future__ import annotations
@@ -11,14 +15,25 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Any, ClassVar
 
-from sqlalchemy import CheckConstraint, ForeignKey, Index, MetaData, String, UniqueConstraint, text
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    CheckConstraint,
+    ForeignKey,
+    Index,
+    Integer,
+    MetaData,
+    String,
+    UniqueConstraint,
+    text,
+)
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 from broker_stub.db.types import UTCDateTime
 
 NAMING_CONVENTION = {
     "ix": "ix_%(column_0_label)s",
-    "uq": "uq_%(table_name)s_%(column_0_name)s",
+    "uq": "uq_%(table_name)s_%(column_0_N_name)s",
     "ck": "ck_%(table_name)s_%(constraint_name)s",
     "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
     "pk": "pk_%(table_name)s",
@@ -54,13 +69,25 @@ class User(Base):
     password_hash: Mapped[str] = mapped_column(String(255))
 
 
-class UserGroup(Base):
-    __tablename__ = "user_groups"
+class Group(Base):
+    __tablename__ = "groups"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(200), unique=True)
+
+
+class Membership(Base):
+    """A user belongs to a group."""
+
+    __tablename__ = "memberships"
 
     user_id: Mapped[int] = mapped_column(
         ForeignKey("users.id", ondelete="CASCADE"), primary_key=True
     )
-    name: Mapped[str] = mapped_column(String(200), primary_key=True)
+    # Indexed on its own: the primary key serves lookups by user only.
+    group_id: Mapped[int] = mapped_column(
+        ForeignKey("groups.id", ondelete="CASCADE"), primary_key=True, index=True
+    )
 
 
 class Pool(Base):
@@ -147,4 +174,22 @@ class Token(Base):
     user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
     created_at: Mapped[datetime]
     expires_at: Mapped[datetime]
+    # For idle expiry: a token unused for too long stops working.
+    last_used_at: Mapped[datetime]
     revoked_at: Mapped[datetime | None]
+
+
+class AuditEvent(Base):
+    """Who did what to what, from where. Never holds a secret."""
+
+    __tablename__ = "audit_events"
+
+    # SQLite counts rows with INTEGER PRIMARY KEY only; elsewhere 64 bits.
+    id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True)
+    at: Mapped[datetime] = mapped_column(index=True)
+    # The signed-in user; None when nobody is (a failed sign-in).
+    actor: Mapped[str | None] = mapped_column(String(128), index=True)
+    action: Mapped[str] = mapped_column(String(64))
+    target: Mapped[str] = mapped_column(String(255))
+    detail: Mapped[dict[str, Any]] = mapped_column(JSON)
+    address: Mapped[str | None] = mapped_column(String(64))

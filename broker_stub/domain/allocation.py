@@ -18,6 +18,7 @@ from sqlalchemy.orm import Session
 from broker_stub import log
 from broker_stub.clock import utcnow
 from broker_stub.db.models import DesktopSession, Machine, MachineState, Pool, SessionState, User
+from broker_stub.domain import audit
 from broker_stub.domain.entitlements import entitled_pools, is_entitled
 from broker_stub.domain.errors import (
     NoMachineAvailable,
@@ -47,8 +48,37 @@ class DesktopView:
     machine: Machine | None
 
 
-def launch(db: Session, user: User, pool_id: str, protocol: str | None = None) -> Launch:
-    """Return the user's active session in the pool, or claim a free machine for one."""
+def launch(
+    db: Session,
+    user: User,
+    pool_id: str,
+    protocol: str | None = None,
+    *,
+    address: str | None = None,
+) -> Launch:
+    """Return the user's active session in the pool, or claim a free machine for one.
+
+    Either way the launch goes to the audit log with the client's `address`.
+    """
+    result = _launch(db, user, pool_id, protocol)
+    audit.record(
+        db,
+        actor=user.username,
+        action=audit.LAUNCH,
+        target=f"pool:{result.session.pool_id}",
+        detail={
+            "session": result.session.id,
+            "machine": result.machine.name,
+            "protocol": result.session.protocol,
+            "reconnected": result.reconnected,
+        },
+        address=address,
+    )
+    db.commit()
+    return result
+
+
+def _launch(db: Session, user: User, pool_id: str, protocol: str | None) -> Launch:
     pool = db.get(Pool, pool_id)
     if pool is None:
         raise PoolNotFound(pool_id)
@@ -140,8 +170,18 @@ def _start_session(db: Session, user: User, pool: Pool, machine_id: int, protoco
     return Launch(session=session, machine=machine, reconnected=False)
 
 
-def logoff(db: Session, user: User, session_id: str, now: datetime | None = None) -> None:
-    """End the user's session and free its machine. Ending an ended session is a no-op."""
+def logoff(
+    db: Session,
+    user: User,
+    session_id: str,
+    now: datetime | None = None,
+    *,
+    address: str | None = None,
+) -> None:
+    """End the user's session and free its machine. Ending an ended session is a no-op.
+
+    The logoff goes to the audit log with the client's `address`.
+    """
     session = db.get(DesktopSession, session_id)
     if session is None or session.user_id != user.id:
         raise SessionNotFound()
@@ -154,6 +194,15 @@ def logoff(db: Session, user: User, session_id: str, now: datetime | None = None
         update(Machine)
         .where(Machine.id == session.machine_id, Machine.assigned_user_id == user.id)
         .values(assigned_user_id=None, state=MachineState.READY)
+    )
+    machine = db.get(Machine, session.machine_id)
+    audit.record(
+        db,
+        actor=user.username,
+        action=audit.LOGOFF,
+        target=f"session:{session.id}",
+        detail={"pool": session.pool_id, "machine": machine.name if machine else None},
+        address=address,
     )
     db.commit()
     log.domain.info("session %s: %r logged off", session.id, user.username)

@@ -5,7 +5,7 @@ from __future__ import annotations
 from sqlalchemy import ColumnElement, and_, exists, or_, select
 from sqlalchemy.orm import Session
 
-from broker_stub.db.models import Entitlement, EntitlementKind, Pool, User, UserGroup
+from broker_stub.db.models import Entitlement, EntitlementKind, Group, Membership, Pool, User
 
 
 def _grants(user: User) -> ColumnElement[bool]:
@@ -14,7 +14,11 @@ def _grants(user: User) -> ColumnElement[bool]:
         and_(Entitlement.kind == EntitlementKind.USER, Entitlement.name == user.username),
         and_(
             Entitlement.kind == EntitlementKind.GROUP,
-            Entitlement.name.in_(select(UserGroup.name).where(UserGroup.user_id == user.id)),
+            Entitlement.name.in_(
+                select(Group.name)
+                .join(Membership, Membership.group_id == Group.id)
+                .where(Membership.user_id == user.id)
+            ),
         ),
     )
 

@@ -29,15 +29,36 @@ def viewer(tmp_path: Path) -> fake_client.FakeClient:
     return fake_client.make(tmp_path / "viewer", hang=True)
 
 
-def make_window(qtbot: QtBot, viewer_path: Path) -> MainWindow:
-    window = MainWindow(Options(clients={"vnc": str(viewer_path)}))
-    qtbot.addWidget(window)
-    window.show()
-    return window
+class WindowFactory:
+    """Makes launcher windows and closes every one at teardown.
+
+    qtbot only holds a weak reference; a window collected without being
+    closed would leave its broker connection open.
+    """
+
+    def __init__(self, qtbot: QtBot) -> None:
+        self._qtbot = qtbot
+        self._windows: list[MainWindow] = []
+
+    def __call__(self, viewer_path: Path) -> MainWindow:
+        window = MainWindow(Options(clients={"vnc": str(viewer_path)}))
+        self._qtbot.addWidget(window)
+        window.show()
+        self._windows.append(window)
+        return window
+
+    def close_all(self) -> None:
+        for window in self._windows:
+            window.close()
 
 
 @pytest.fixture
-def window(qtbot: QtBot, viewer: fake_client.FakeClient) -> Iterator[MainWindow]:
-    win = make_window(qtbot, viewer.path)
-    yield win
-    win.stop_clients()
+def make_window(qtbot: QtBot) -> Iterator[WindowFactory]:
+    factory = WindowFactory(qtbot)
+    yield factory
+    factory.close_all()
+
+
+@pytest.fixture
+def window(make_window: WindowFactory, viewer: fake_client.FakeClient) -> MainWindow:
+    return make_window(viewer.path)

@@ -11,7 +11,7 @@ from pytestqt.qtbot import QtBot
 from launcher.core.models import DesktopState
 from launcher.core.protocols import vnc
 from launcher.ui.mainwindow import MainWindow
-from tests.gui.conftest import USERS, make_window
+from tests.gui.conftest import USERS, WindowFactory
 from tests.helpers import fake_client
 from tests.helpers.live_broker import LiveBroker
 
@@ -95,13 +95,17 @@ def test_empty_fields_are_named(qtbot: QtBot, window: MainWindow) -> None:
 
 
 def test_nothing_free_is_explained(
-    qtbot: QtBot, broker: LiveBroker, window: MainWindow, tmp_path: Path
+    qtbot: QtBot,
+    broker: LiveBroker,
+    window: MainWindow,
+    make_window: WindowFactory,
+    tmp_path: Path,
 ) -> None:
     sign_in(qtbot, window, broker.url, "ann")
     connect_selected(qtbot, window)
 
     other_viewer = fake_client.make(tmp_path / "other", hang=True)
-    other = make_window(qtbot, other_viewer.path)
+    other = make_window(other_viewer.path)
     sign_in(qtbot, other, broker.url, "bob")
     [desktop] = other.desktops_page.model.desktops()
     assert desktop.state is DesktopState.UNAVAILABLE
@@ -114,9 +118,9 @@ def test_nothing_free_is_explained(
 
 
 def test_missing_viewer_is_named_and_costs_no_machine(
-    qtbot: QtBot, broker: LiveBroker, tmp_path: Path
+    qtbot: QtBot, broker: LiveBroker, make_window: WindowFactory, tmp_path: Path
 ) -> None:
-    window = make_window(qtbot, tmp_path / "no-such-viewer")
+    window = make_window(tmp_path / "no-such-viewer")
     sign_in(qtbot, window, broker.url)
     qtbot.mouseClick(window.desktops_page.connect_button, Qt.MouseButton.LeftButton)
     banner = window.desktops_page.banner
@@ -144,10 +148,10 @@ def test_log_off_ends_the_session_and_frees_the_machine(
 
 
 def test_viewer_failure_is_reported_in_plain_words(
-    qtbot: QtBot, broker: LiveBroker, tmp_path: Path
+    qtbot: QtBot, broker: LiveBroker, make_window: WindowFactory, tmp_path: Path
 ) -> None:
     failing = fake_client.make(tmp_path / "bad", replay=DATA / "auth-failure.txt", hang=True)
-    window = make_window(qtbot, failing.path)
+    window = make_window(failing.path)
     sign_in(qtbot, window, broker.url)
     with qtbot.waitSignal(window.client_exited, timeout=15_000):
         qtbot.mouseClick(window.desktops_page.connect_button, Qt.MouseButton.LeftButton)

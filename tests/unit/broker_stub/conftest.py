@@ -8,6 +8,11 @@ The default site:
     art          Art studio           group artists             art-1 (no password)
 
     alice (no groups), bob (staff, artists), carol, dave (entitled to nothing)
+
+Every test that builds a broker runs twice: on a fresh SQLite file and on a
+fresh PostgreSQL database (tests/helpers/postgres.py; skipped where PostgreSQL
+is not installed). A test that does not exercise the database (request validation, error
+shapes) is marked ``@sqlite_only`` to save the time.
 """
 
 from __future__ import annotations
@@ -155,11 +160,24 @@ def write_config(tmp_path: Path) -> Callable[..., Path]:
     return write
 
 
+SQLITE_FILE = "b.sqlite3"
+sqlite_only = pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
+    """The URL of an empty database of the kind the parameter names."""
+    if request.param == "sqlite":
+        return f"sqlite:///{tmp_path / SQLITE_FILE}"
+    url: str = request.getfixturevalue("postgres_url")
+    return url
+
+
 @pytest.fixture
 def make_broker(
-    tmp_path: Path, write_config: Callable[..., Path]
+    database_url: str, write_config: Callable[..., Path]
 ) -> Iterator[Callable[..., Broker]]:
-    """Build a broker on a fresh SQLite file: make_broker(pools=..., users=..., **settings)."""
+    """Build a broker on an empty database: make_broker(pools=..., users=..., **settings)."""
     with ExitStack() as stack:
 
         def make(
@@ -170,7 +188,7 @@ def make_broker(
             users = USERS if users is None else users
             config = BrokerSettings(
                 **{
-                    "database_url": f"sqlite:///{tmp_path / 'b.sqlite3'}",
+                    "database_url": database_url,
                     "config": write_config(pools),
                     **settings,
                 }

@@ -1,4 +1,7 @@
-"""rubicon-broker: serve, users add, and what the admin sees when things go wrong."""
+"""rubicon-broker: serve, users add, and what the admin sees when things go wrong.
+
+init and migrate have their own test modules (test_init.py, test_migrate.py).
+"""
 
 from __future__ import annotations
 
@@ -13,10 +16,11 @@ from typing import Any
 import pytest
 from fastapi import FastAPI
 
-from broker_stub import cli
+from broker_stub import cli, tls
 from broker_stub.auth.users import authenticate, user_groups
 from broker_stub.db.engine import make_engine, make_session_factory
 from broker_stub.domain.errors import InvalidCredentials
+from broker_stub.settings import config_dir
 
 from .conftest import PoolSpec
 
@@ -176,16 +180,26 @@ def test_database_password_is_masked_in_errors(
 # serve
 
 
-def test_serve_runs_uvicorn_on_the_app(
+@pytest.fixture
+def certificate(tmp_path: Path) -> tls.Certificate:
+    return tls.create(tmp_path / "tls", ["broker.test"])
+
+
+def tls_args(cert: tls.Certificate) -> list[str]:
+    return ["--tls-cert", str(cert.cert), "--tls-key", str(cert.key)]
+
+
+def test_serve_runs_uvicorn_on_the_app_over_tls(
     write_config: Callable[..., Path],
     db_url: str,
+    certificate: tls.Certificate,
     uvicorn_calls: list[tuple[Any, dict[str, Any]]],
 ) -> None:
     config = write_config()
 
     status = cli.main(
         ["serve", "--config", str(config), "--port", "8123", "--database-url", db_url,
-         "--log-level", "warning"]
+         "--log-level", "warning", *tls_args(certificate)]
     )  # fmt: skip
 
     assert status == 0
@@ -194,11 +208,32 @@ def test_serve_runs_uvicorn_on_the_app(
     assert options["host"] == "127.0.0.1"
     assert options["port"] == 8123
     assert options["log_config"] is None
+    assert options["ssl_certfile"] == certificate.cert
+    assert options["ssl_keyfile"] == certificate.key
     assert app.state.settings.config == config
     assert app.state.settings.database_url == db_url
 
 
-def test_serve_config_from_environment(
+def test_serve_uses_what_init_made(
+    write_config: Callable[..., Path],
+    db_url: str,
+    uvicorn_calls: list[tuple[Any, dict[str, Any]]],
+    capsys: pytest.CaptureFixture[str],
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    assert cli.main(["init"]) == 0
+    fingerprint = capsys.readouterr().out.splitlines()[-2].strip()
+
+    args = ["serve", "--config", str(write_config()), "--database-url", db_url, "--host", "::"]
+    assert cli.main(args) == 0
+
+    ((_app, options),) = uvicorn_calls
+    assert options["ssl_certfile"] == config_dir() / "cert.pem"
+    assert options["ssl_keyfile"] == config_dir() / "key.pem"
+    assert fingerprint in caplog.text  # the admin can compare it with what users see
+
+
+def test_serve_insecure_http_from_environment(
     write_config: Callable[..., Path],
     db_url: str,
     monkeypatch: pytest.MonkeyPatch,
@@ -206,13 +241,49 @@ def test_serve_config_from_environment(
 ) -> None:
     monkeypatch.setenv("RUBICON_BROKER_CONFIG", str(write_config()))
     monkeypatch.setenv("RUBICON_BROKER_DATABASE_URL", db_url)
+    monkeypatch.setenv("RUBICON_BROKER_INSECURE_HTTP", "true")
 
     assert cli.main(["serve"]) == 0
-    assert len(uvicorn_calls) == 1
+    ((_app, options),) = uvicorn_calls
+    assert options["ssl_certfile"] is None
+    assert options["ssl_keyfile"] is None
+
+
+def test_serve_without_a_certificate_says_run_init(
+    write_config: Callable[..., Path],
+    tmp_path: Path,
+    db_url: str,
+    capsys: pytest.CaptureFixture[str],
+    uvicorn_calls: list[tuple[Any, dict[str, Any]]],
+) -> None:
+    assert cli.main(["serve", "--config", str(write_config()), "--database-url", db_url]) == 2
+
+    line = one_error_line(capsys)
+    assert f"no TLS certificate at {config_dir() / 'cert.pem'}" in line
+    assert "`rubicon-broker init`" in line
+    assert uvicorn_calls == []
+    assert not (tmp_path / "cli.sqlite3").exists()  # checked before the database
+
+
+def test_serve_with_a_key_of_another_certificate(
+    write_config: Callable[..., Path],
+    tmp_path: Path,
+    db_url: str,
+    certificate: tls.Certificate,
+    capsys: pytest.CaptureFixture[str],
+    uvicorn_calls: list[tuple[Any, dict[str, Any]]],
+) -> None:
+    other = tls.create(tmp_path / "other", ["other.test"])
+    args = ["serve", "--config", str(write_config()), "--database-url", db_url]
+
+    assert cli.main([*args, "--tls-cert", str(certificate.cert), "--tls-key", str(other.key)]) == 2
+
+    assert "belong together" in one_error_line(capsys)
+    assert uvicorn_calls == []
 
 
 @pytest.mark.parametrize("host", ["0.0.0.0", "::", "192.168.1.10", "broker.example.com"])
-def test_serve_refuses_non_loopback_without_tls(
+def test_serve_refuses_plain_http_beyond_loopback(
     write_config: Callable[..., Path],
     db_url: str,
     capsys: pytest.CaptureFixture[str],
@@ -221,12 +292,25 @@ def test_serve_refuses_non_loopback_without_tls(
 ) -> None:
     args = ["serve", "--config", str(write_config()), "--host", host, "--database-url", db_url]
 
-    assert cli.main(args) == 2
+    assert cli.main([*args, "--insecure-http"]) == 2
 
     line = one_error_line(capsys)
-    assert f"refusing to listen on {host} without TLS" in line
-    assert "later release" in line
+    assert f"refusing to serve plain HTTP on {host}" in line
+    assert "rubicon-broker init" in line
     assert uvicorn_calls == []
+
+
+def test_serve_insecure_http_and_tls_files_contradict(
+    write_config: Callable[..., Path],
+    db_url: str,
+    certificate: tls.Certificate,
+    capsys: pytest.CaptureFixture[str],
+    uvicorn_calls: list[tuple[Any, dict[str, Any]]],
+) -> None:
+    args = ["serve", "--config", str(write_config()), "--database-url", db_url]
+
+    assert cli.main([*args, "--insecure-http", *tls_args(certificate)]) == 2
+    assert "contradict" in one_error_line(capsys)
 
 
 @pytest.mark.parametrize("host", ["127.0.0.1", "127.0.0.2", "::1", "[::1]", "localhost"])
@@ -244,7 +328,8 @@ def test_serve_bad_config_names_file_and_key(
     pools[0]["machines"][1]["port"] = 0
     config = write_config(pools)
 
-    assert cli.main(["serve", "--config", str(config), "--database-url", db_url]) == 2
+    args = ["serve", "--config", str(config), "--database-url", db_url, "--insecure-http"]
+    assert cli.main(args) == 2
 
     assert one_error_line(capsys) == (
         f"rubicon-broker: {config}: pools.0.machines.1.port: must be 1-65535"
@@ -266,8 +351,9 @@ def test_serve_database_unreachable(
     uvicorn_calls: list[Any],
 ) -> None:
     url = f"sqlite:///{tmp_path / 'missing-dir' / 'x.sqlite3'}"
+    args = ["serve", "--config", str(write_config()), "--database-url", url, "--insecure-http"]
 
-    assert cli.main(["serve", "--config", str(write_config()), "--database-url", url]) == 2
+    assert cli.main(args) == 2
     assert "cannot use the database" in one_error_line(capsys)
     assert uvicorn_calls == []
 
@@ -290,8 +376,10 @@ def test_serve_bad_setting_from_environment(
 @pytest.mark.parametrize(
     ("argv", "expected"),
     [
-        ([], ["serve", "users", "demo", "example:"]),
-        (["serve"], ["--config FILE", "TLS", "later release", "example:"]),
+        ([], ["init", "migrate", "serve", "users", "demo", "example:"]),
+        (["serve"], ["--config FILE", "HTTPS", "--tls-cert FILE", "--insecure-http", "example:"]),
+        (["init"], ["--hostname NAME", "--force", "fingerprint", "example:"]),
+        (["migrate"], ["--database-url URL", "example:"]),
         (["users", "add"], ["--password-stdin", "--group G", "examples:"]),
     ],
 )

@@ -8,9 +8,17 @@ from pathlib import Path
 import pytest
 from sqlalchemy import text
 from sqlalchemy.exc import IntegrityError, StatementError
+from sqlalchemy.pool import QueuePool
 
 from broker_stub.clock import utcnow
-from broker_stub.db.engine import create_schema, make_engine, make_session_factory, safe_url
+from broker_stub.db.engine import (
+    PG_POOL_SIZE,
+    make_engine,
+    make_session_factory,
+    normalize_url,
+    safe_url,
+)
+from broker_stub.db.migrate import upgrade
 from broker_stub.db.models import Token, User
 
 
@@ -27,7 +35,7 @@ def test_sqlite_pragmas(tmp_path: Path) -> None:
 
 def test_timestamps_come_back_as_aware_utc(tmp_path: Path) -> None:
     engine = make_engine(f"sqlite:///{tmp_path / 'x.sqlite3'}")
-    create_schema(engine)
+    upgrade(engine)
     plus_two = timezone(timedelta(hours=2))
     created = datetime(2026, 1, 2, 14, 0, tzinfo=plus_two)
     try:
@@ -35,7 +43,15 @@ def test_timestamps_come_back_as_aware_utc(tmp_path: Path) -> None:
             user = User(username="u", display_name="U", password_hash="x")
             db.add(user)
             db.flush()
-            db.add(Token(hash="h", user_id=user.id, created_at=created, expires_at=utcnow()))
+            db.add(
+                Token(
+                    hash="h",
+                    user_id=user.id,
+                    created_at=created,
+                    expires_at=utcnow(),
+                    last_used_at=created,
+                )
+            )
             db.commit()
             db.expunge_all()
             token = db.get_one(Token, "h")
@@ -49,14 +65,22 @@ def test_timestamps_come_back_as_aware_utc(tmp_path: Path) -> None:
 
 def test_naive_timestamps_are_refused(tmp_path: Path) -> None:
     engine = make_engine(f"sqlite:///{tmp_path / 'x.sqlite3'}")
-    create_schema(engine)
+    upgrade(engine)
     try:
         with make_session_factory(engine)() as db:
             user = User(username="u", display_name="U", password_hash="x")
             db.add(user)
             db.flush()
             naive = datetime(2026, 1, 2, 12, 0)  # no tzinfo: the point of the test
-            db.add(Token(hash="h", user_id=user.id, created_at=naive, expires_at=naive))
+            db.add(
+                Token(
+                    hash="h",
+                    user_id=user.id,
+                    created_at=naive,
+                    expires_at=naive,
+                    last_used_at=naive,
+                )
+            )
             with pytest.raises(StatementError, match="naive datetime"):
                 db.flush()
     finally:
@@ -65,10 +89,11 @@ def test_naive_timestamps_are_refused(tmp_path: Path) -> None:
 
 def test_foreign_keys_are_enforced(tmp_path: Path) -> None:
     engine = make_engine(f"sqlite:///{tmp_path / 'x.sqlite3'}")
-    create_schema(engine)
+    upgrade(engine)
     try:
         with make_session_factory(engine)() as db:
-            db.add(Token(hash="h", user_id=999, created_at=utcnow(), expires_at=utcnow()))
+            now = utcnow()
+            db.add(Token(hash="h", user_id=999, created_at=now, expires_at=now, last_used_at=now))
             with pytest.raises(IntegrityError, match="FOREIGN KEY"):
                 db.flush()
     finally:
@@ -80,3 +105,38 @@ def test_safe_url_masks_the_password() -> None:
         safe_url("postgresql://rubicon:s3cret@db/rubicon") == "postgresql://rubicon:***@db/rubicon"
     )
     assert "s3cret" not in safe_url("not a url s3cret")
+
+
+@pytest.mark.parametrize(
+    "url", ["postgresql://u@db.example.com/rubicon", "postgres://u@db.example.com/rubicon"]
+)
+def test_postgresql_urls_use_psycopg_3(url: str) -> None:
+    assert normalize_url(url).drivername == "postgresql+psycopg"
+    assert normalize_url("postgresql+psycopg2://u@h/d").drivername == "postgresql+psycopg2"
+
+
+def test_postgresql_engine_settings() -> None:
+    engine = make_engine("postgresql://rubicon:s3cret@db.example.com/rubicon")  # never connects
+    try:
+        assert engine.dialect.driver == "psycopg"
+        assert isinstance(engine.pool, QueuePool)
+        assert engine.pool.size() == PG_POOL_SIZE
+        assert engine.pool._pre_ping  # a dead connection is replaced, not handed out
+    finally:
+        engine.dispose()
+
+
+def test_postgresql_database(postgres_url: str) -> None:
+    engine = make_engine(postgres_url)
+    try:
+        upgrade(engine)
+        with make_session_factory(engine)() as db:
+            assert db.execute(text("SELECT current_setting('application_name')")).scalar() == (
+                "rubicon-broker"
+            )
+            now = utcnow()
+            db.add(Token(hash="h", user_id=999, created_at=now, expires_at=now, last_used_at=now))
+            with pytest.raises(IntegrityError, match="foreign key"):
+                db.flush()
+    finally:
+        engine.dispose()

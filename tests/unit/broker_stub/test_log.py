@@ -44,3 +44,13 @@ def test_loggers_are_named_under_one_root() -> None:
     names = {log.api.name, log.auth.name, log.cli.name, log.config.name, log.db.name}
     assert all(n.startswith("rubicon.broker.") for n in names)
     assert len(names) == 5
+
+
+def test_alembic_chatter_is_kept_out_of_the_info_log(capsys: pytest.CaptureFixture[str]) -> None:
+    log.setup("info")
+    logging.getLogger("alembic.runtime.migration").info("Context impl SQLiteImpl.")
+    log.db.info("database upgraded")
+
+    err = capsys.readouterr().err
+    assert "SQLiteImpl" not in err
+    assert "database upgraded" in err

@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 from pydantic import ValidationError
 
-from broker_stub.settings import BrokerSettings
+from broker_stub.settings import BrokerSettings, config_dir
 
 
 def test_defaults(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -21,6 +21,12 @@ def test_defaults(monkeypatch: pytest.MonkeyPatch) -> None:
     assert settings.token_ttl == timedelta(hours=10)
     assert settings.config is None
     assert settings.database_url is None
+    assert settings.tls_cert == config_dir() / "cert.pem"
+    assert settings.tls_key == config_dir() / "key.pem"
+    assert settings.insecure_http is False
+    # The suite's conftest points XDG_CONFIG_HOME into a temp dir.
+    assert config_dir().parent.name == "rubicon"
+    assert not config_dir().exists()  # init makes it, not the settings
 
 
 def test_environment(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
@@ -28,6 +34,9 @@ def test_environment(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
     monkeypatch.setenv("RUBICON_BROKER_TOKEN_TTL", "PT30M")
     monkeypatch.setenv("RUBICON_BROKER_CONFIG", str(tmp_path / "pools.toml"))
     monkeypatch.setenv("RUBICON_BROKER_DATABASE_URL", "sqlite:///x.db")
+    monkeypatch.setenv("RUBICON_BROKER_TLS_CERT", str(tmp_path / "c.pem"))
+    monkeypatch.setenv("RUBICON_BROKER_TLS_KEY", str(tmp_path / "k.pem"))
+    monkeypatch.setenv("RUBICON_BROKER_INSECURE_HTTP", "1")
 
     settings = BrokerSettings()
 
@@ -35,6 +44,9 @@ def test_environment(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
     assert settings.token_ttl == timedelta(minutes=30)
     assert settings.config == tmp_path / "pools.toml"
     assert settings.effective_database_url() == "sqlite:///x.db"
+    assert settings.tls_cert == tmp_path / "c.pem"
+    assert settings.tls_key == tmp_path / "k.pem"
+    assert settings.insecure_http is True
 
 
 def test_arguments_beat_the_environment(monkeypatch: pytest.MonkeyPatch) -> None:

@@ -7,7 +7,7 @@ from argon2 import PasswordHasher
 from sqlalchemy import select
 
 from broker_stub.auth import passwords, users
-from broker_stub.db.models import User, UserGroup
+from broker_stub.db.models import Group, Membership, User
 from broker_stub.domain.errors import InvalidCredentials
 
 from .conftest import Broker
@@ -83,12 +83,33 @@ def test_set_user_adds_then_updates(broker: Broker) -> None:
         erin = users.authenticate(db, "erin", "third-pw")
         assert erin.display_name == "Erin E."
         assert users.user_groups(db, erin) == ["finance"]
-        assert db.scalars(select(UserGroup.name).where(UserGroup.user_id == erin.id)).all() == [
-            "finance"
-        ]
+        memberships = db.scalars(select(Membership).where(Membership.user_id == erin.id)).all()
+        assert len(memberships) == 1
+        # Groups outlive their last member: a pool may still be entitled to one.
+        assert {"ops", "staff", "finance"} <= set(db.scalars(select(Group.name)))
 
 
 def test_new_user_without_display_name_shows_username(broker: Broker) -> None:
     with broker.session() as db:
         users.set_user(db, "frank", "pw")
         assert users.authenticate(db, "frank", "pw").display_name == "frank"
+
+
+def test_users_share_one_row_per_group(broker: Broker) -> None:
+    with broker.session() as db:
+        users.set_user(db, "erin", "pw", groups=["ops"])
+        users.set_user(db, "finn", "pw", groups=["ops", "staff"])
+
+        ops = db.scalars(select(Group).where(Group.name == "ops")).one()
+        members = db.scalars(select(Membership.user_id).where(Membership.group_id == ops.id))
+        assert set(members) == {broker.user("erin").id, broker.user("finn").id}
+
+
+def test_deleting_a_user_ends_its_memberships(broker: Broker) -> None:
+    with broker.session() as db:
+        bob = db.scalars(select(User).where(User.username == "bob")).one()
+        db.delete(bob)
+        db.commit()
+
+        assert db.scalars(select(Membership).where(Membership.user_id == bob.id)).all() == []
+        assert {"staff", "artists"} <= set(db.scalars(select(Group.name)))

@@ -12,7 +12,7 @@ from sqlalchemy import select, update
 
 from broker_stub.db.models import Token, User
 
-from ..conftest import Broker, assert_problem
+from ..conftest import SQLITE_FILE, Broker, assert_problem, sqlite_only
 
 LOGIN = "/api/v1/auth/login"
 LOGOUT = "/api/v1/auth/logout"
@@ -55,6 +55,7 @@ def test_wrong_password_and_unknown_user_look_the_same(broker: Broker) -> None:
     assert wrong.headers["www-authenticate"].startswith("Bearer")
 
 
+@sqlite_only
 @pytest.mark.parametrize(
     ("body", "where"),
     [
@@ -75,6 +76,7 @@ def test_login_validation(broker: Broker, body: object, where: list[str]) -> Non
     assert all(set(e) == {"loc", "msg", "type"} for e in errors)
 
 
+@sqlite_only
 def test_validation_errors_do_not_echo_the_input(broker: Broker) -> None:
     secret = "Sup3r-secret-" + "x" * 2000  # over the length limit
 
@@ -111,6 +113,7 @@ def test_expired_token(broker: Broker) -> None:
     assert reply.headers["www-authenticate"].startswith("Bearer")
 
 
+@sqlite_only
 @pytest.mark.parametrize(
     "headers",
     [
@@ -125,6 +128,7 @@ def test_missing_or_bad_token(broker: Broker, headers: dict[str, str]) -> None:
     assert_problem(broker.client.post(LOGOUT, headers=headers), 401, "invalid_token")
 
 
+@sqlite_only  # it reads the database file
 def test_user_password_is_not_stored_in_plaintext(broker: Broker, tmp_path: Path) -> None:
     broker.login("alice")
     with broker.session() as db:
@@ -132,7 +136,7 @@ def test_user_password_is_not_stored_in_plaintext(broker: Broker, tmp_path: Path
     assert stored is not None
     assert stored.startswith("$argon2id$")
 
-    files = list(tmp_path.glob("b.sqlite3*"))
+    files = list(tmp_path.glob(f"{SQLITE_FILE}*"))
     assert files
     for path in files:
         data = path.read_bytes()
