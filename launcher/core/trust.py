@@ -1,0 +1,205 @@
+"""Which broker certificates to trust: the system's CAs, or a pin the user made.
+
+A broker with a certificate from a CA the system trusts needs nothing here.
+A broker with its own certificate (``rubicon-broker init``) is trusted once
+the user has compared its SHA-256 fingerprint and said yes: we keep that
+exact certificate and, from then on, accept that certificate and no other.
+Errors::
+
+    TrustError
+    ├── UntrustedCertificate   neither a trusted CA nor a pin: show the
+    │                          fingerprint and ask (trust on first use)
+    └── CertificateChanged     pinned, and now another certificate: refuse,
+                               never ask (this is what an attacker looks like)
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import socket
+import ssl
+import tempfile
+from dataclasses import asdict, dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+
+from launcher.core import log
+
+__all__ = [
+    "CertificateChanged",
+    "Pin",
+    "PinStore",
+    "TrustError",
+    "UntrustedCertificate",
+    "fetch_certificate",
+    "fingerprint",
+    "origin",
+    "ssl_context",
+]
+
+
+class TrustError(Exception):
+    """A certificate problem; ``str()`` is the user-facing message."""
+
+    def __init__(self, message: str, *, origin: str, fingerprint: str, pem: str) -> None:
+        super().__init__(message)
+        self.message = message
+        self.origin = origin
+        self.fingerprint = fingerprint
+        self.pem = pem
+
+
+class UntrustedCertificate(TrustError):
+    pass
+
+
+class CertificateChanged(TrustError):
+    def __init__(self, *, origin: str, fingerprint: str, pem: str, pinned: str) -> None:
+        super().__init__(
+            f"The broker at {origin} presented a different certificate from the one you "
+            "trusted before. Someone may be intercepting the connection, or the broker's "
+            "certificate was replaced. Rubicon will not connect. Ask your administrator "
+            f"whether the certificate changed; its new fingerprint is {fingerprint}.",
+            origin=origin,
+            fingerprint=fingerprint,
+            pem=pem,
+        )
+        self.pinned = pinned
+
+
+@dataclass(frozen=True, slots=True)
+class Pin:
+    fingerprint: str
+    pem: str
+    pinned_at: str
+
+
+def fingerprint(der: bytes) -> str:
+    """SHA-256 as colon-separated upper-case hex, as ``rubicon-broker init`` prints it."""
+    return ":".join(f"{b:02X}" for b in hashlib.sha256(der).digest())
+
+
+def origin(url: str) -> str:
+    """``https://host:port`` of a broker URL: what a pin belongs to."""
+    from httpx import URL  # local: keeps this module cheap to import for the doctor
+
+    parsed = URL(url)
+    port = parsed.port or (443 if parsed.scheme == "https" else 80)
+    host = f"[{parsed.host}]" if ":" in parsed.host else parsed.host
+    return f"{parsed.scheme}://{host}:{port}"
+
+
+def fetch_certificate(host: str, port: int, *, timeout: float = 10.0) -> bytes:
+    """The broker's certificate (DER), read without checking it: to show or compare."""
+    context = ssl.create_default_context()
+    context.check_hostname = False
+    context.verify_mode = ssl.CERT_NONE  # we only look at the certificate
+    with (
+        socket.create_connection((host, port), timeout=timeout) as raw,
+        context.wrap_socket(raw, server_hostname=host) as tls,
+    ):
+        der = tls.getpeercert(binary_form=True)
+    if not der:
+        raise ssl.SSLError(f"{host}:{port} sent no certificate")
+    return der
+
+
+def ssl_context(pin: Pin | None) -> ssl.SSLContext:
+    """Verify against the system's CAs, or accept exactly the pinned certificate.
+
+    A pinned certificate is made the only trust anchor, with partial chains
+    allowed so that a leaf can anchor itself. The host name is not checked
+    for a pin: the user pinned this certificate for this address.
+    """
+    if pin is None:
+        return ssl.create_default_context()
+    context = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
+    context.check_hostname = False
+    context.verify_mode = ssl.CERT_REQUIRED
+    context.verify_flags |= ssl.VERIFY_X509_PARTIAL_CHAIN
+    context.load_verify_locations(cadata=pin.pem)
+    return context
+
+
+class PinStore:
+    """Pins by broker origin, in one JSON file readable by the user alone."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self._pins: dict[str, Pin] = {}
+        try:
+            raw = json.loads(path.read_text(encoding="utf-8"))
+            self._pins = {o: Pin(**p) for o, p in raw.items()}
+        except FileNotFoundError:
+            pass
+        except (OSError, ValueError, TypeError, AttributeError) as e:
+            # A damaged pin file must not silently trust anything: start empty,
+            # keep the file for the admin to look at.
+            log.app.warning("pin file %s unreadable (%s); no broker is pinned", path, e)
+
+    def get(self, origin: str) -> Pin | None:
+        return self._pins.get(origin)
+
+    def pin(self, origin: str, *, pem: str) -> Pin:
+        der = ssl.PEM_cert_to_DER_cert(pem)
+        pin = Pin(
+            fingerprint=fingerprint(der),
+            pem=pem,
+            pinned_at=datetime.now(UTC).isoformat(timespec="seconds"),
+        )
+        self._pins[origin] = pin
+        self._save()
+        log.app.info("pinned %s with certificate %s", origin, pin.fingerprint)
+        return pin
+
+    def forget(self, origin: str) -> None:
+        if self._pins.pop(origin, None) is not None:
+            self._save()
+
+    def _save(self) -> None:
+        self.path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+        fd, tmp = tempfile.mkstemp(dir=self.path.parent, prefix=".pins-", suffix=".json")
+        try:
+            with os.fdopen(fd, "w", encoding="utf-8") as f:
+                json.dump({o: asdict(p) for o, p in self._pins.items()}, f, indent=2)
+            os.replace(tmp, self.path)
+        except BaseException:
+            Path(tmp).unlink(missing_ok=True)
+            raise
+
+
+def untrusted(url: str, *, timeout: float = 10.0) -> UntrustedCertificate:
+    """The question to put to the user about the broker at ``url``."""
+    where = origin(url)
+    host, port = _host_port(where)
+    der = fetch_certificate(host, port, timeout=timeout)
+    return UntrustedCertificate(
+        f"The broker at {where} uses a certificate that this computer does not trust. "
+        "Compare its fingerprint with the one your administrator gave you before you trust it.",
+        origin=where,
+        fingerprint=fingerprint(der),
+        pem=ssl.DER_cert_to_PEM_cert(der),
+    )
+
+
+def changed(url: str, pin: Pin, *, timeout: float = 10.0) -> CertificateChanged | None:
+    """CertificateChanged if the broker now shows another certificate than ``pin``."""
+    where = origin(url)
+    host, port = _host_port(where)
+    der = fetch_certificate(host, port, timeout=timeout)
+    if fingerprint(der) == pin.fingerprint:
+        return None
+    return CertificateChanged(
+        origin=where,
+        fingerprint=fingerprint(der),
+        pem=ssl.DER_cert_to_PEM_cert(der),
+        pinned=pin.fingerprint,
+    )
+
+
+def _host_port(where: str) -> tuple[str, int]:
+    rest = where.split("://", 1)[1]
+    host, _, port = rest.rpartition(":")
+    return host.strip("[]"), int(port)
