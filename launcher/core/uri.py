@@ -1,0 +1,105 @@
+"""``rubicon://`` links: a broker and, optionally, a desktop to open.
+
+    rubicon://broker.example.com/engineering?protocol=rdp&user=alice
+    rubicon://broker.example.com:8443/
+    rubicon://127.0.0.1:8080/demo?tls=0      (plain HTTP: loopback brokers only)
+
+A link comes from outside (a mail, a web page), so everything in it is
+checked; a bad link is refused with a sentence that says what is wrong.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import re
+from dataclasses import dataclass
+from urllib.parse import parse_qs, unquote, urlsplit
+
+from launcher.core.models import Protocol
+
+SCHEME = "rubicon"
+_ID = re.compile(r"^[a-z0-9](?:[a-z0-9-]{0,62}[a-z0-9])?$")
+_USER = re.compile(r"^[A-Za-z0-9._@\\-]{1,128}$")
+_HOST = re.compile(
+    r"^(?=.{1,253}$)[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?)*$"
+)
+_KNOWN = {"protocol", "user", "tls"}
+
+
+class LinkError(ValueError):
+    """A link we will not follow; ``str()`` says why."""
+
+
+@dataclass(frozen=True, slots=True)
+class Link:
+    server: str  # a broker URL: https://host[:port]
+    desktop: str | None = None
+    protocol: Protocol | None = None
+    user: str | None = None
+
+
+def parse(text: str) -> Link:
+    """The link in ``text``, or :class:`LinkError`."""
+    parts = urlsplit(text.strip())
+    if parts.scheme.lower() != SCHEME:
+        raise LinkError(f"Not a Rubicon link: it must start with {SCHEME}://")
+    try:
+        host, port = parts.hostname, parts.port
+    except ValueError:
+        raise LinkError("The link's port is not a number from 1 to 65535.") from None
+    if not host or not _valid_host(host):
+        raise LinkError("The link does not name a broker: use rubicon://BROKER/DESKTOP.")
+    if parts.username or parts.password:
+        raise LinkError("Links must not carry a username or password before the broker's name.")
+
+    query = parse_qs(parts.query, keep_blank_values=True)
+    unknown = sorted(set(query) - _KNOWN)
+    if unknown:
+        raise LinkError(f"The link has options Rubicon does not know: {', '.join(unknown)}.")
+    if any(len(v) > 1 for v in query.values()):
+        raise LinkError("The link repeats an option; give each at most once.")
+    opts = {k: v[0] for k, v in query.items()}
+
+    tls = opts.get("tls", "1")
+    if tls not in ("0", "1"):
+        raise LinkError("tls= takes 0 or 1.")
+    if tls == "0" and not _loopback(host):
+        raise LinkError("Plain HTTP (tls=0) is allowed only for a broker on this computer.")
+    scheme = "https" if tls == "1" else "http"
+    shown = f"[{host}]" if ":" in host else host
+    server = f"{scheme}://{shown}" + (f":{port}" if port else "")
+
+    path = unquote(parts.path).strip("/")
+    desktop = path or None
+    if desktop is not None and not _ID.match(desktop):
+        raise LinkError(f"{desktop!r} is not a desktop name a broker would use.")
+
+    protocol = None
+    if "protocol" in opts:
+        try:
+            protocol = Protocol(opts["protocol"].lower())
+        except ValueError:
+            names = ", ".join(p.value for p in Protocol)
+            raise LinkError(f"protocol= takes one of {names}.") from None
+
+    user = opts.get("user") or None
+    if user is not None and not _USER.match(user):
+        raise LinkError("user= is not a valid username.")
+    return Link(server=server, desktop=desktop, protocol=protocol, user=user)
+
+
+def _valid_host(host: str) -> bool:
+    try:
+        ipaddress.ip_address(host)
+    except ValueError:
+        return bool(_HOST.match(host))
+    return True
+
+
+def _loopback(host: str) -> bool:
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
