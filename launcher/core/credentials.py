@@ -1,0 +1,59 @@
+"""Remember a sign-in password in the OS keychain, through ``keyring``.
+
+Never in a file of ours: keyring hands the secret to the Secret Service
+(GNOME Keyring, KWallet), the macOS Keychain or the Windows Credential
+Manager. Errors::
+
+    CredentialStoreError   no keychain here, or it refused; the message says so
+"""
+
+from __future__ import annotations
+
+import keyring
+import keyring.errors
+
+from launcher.core import log
+
+SERVICE_PREFIX = "rubicon:"
+
+
+class CredentialStoreError(Exception):
+    """The keychain could not be used; ``str()`` is the user-facing message."""
+
+
+def _service(server: str) -> str:
+    return SERVICE_PREFIX + server
+
+
+def remember(*, server: str, username: str, password: str) -> None:
+    try:
+        keyring.set_password(_service(server), username, password)
+    except keyring.errors.KeyringError as e:
+        log.app.warning("keychain refused to store a password: %s", type(e).__name__)
+        raise CredentialStoreError(
+            "Rubicon could not save your password in this computer's keychain, so you will "
+            "be asked for it next time. Check that a keychain (for example GNOME Keyring) "
+            "is installed and unlocked."
+        ) from e
+
+
+def recall(*, server: str, username: str) -> str | None:
+    """The remembered password, or None (also when there is no keychain)."""
+    try:
+        return keyring.get_password(_service(server), username)
+    except keyring.errors.KeyringError as e:
+        log.app.warning("keychain unavailable: %s", type(e).__name__)
+        return None
+
+
+def forget(*, server: str, username: str) -> None:
+    try:
+        keyring.delete_password(_service(server), username)
+    except keyring.errors.PasswordDeleteError:
+        pass  # nothing was remembered
+    except keyring.errors.KeyringError as e:
+        log.app.warning("keychain refused to forget a password: %s", type(e).__name__)
+        raise CredentialStoreError(
+            "Rubicon could not remove your saved password from the keychain. Remove the "
+            f"entry {_service(server)!r} for {username!r} with your keychain tool."
+        ) from e
