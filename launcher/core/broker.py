@@ -6,6 +6,7 @@ sentence to show the user (``message``) and what to do about it (``hint``)::
     BrokerError
     ├── BrokerUnreachable        no answer: down, wrong address, timeout
     ├── BrokerProtocolError      an answer we cannot read: not a Rubicon broker?
+    ├── DesktopStarting          202: the machine is powering on; launch again later
     └── BrokerRejected           the broker said no (problem+json, ``code``)
         ├── InvalidCredentials   wrong username or password
         ├── SessionExpired       the sign-in token is no longer valid
@@ -28,6 +29,7 @@ from launcher.core.models import (
     ConnectionInfo,
     Desktop,
     DesktopState,
+    GatewayInfo,
     Launch,
     Protocol,
     SessionRef,
@@ -41,6 +43,7 @@ __all__ = [
     "BrokerProtocolError",
     "BrokerRejected",
     "BrokerUnreachable",
+    "DesktopStarting",
     "InvalidCredentials",
     "NoDesktopAvailable",
     "NotEntitled",
@@ -68,6 +71,15 @@ class BrokerUnreachable(BrokerError):
 
 class BrokerProtocolError(BrokerError):
     pass
+
+
+class DesktopStarting(BrokerError):
+    """The broker is powering the machine on (202); launch again after ``retry_after`` s."""
+
+    def __init__(self, message: str, *, session_id: str, retry_after: int) -> None:
+        super().__init__(message, hint=f"Try again in {retry_after} seconds.")
+        self.session_id = session_id
+        self.retry_after = retry_after
 
 
 class BrokerRejected(BrokerError):
@@ -184,6 +196,12 @@ class BrokerClient:
     def launch(self, desktop_id: str, *, protocol: Protocol | None = None) -> Launch:
         body = {"protocol": protocol.value} if protocol else {}
         data = self._call("POST", f"/desktops/{_segment(desktop_id)}/launch", json=body)
+        if isinstance(data, dict) and data.get("status") == "starting":
+            raise DesktopStarting(
+                str(data.get("detail") or "Your desktop is starting."),
+                session_id=str(data.get("session_id", "")),
+                retry_after=int(data.get("retry_after") or 10),
+            )
         try:
             return _launch(data)
         except (KeyError, TypeError, ValueError) as e:
@@ -191,6 +209,28 @@ class BrokerClient:
 
     def logoff(self, session_id: str) -> None:
         self._call("POST", f"/sessions/{_segment(session_id)}/logoff")
+
+    def heartbeat(self, session_id: str) -> None:
+        """Tell the broker the client of ``session_id`` is still running (204)."""
+        self._call("POST", f"/sessions/{_segment(session_id)}/heartbeat")
+
+    def disconnect(self, session_id: str) -> None:
+        """Tell the broker the client closed but the session goes on (204).
+
+        The machine stays the user's; Reconnect goes back to it.
+        """
+        self._call("POST", f"/sessions/{_segment(session_id)}/disconnect")
+
+    def healthz(self) -> bool:
+        """True if the broker answers ``GET /healthz`` with 200; no sign-in needed."""
+        try:
+            response = self._http.get("/healthz")
+        except httpx.HTTPError as e:
+            raise BrokerUnreachable(
+                f"Cannot reach the broker at {self.base_url}.",
+                hint="Check the server address and your network connection.",
+            ) from e
+        return response.status_code == 200
 
     def _call(self, method: str, path: str, *, json: Any = None) -> Any:
         headers = {"Authorization": f"Bearer {self._token}"} if self._token else {}
@@ -275,9 +315,38 @@ def _desktop(item: dict[str, Any]) -> Desktop:
     )
 
 
+def _optional(conn: dict[str, Any], key: str, kind: type[Any]) -> Any:
+    """``conn[key]`` if present and not null; ValueError if it has the wrong type."""
+    value = conn.get(key)
+    if value is None:
+        return None
+    # bool is an int in Python: never take True for a port number.
+    if not isinstance(value, kind) or (kind is int and isinstance(value, bool)):
+        raise ValueError(f"connection.{key} must be {kind.__name__}")
+    return value
+
+
+def _port(value: Any, what: str) -> int:
+    if isinstance(value, bool) or not isinstance(value, int) or not 0 < value < 65536:
+        raise ValueError(f"{what} is not a port number")
+    return value
+
+
+def _gateway(conn: dict[str, Any]) -> GatewayInfo | None:
+    gateway = _optional(conn, "gateway", dict)
+    if gateway is None:
+        return None
+    host = gateway["host"]
+    if not isinstance(host, str) or not host:
+        raise ValueError("connection.gateway.host must be a host name")
+    port = gateway.get("port")
+    return GatewayInfo(host=host, port=443 if port is None else _port(port, "gateway.port"))
+
+
 def _launch(data: dict[str, Any]) -> Launch:
     conn = data["connection"]
     expires = conn.get("expires_at")
+    tls_port = _optional(conn, "tls_port", int)
     return Launch(
         session_id=data["session_id"],
         connection=ConnectionInfo(
@@ -288,5 +357,12 @@ def _launch(data: dict[str, Any]) -> Launch:
             username=conn.get("username"),
             password=conn.get("password"),
             expires_at=datetime.fromisoformat(expires) if expires else None,
+            domain=_optional(conn, "domain", str),
+            tls_port=None if tls_port is None else _port(tls_port, "tls_port"),
+            ca=_optional(conn, "ca", str),
+            host_subject=_optional(conn, "host_subject", str),
+            cert_fingerprint=_optional(conn, "cert_fingerprint", str),
+            gateway=_gateway(conn),
+            sso=bool(_optional(conn, "sso", bool)),
         ),
     )

@@ -58,8 +58,28 @@ class Desktop:
 
 
 @dataclass(frozen=True, slots=True)
+class GatewayInfo:
+    """A Remote Desktop Gateway the RDP client must go through."""
+
+    host: str
+    port: int = 443
+
+
+@dataclass(frozen=True, slots=True)
 class ConnectionInfo:
-    """Where to point the native client. ``password`` is a console secret."""
+    """Where to point the native client. ``password`` is a console secret.
+
+    The fields after ``expires_at`` are optional extras a broker may send
+    (docs/api.md, "Connection fields the launcher understands"):
+
+    * ``domain``: the Windows domain of ``username`` (RDP).
+    * ``tls_port``: SPICE's TLS port when the desktop has a plain one too.
+    * ``ca``: PEM text of the CA that signed the desktop's certificate (SPICE).
+    * ``host_subject``: the subject the desktop's certificate must carry (SPICE).
+    * ``cert_fingerprint``: SHA-256 of the desktop's certificate (RDP).
+    * ``gateway``: an RD Gateway in front of the desktop (RDP).
+    * ``sso``: the pool signs the user in with their Rubicon password (RDP).
+    """
 
     protocol: Protocol
     host: str
@@ -68,6 +88,13 @@ class ConnectionInfo:
     username: str | None = None
     password: str | None = field(default=None, repr=False)
     expires_at: datetime | None = None
+    domain: str | None = None
+    tls_port: int | None = None
+    ca: str | None = field(default=None, repr=False)
+    host_subject: str | None = None
+    cert_fingerprint: str | None = None
+    gateway: GatewayInfo | None = None
+    sso: bool = False
 
 
 @dataclass(frozen=True, slots=True)

@@ -4,6 +4,23 @@ The client's output is logged line by line and matched against the
 protocol's known fatal lines, because some clients (vncviewer) report a
 failure on a dialog and then wait; we stop such a client and say why.
 
+A :class:`ConnectWatch` says how to tell that the client has connected and
+how long to wait for it. Clients that print a sign of success (vncviewer,
+remote-viewer with ``--debug`` for VNC) are stopped with "The desktop did
+not answer in time" when the sign has not come after ``timeout`` seconds:
+they are stuck on a dialog or a server that accepted the connection and
+said nothing. Clients that print no such sign (FreeRDP at its default log
+level, remote-viewer for SPICE, mstsc) are instead counted as connected
+when they are still running after ``timeout`` seconds without a fatal
+line; they are never stopped for being slow, because stopping a session
+that works would be worse than leaving a stuck window the user can close.
+Either way ``on_connected`` is called once, from a supervisor thread.
+
+When the client exits by itself, its exit code becomes a reason through
+the protocol's ``exit_reason`` (FreeRDP's normal session ends are not
+failures). A client killed by a signal we did not send has crashed
+(SIGSEGV, SIGABRT, ...) or was ended from outside (SIGTERM, SIGKILL, ...).
+
 Before the start, the plan's ``pass_fds`` become pipes the client inherits
 (written in full and closed on our side first, so a client that never reads
 cannot block us) and its ``temp_files`` are written, mode 0600, into a
@@ -30,15 +47,84 @@ from launcher.core import log
 from launcher.core.protocols import ExitReason, LaunchError, LaunchPlan, substitute
 
 Classifier = Callable[[str], ExitReason | None]
+ExitCodeReason = Callable[[int], ExitReason | None]
+
+DID_NOT_ANSWER = ExitReason(
+    "The desktop did not answer in time.",
+    hint="It may be starting or busy; try again in a minute. "
+    "If it keeps happening, tell your administrator.",
+)
+
+
+@dataclass(frozen=True, slots=True)
+class ConnectWatch:
+    """How to tell that a client connected, and how long to wait for it.
+
+    ``connected_line``: a line of the client's output that proves the
+    connection (and its sign-in) worked. ``assume_connected``: the client
+    prints no such line; still running after ``timeout`` seconds with no
+    fatal line counts as connected, and it is never stopped for slowness.
+    """
+
+    timeout: float
+    connected_line: Callable[[str], bool] | None = None
+    assume_connected: bool = False
+
+    def __post_init__(self) -> None:
+        if self.timeout <= 0:
+            raise ValueError("a connect timeout must be positive")
+        if self.connected_line is None and not self.assume_connected:
+            raise ValueError("give connected_line, or assume_connected for a silent client")
+
+
+def default_exit_reason(name: str) -> ExitCodeReason:
+    """Any non-zero exit code is a failure: for clients without a code table."""
+
+    def reason(code: int) -> ExitReason | None:
+        if code == 0:
+            return None
+        return ExitReason(
+            f"The {name} stopped unexpectedly (exit code {code}).",
+            hint="Connect again; if it keeps happening, send the log to your administrator.",
+        )
+
+    return reason
+
+
+_CRASH_SIGNALS = frozenset(
+    {signal.SIGSEGV, signal.SIGABRT, signal.SIGBUS, signal.SIGILL, signal.SIGFPE}
+)
+
+
+def _killed(name: str, code: int) -> ExitReason:
+    """The reason for a client ended by signal ``-code`` that we did not send."""
+    try:
+        sig: signal.Signals | None = signal.Signals(-code)
+    except ValueError:
+        sig = None
+    what = sig.name if sig is not None else f"signal {-code}"
+    if sig in _CRASH_SIGNALS:
+        return ExitReason(
+            f"The {name} crashed ({what}).",
+            hint="Connect again; if it keeps happening, send the log to your administrator.",
+        )
+    return ExitReason(
+        f"The {name} was ended from outside Rubicon ({what}).",
+        hint="Connect again to resume.",
+    )
 
 
 @dataclass(frozen=True, slots=True)
 class ClientExit:
-    """How a client ended. ``reason`` is None when it closed normally."""
+    """How a client ended. ``reason`` is None when it closed normally.
+
+    ``connected``: it had connected before it ended.
+    """
 
     returncode: int
     reason: ExitReason | None
     last_lines: tuple[str, ...] = ()
+    connected: bool = False
 
 
 class RunningClient:
@@ -53,21 +139,36 @@ class RunningClient:
         on_exit: Callable[[ClientExit], None],
         cleanup: Callable[[], None] | None = None,
         cleanup_after: float | None = None,
+        exit_reason: ExitCodeReason | None = None,
+        connect: ConnectWatch | None = None,
+        on_connected: Callable[[], None] | None = None,
     ) -> None:
         self._process = process
         self.name = name
         self._classify = classify
         self._on_exit = on_exit
+        self._exit_reason = exit_reason or default_exit_reason(name)
+        self._connect = connect
+        self._on_connected = on_connected
         self._cleanup = cleanup if cleanup_after is None else None
         if cleanup is not None and cleanup_after is not None:
             timer = threading.Timer(cleanup_after, cleanup)
             timer.daemon = True
             timer.name = f"cleanup-{name}"
             timer.start()
+        self._lock = threading.Lock()
         self._reason: ExitReason | None = None
         self._stopping = False
+        self._connected = False
+        self._exited = False
         self._last_lines: deque[str] = deque(maxlen=20)
         self._done = threading.Event()
+        self._connect_timer: threading.Timer | None = None
+        if connect is not None:
+            self._connect_timer = threading.Timer(connect.timeout, self._connect_timeout)
+            self._connect_timer.daemon = True
+            self._connect_timer.name = f"connect-{name}"
+            self._connect_timer.start()
         self._watcher = threading.Thread(target=self._watch, name=f"watch-{name}", daemon=True)
         self._watcher.start()
 
@@ -78,9 +179,17 @@ class RunningClient:
     def running(self) -> bool:
         return self._process.poll() is None
 
+    @property
+    def connected(self) -> bool:
+        """The client gave its sign of success (or was counted as connected)."""
+        return self._connected
+
     def stop(self, *, timeout: float = 5.0) -> None:
         """Ask the client to quit; kill it if it has not after ``timeout``."""
-        self._stopping = True
+        with self._lock:
+            self._stopping = True
+        if self._connect_timer is not None:
+            self._connect_timer.cancel()
         self._terminate(timeout)
 
     def wait(self, timeout: float | None = None) -> bool:
@@ -98,17 +207,57 @@ class RunningClient:
             self._process.kill()
             self._process.wait()
 
+    def _fail(self, reason: ExitReason) -> None:
+        """Record ``reason`` (the first one wins) and stop the client from another thread."""
+        with self._lock:
+            if self._reason is not None or self._stopping or self._exited:
+                return
+            self._reason = reason
+        log.launch.warning("%s reported: %s", self.name, reason.message)
+        # Never from the watcher itself: it must keep draining the output.
+        threading.Thread(target=self._terminate, args=(5.0,), daemon=True).start()
+
+    def _mark_connected(self, how: str) -> None:
+        with self._lock:
+            if self._connected or self._reason is not None or self._stopping or self._exited:
+                return
+            self._connected = True
+        if self._connect_timer is not None:
+            self._connect_timer.cancel()
+        log.launch.info("%s (pid %d) connected (%s)", self.name, self.pid, how)
+        if self._on_connected is not None:
+            try:
+                self._on_connected()
+            except Exception:
+                log.launch.exception("on_connected of %s failed", self.name)
+
+    def _connect_timeout(self) -> None:
+        watch = self._connect
+        if watch is None or self._connected or self._process.poll() is not None:
+            return
+        if watch.assume_connected:
+            self._mark_connected(f"still running after {watch.timeout:g} s")
+        else:
+            log.launch.warning(
+                "%s (pid %d) gave no sign of a connection within %g s",
+                self.name,
+                self.pid,
+                watch.timeout,
+            )
+            self._fail(DID_NOT_ANSWER)
+
     def _take_line(self, line: str) -> None:
         if not line.strip():
             return
         self._last_lines.append(line)
         log.client.info("%s: %s", self.name, line.strip())
         reason = self._classify(line)
-        if reason is not None and self._reason is None and not self._stopping:
-            self._reason = reason
-            log.launch.warning("%s reported: %s", self.name, reason.message)
-            # Stop it from another thread: this one must keep draining its output.
-            threading.Thread(target=self._terminate, args=(5.0,), daemon=True).start()
+        if reason is not None:
+            self._fail(reason)
+            return
+        watch = self._connect
+        if watch is not None and watch.connected_line is not None and watch.connected_line(line):
+            self._mark_connected("it said so")
 
     def _watch(self) -> None:
         assert self._process.stdout is not None
@@ -116,17 +265,18 @@ class RunningClient:
             for raw in output:
                 self._take_line(raw.decode("utf-8", "replace").rstrip())
         code = self._process.wait()
-        reason = self._reason
-        if reason is None and code != 0 and not self._stopping:
-            reason = ExitReason(
-                f"The {self.name} stopped unexpectedly (exit code {code}).",
-                hint="Connect again; if it keeps happening, send the log to your administrator.",
-            )
+        with self._lock:
+            self._exited = True
+            reason, stopping = self._reason, self._stopping
+        if self._connect_timer is not None:
+            self._connect_timer.cancel()
+        if reason is None and not stopping:
+            reason = _killed(self.name, code) if code < 0 else self._exit_reason(code)
         log.launch.info("%s (pid %d) exited with %d", self.name, self.pid, code)
         if self._cleanup is not None:
             self._cleanup()
         try:
-            self._on_exit(ClientExit(code, reason, tuple(self._last_lines)))
+            self._on_exit(ClientExit(code, reason, tuple(self._last_lines), self._connected))
         finally:
             self._done.set()
 
@@ -218,6 +368,9 @@ def start(
     classify: Classifier,
     on_exit: Callable[[ClientExit], None],
     cwd: Path | None = None,
+    exit_reason: ExitCodeReason | None = None,
+    connect: ConnectWatch | None = None,
+    on_connected: Callable[[], None] | None = None,
 ) -> RunningClient:
     """Start the client described by ``plan``; never blocks on it."""
     if plan.pre_steps or plan.post_steps:
@@ -275,4 +428,7 @@ def start(
         on_exit=on_exit,
         cleanup=files.remove if files is not None else None,
         cleanup_after=plan.cleanup_after,
+        exit_reason=exit_reason,
+        connect=connect,
+        on_connected=on_connected,
     )

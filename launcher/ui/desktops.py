@@ -6,6 +6,7 @@ from PySide6.QtCore import (
     QAbstractListModel,
     QModelIndex,
     QPersistentModelIndex,
+    QPoint,
     QRect,
     QSize,
     Qt,
@@ -17,6 +18,7 @@ from PySide6.QtWidgets import (
     QHBoxLayout,
     QLabel,
     QListView,
+    QMenu,
     QPushButton,
     QStyle,
     QStyledItemDelegate,
@@ -41,6 +43,12 @@ _BADGE = {
 }
 
 Index = QModelIndex | QPersistentModelIndex
+
+
+def protocols_label(desktop: Desktop) -> str:
+    """``RDP · VNC``: the default first; right-click offers the others."""
+    others = [p for p in desktop.protocols if p is not desktop.default_protocol]
+    return " · ".join(p.value.upper() for p in (desktop.default_protocol, *others))
 
 
 class DesktopListModel(QAbstractListModel):
@@ -69,7 +77,7 @@ class DesktopListModel(QAbstractListModel):
             return desktop
         if role in (Qt.ItemDataRole.ToolTipRole, Qt.ItemDataRole.AccessibleTextRole):
             badge = _BADGE[desktop.state][0]
-            return f"{desktop.name}, {desktop.default_protocol.value.upper()}, {badge}"
+            return f"{desktop.name}, {protocols_label(desktop)}, {badge}"
         return None
 
 
@@ -115,9 +123,7 @@ class DesktopTile(QStyledItemDelegate):
         painter.setFont(font)
         proto_rect = QRect(rect.left() + 8, rect.top() + 100, rect.width() - 16, 18)
         painter.setPen(palette.color(QPalette.ColorRole.PlaceholderText))
-        painter.drawText(
-            proto_rect, Qt.AlignmentFlag.AlignCenter, desktop.default_protocol.value.upper()
-        )
+        painter.drawText(proto_rect, Qt.AlignmentFlag.AlignCenter, protocols_label(desktop))
 
         text, colour = _BADGE[desktop.state]
         width = painter.fontMetrics().horizontalAdvance(text) + 20
@@ -134,9 +140,11 @@ class DesktopsPage(QWidget):
     """Emits intents; the main window carries them out."""
 
     connect_requested = Signal(object)  # Desktop
+    connect_with_requested = Signal(object, object)  # Desktop, Protocol
     logoff_requested = Signal(object)  # Desktop
     refresh_requested = Signal()
     sign_out_requested = Signal()
+    help_requested = Signal()
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -148,6 +156,9 @@ class DesktopsPage(QWidget):
         self.refresh_button.setShortcut("F5")
         self.sign_out_button = QPushButton(self.tr("Sign out"))
         self.sign_out_button.setAccessibleName(self.tr("Sign out"))
+        self.help_button = QPushButton(self.tr("Help"))
+        self.help_button.setAccessibleName(self.tr("Help and diagnostics"))
+        self.help_button.setToolTip(self.tr("Check this computer and the broker (F1)"))
 
         self.model = DesktopListModel()
         self.view = QListView()
@@ -179,6 +190,7 @@ class DesktopsPage(QWidget):
         top.addStretch(1)
         top.addWidget(self.user_label)
         top.addWidget(self.refresh_button)
+        top.addWidget(self.help_button)
         top.addWidget(self.sign_out_button)
         bottom = QHBoxLayout()
         bottom.addStretch(1)
@@ -201,6 +213,10 @@ class DesktopsPage(QWidget):
         )
         self.refresh_button.clicked.connect(self.refresh_requested)
         self.sign_out_button.clicked.connect(self.sign_out_requested)
+        self.help_button.clicked.connect(self.help_requested)
+        # Desktops offering several protocols: right-click to pick one.
+        self.view.setContextMenuPolicy(Qt.ContextMenuPolicy.CustomContextMenu)
+        self.view.customContextMenuRequested.connect(self._context_menu)
         self.view.selectionModel().currentChanged.connect(self._update_buttons)
         self._update_buttons()
 
@@ -237,12 +253,36 @@ class DesktopsPage(QWidget):
         self.connect_button.setEnabled(not busy and desktop is not None)
         self.connect_button.setText(
             self.tr("Reconnect")
-            if desktop and desktop.state is DesktopState.CONNECTED
+            if desktop and desktop.state in (DesktopState.CONNECTED, DesktopState.DISCONNECTED)
             else self.tr("Connect")
         )
         self.logoff_button.setEnabled(
             not busy and desktop is not None and desktop.session is not None
         )
+
+    def protocol_menu(self, desktop: Desktop) -> QMenu | None:
+        """ "Connect with" actions for a desktop that offers more than one protocol."""
+        if len(desktop.protocols) < 2:
+            return None
+        menu = QMenu(self)
+        for protocol in desktop.protocols:
+            label = self.tr("Connect with %s") % protocol.value.upper()
+            if protocol is desktop.default_protocol:
+                label += self.tr(" (default)")
+            action = menu.addAction(label)
+            action.triggered.connect(
+                lambda _=False, p=protocol: self.connect_with_requested.emit(desktop, p)
+            )
+        return menu
+
+    def _context_menu(self, pos: QPoint) -> None:
+        index = self.view.indexAt(pos)
+        if not index.isValid() or not self.view.isEnabled():
+            return
+        menu = self.protocol_menu(index.data(DesktopRole))
+        if menu is not None:
+            menu.exec(self.view.viewport().mapToGlobal(pos))
+            menu.deleteLater()
 
     def _emit(self, signal: SignalInstance, index: QModelIndex) -> None:
         if index.isValid():

@@ -3,25 +3,46 @@
 Pages emit intents; this window runs them off the GUI thread with
 ``tasks.run`` and shows the outcome. Broker calls and process starts never
 happen on the GUI thread.
+
+Single sign-on: the sign-in password is kept in a :class:`Secret` only where
+the RDP client can take it (FreeRDP; see ``launching.sso_supported``), and
+only while the user's desktop list offers RDP. It goes to a client only for
+a connection whose pool asks for it (``sso``), and is zeroed on sign-out,
+on an expired sign-in and when the window closes.
+
+While a client runs, a heartbeat tells the broker so; when the client ends
+without a log off, the broker hears "disconnect" (the session stays, the
+user may reconnect), or "log off" if the client says the session was logged
+off on the desktop itself.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
 
-from PySide6.QtCore import QObject, Signal
-from PySide6.QtGui import QCloseEvent
+from PySide6.QtCore import QObject, Signal, qVersion
+from PySide6.QtGui import QCloseEvent, QKeySequence, QShortcut
 from PySide6.QtWidgets import QMainWindow, QStackedWidget, QWidget
 
-from launcher.core import log
-from launcher.core.broker import BrokerClient, BrokerError, SessionExpired
-from launcher.core.launching import OpenedDesktop, open_desktop
-from launcher.core.models import Desktop, SignIn
-from launcher.core.protocols import LaunchError
+from launcher.core import doctor, heartbeat, log
+from launcher.core.broker import (
+    BrokerClient,
+    BrokerError,
+    BrokerRejected,
+    DesktopStarting,
+    SessionExpired,
+)
+from launcher.core.launching import OpenedDesktop, Preferences, open_desktop, sso_supported
+from launcher.core.models import Desktop, Protocol, SignIn
+from launcher.core.protocols import LaunchError, platform_key
+from launcher.core.secret import Secret
+from launcher.core.settings import config_dir
 from launcher.core.supervisor import ClientExit
 from launcher.ui import tasks
 from launcher.ui.desktops import DesktopsPage
+from launcher.ui.diagnostics import DiagnosticsDialog
 from launcher.ui.resources import icon
 from launcher.ui.signin import SignInPage
 
@@ -30,14 +51,19 @@ from launcher.ui.signin import SignInPage
 class Options:
     """What the composition root hands the window."""
 
-    clients: Mapping[str, str]
-    fullscreen: bool = False
+    preferences: Preferences = field(default_factory=Preferences)
+    settings_path: Path | None = None  # for the diagnostics report and bundle
+    log_dir: Path | None = None
+    heartbeat_interval: float = heartbeat.DEFAULT_INTERVAL
+    # Keep the sign-in password for RDP single sign-on, where the client can take it.
+    single_sign_on: bool = field(default_factory=lambda: sso_supported(platform_key()))
 
 
 class _ExitRelay(QObject):
-    """Carries a client's exit from its watcher thread to the GUI thread."""
+    """Carries a client's news from supervisor threads to the GUI thread."""
 
     exited = Signal(object, object)  # OpenedDesktop's desktop id, ClientExit
+    connected = Signal(object)  # desktop id
 
 
 def describe(error: Exception) -> str:
@@ -54,7 +80,10 @@ class MainWindow(QMainWindow):
     signed_in = Signal()
     desktops_shown = Signal()
     client_started = Signal(object)  # OpenedDesktop
+    client_connected = Signal(object)  # OpenedDesktop
     client_exited = Signal(object)  # ClientExit
+    session_reported = Signal(str, str)  # session id, "disconnect" or "logoff"
+    diagnostics_opened = Signal(object)  # DiagnosticsDialog
 
     def __init__(
         self,
@@ -73,10 +102,16 @@ class MainWindow(QMainWindow):
         self._on_sign_in = on_sign_in
         self._broker: BrokerClient | None = None
         self._sign_in: SignIn | None = None
+        self._sso: Secret | None = None
         self._opened: dict[str, OpenedDesktop] = {}
+        self._heartbeats: dict[str, heartbeat.Heartbeat] = {}
         self._launching: set[str] = set()  # desktop ids with a launch under way
+        self._last_address: tuple[str, int] | None = None  # for diagnostics
+        self._report_target: tuple[str | None, tuple[str, int] | None] = (None, None)
+        self._diagnostics: DiagnosticsDialog | None = None
         self._relay = _ExitRelay(self)
         self._relay.exited.connect(self._client_exited)
+        self._relay.connected.connect(self._client_connected)
 
         self.sign_in_page = SignInPage()
         self.desktops_page = DesktopsPage()
@@ -86,10 +121,20 @@ class MainWindow(QMainWindow):
         self.setCentralWidget(self.stack)
 
         self.sign_in_page.submitted.connect(self._sign_in_submitted)
+        self.sign_in_page.help_requested.connect(self.show_diagnostics)
         self.desktops_page.connect_requested.connect(self.connect_desktop)
+        self.desktops_page.connect_with_requested.connect(self.connect_desktop)
         self.desktops_page.logoff_requested.connect(self._logoff)
         self.desktops_page.refresh_requested.connect(self.refresh)
         self.desktops_page.sign_out_requested.connect(self.sign_out)
+        self.desktops_page.help_requested.connect(self.show_diagnostics)
+        self.help_shortcut = QShortcut(QKeySequence(QKeySequence.StandardKey.HelpContents), self)
+        self.help_shortcut.activated.connect(self.show_diagnostics)
+
+    @property
+    def holds_password(self) -> bool:
+        """Whether the sign-in password is kept for single sign-on right now."""
+        return self._sso is not None and not self._sso.cleared
 
     # -- sign in / out -----------------------------------------------------
 
@@ -99,23 +144,27 @@ class MainWindow(QMainWindow):
         except ValueError as e:
             self.sign_in_page.show_error(str(e))
             return
+        keep = Secret(password) if self._options.single_sign_on else None
 
         def work() -> SignIn:
             return broker.login(username=username, password=password)
 
         def failed(error: Exception) -> None:
+            if keep is not None:
+                keep.clear()
             broker.close()
             self.sign_in_page.show_error(describe(error))
 
         tasks.run(
             self,
             work,
-            on_success=lambda result: self._signed_in(broker, result),
+            on_success=lambda result: self._signed_in(broker, result, keep),
             on_failure=failed,
         )
 
-    def _signed_in(self, broker: BrokerClient, sign_in: SignIn) -> None:
-        self._broker, self._sign_in = broker, sign_in
+    def _signed_in(self, broker: BrokerClient, sign_in: SignIn, sso: Secret | None) -> None:
+        self._forget_password()
+        self._broker, self._sign_in, self._sso = broker, sign_in, sso
         self.sign_in_page.reset()
         if self._on_sign_in:
             self._on_sign_in(broker.base_url, sign_in.user.username)
@@ -126,8 +175,15 @@ class MainWindow(QMainWindow):
         self.signed_in.emit()
         self.refresh()
 
+    def _forget_password(self) -> None:
+        if self._sso is not None:
+            self._sso.clear()
+            self._sso = None
+
     def sign_out(self) -> None:
         broker, self._broker, self._sign_in = self._broker, None, None
+        self._forget_password()
+        self._stop_heartbeats()
         self.stack.setCurrentWidget(self.sign_in_page)
         self.sign_in_page.reset()
         if broker is None:
@@ -153,9 +209,13 @@ class MainWindow(QMainWindow):
     def _show(self, desktops: list[Desktop]) -> None:
         self.desktops_page.set_busy(False)
         self.desktops_page.set_desktops(desktops)
+        if self._sso is not None and not any(Protocol.RDP in d.protocols for d in desktops):
+            # Nothing here can sign in with it: do not hold it any longer.
+            log.ui.debug("no RDP desktop; the sign-in password is not kept")
+            self._forget_password()
         self.desktops_shown.emit()
 
-    def connect_desktop(self, desktop: Desktop) -> None:
+    def connect_desktop(self, desktop: Desktop, protocol: Protocol | None = None) -> None:
         broker = self._broker
         if broker is None:
             return
@@ -171,14 +231,17 @@ class MainWindow(QMainWindow):
         self.desktops_page.banner.show_message(
             self.tr("Connecting to %s…") % desktop.name, kind="info"
         )
+        sso = self._sso
 
         def work() -> OpenedDesktop:
             return open_desktop(
                 broker,
                 desktop,
-                clients=self._options.clients,
-                fullscreen=self._options.fullscreen,
+                protocol=protocol,
+                preferences=self._options.preferences,
+                sso=sso,
                 on_exit=lambda result: self._relay.exited.emit(desktop.id, result),
+                on_connected=lambda: self._relay.connected.emit(desktop.id),
             )
 
         def failed(error: Exception) -> None:
@@ -191,29 +254,85 @@ class MainWindow(QMainWindow):
     def _opened_desktop(self, opened: OpenedDesktop) -> None:
         self._launching.discard(opened.desktop.id)
         self._opened[opened.desktop.id] = opened
-        self.desktops_page.banner.show_message(
-            self.tr("%s is open in its own window.") % opened.desktop.name, kind="info"
-        )
+        self._last_address = (opened.host, opened.port) if opened.host else None
+        name = opened.desktop.name
+        if opened.detached:
+            message = self.tr("%s is opening in %s.") % (name, opened.client.name)
+        else:
+            message = self.tr("%s is open in its own window.") % name
+            if self._broker is not None:
+                beat = heartbeat.for_session(
+                    self._broker, opened.session_id, interval=self._options.heartbeat_interval
+                )
+                self._heartbeats[opened.desktop.id] = beat.start()
+        self.desktops_page.banner.show_message(message, kind="info")
         self.client_started.emit(opened)
         self.refresh()
 
+    def _client_connected(self, desktop_id: str) -> None:
+        opened = self._opened.get(desktop_id)
+        if opened is None:
+            return
+        self.desktops_page.banner.show_message(
+            self.tr("%s is connected.") % opened.desktop.name, kind="ok"
+        )
+        self.client_connected.emit(opened)
+
     def _client_exited(self, desktop_id: str, result: ClientExit) -> None:
         opened = self._opened.pop(desktop_id, None)
+        self._stop_heartbeat(desktop_id)
         self.client_exited.emit(result)
         if opened is None or self._broker is None:
             return  # we stopped it ourselves (log off), or the user signed out
         name = opened.desktop.name
-        if result.reason is not None:
-            reason = result.reason
+        reason = result.reason
+        if opened.detached and (reason is None or not reason.failed):
+            return  # the app it handed the desktop to carries on
+        if reason is not None:
+            kind = "error" if reason.failed else "info"
             self.desktops_page.banner.show_message(
-                f"{name}: {reason.message} {reason.hint}".strip()
+                f"{name}: {reason.message} {reason.hint}".strip(), kind=kind
             )
         else:
             self.desktops_page.banner.show_message(
                 self.tr("%s was closed. Your desktop stays yours until you log off.") % name,
                 kind="info",
             )
-        self.refresh()
+        logged_off = reason is not None and reason.logged_off
+        self._report_session(opened.session_id, "logoff" if logged_off else "disconnect")
+
+    def _report_session(self, session_id: str, event: str) -> None:
+        """Tell the broker the client ended: ``disconnect`` or ``logoff``; then refresh."""
+        broker = self._broker
+        if broker is None:
+            return
+
+        def work() -> None:
+            try:
+                if event == "logoff":
+                    broker.logoff(session_id)
+                else:
+                    broker.disconnect(session_id)
+            except BrokerRejected as e:
+                if e.code not in (
+                    "not_found",
+                    "session_not_found",
+                    "session_ended",
+                    "method_not_allowed",
+                ):
+                    raise
+                log.ui.info("broker did not take %s for %s: %s", event, session_id, e.code)
+
+        def done(_: object) -> None:
+            self.session_reported.emit(session_id, event)
+            self.refresh()
+
+        def failed(error: Exception) -> None:
+            log.ui.warning("could not tell the broker about %s: %s", session_id, describe(error))
+            self.session_reported.emit(session_id, "")
+            self.refresh()
+
+        tasks.run(self, work, on_success=done, on_failure=failed)
 
     def _logoff(self, desktop: Desktop) -> None:
         broker = self._broker
@@ -221,6 +340,7 @@ class MainWindow(QMainWindow):
             return
         session_id = desktop.session.id
         opened = self._opened.pop(desktop.id, None)
+        self._stop_heartbeat(desktop.id)
         self.desktops_page.set_busy(True)
 
         def work() -> None:
@@ -238,20 +358,80 @@ class MainWindow(QMainWindow):
 
     def _failed(self, error: Exception) -> None:
         self.desktops_page.set_busy(False)
+        if isinstance(error, DesktopStarting):
+            self.desktops_page.banner.show_message(describe(error), kind="info")
+            self.refresh()
+            return
         if isinstance(error, SessionExpired):
             self.sign_out()
             self.sign_in_page.show_error(describe(error))
             return
         self.desktops_page.banner.show_message(describe(error))
 
+    # -- heartbeats ----------------------------------------------------------
+
+    def _stop_heartbeat(self, desktop_id: str) -> None:
+        beat = self._heartbeats.pop(desktop_id, None)
+        if beat is not None:
+            beat.stop(timeout=0)  # never wait on the network here
+
+    def _stop_heartbeats(self) -> None:
+        for desktop_id in list(self._heartbeats):
+            self._stop_heartbeat(desktop_id)
+
+    # -- diagnostics ---------------------------------------------------------
+
+    def _take_report_target(self) -> None:
+        """On the GUI thread: the broker and desktop the next report checks."""
+        server = self._broker.base_url if self._broker else self.sign_in_page.server.text().strip()
+        self._report_target = (server or None, self._last_address)
+
+    def make_report(self) -> doctor.Report:
+        """The doctor's report on this window's broker and last desktop (off the GUI thread)."""
+        server, desktop = self._report_target
+        return doctor.build_report(
+            settings_path=self._options.settings_path or config_dir() / "settings.json",
+            log_directory=self._options.log_dir,
+            server=server,
+            desktop=desktop,
+            qt_version=qVersion(),
+        )
+
+    def write_bundle(self, path: Path, report: doctor.Report) -> list[str]:
+        return doctor.write_bundle(
+            path,
+            report,
+            settings_path=self._options.settings_path or config_dir() / "settings.json",
+            log_directory=self._options.log_dir,
+        )
+
+    def show_diagnostics(self) -> DiagnosticsDialog:
+        if self._diagnostics is None:
+            self._diagnostics = DiagnosticsDialog(
+                self.make_report,
+                self.write_bundle,
+                before_run=self._take_report_target,
+                parent=self,
+            )
+        dialog = self._diagnostics
+        if dialog.isVisible():
+            dialog.raise_()  # already open, maybe behind the window
+        dialog.show()
+        dialog.activateWindow()
+        dialog.run()
+        self.diagnostics_opened.emit(dialog)
+        return dialog
+
     # -- shutdown ----------------------------------------------------------
 
     def stop_clients(self) -> None:
+        self._stop_heartbeats()
         for opened in list(self._opened.values()):
             opened.client.stop()
         self._opened.clear()
 
     def closeEvent(self, event: QCloseEvent) -> None:  # noqa: N802
+        self._forget_password()
         self.stop_clients()
         if self._broker is not None:
             self._broker.close()

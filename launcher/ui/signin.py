@@ -20,6 +20,7 @@ class SignInPage(QWidget):
     """Emits ``submitted(server, username, password)``; shows busy and errors."""
 
     submitted = Signal(str, str, str)
+    help_requested = Signal()
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -46,6 +47,10 @@ class SignInPage(QWidget):
         self.button.setDefault(True)
         self.button.setAccessibleName(self.tr("Sign in"))
         self.button.setMinimumHeight(34)
+        self.help_button = QPushButton(self.tr("Help"))
+        self.help_button.setFlat(True)
+        self.help_button.setAccessibleName(self.tr("Help and diagnostics"))
+        self.help_button.setToolTip(self.tr("Check this computer and the broker (F1)"))
 
         form = QFormLayout()
         form.addRow(self.tr("&Server"), self.server)
@@ -63,6 +68,7 @@ class SignInPage(QWidget):
         inner.addLayout(form)
         inner.addWidget(self.banner)
         inner.addWidget(self.button)
+        inner.addWidget(self.help_button, 0, Qt.AlignmentFlag.AlignHCenter)
 
         outer = QVBoxLayout(self)
         outer.addStretch(1)
@@ -70,6 +76,7 @@ class SignInPage(QWidget):
         outer.addStretch(2)
 
         self.button.clicked.connect(self._submit)
+        self.help_button.clicked.connect(self.help_requested)
         for field in (self.server, self.username, self.password):
             field.returnPressed.connect(self._submit)
 

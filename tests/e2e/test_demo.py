@@ -92,7 +92,16 @@ def test_demo_serves_the_demo_user_and_stops_everything(tmp_path: Path) -> None:
         assert not [p for p in started if alive(p)]
         assert not Path(workdir.group(1)).exists()  # passwords and database gone too
     finally:
+        # On a failed assertion: let the demo clean up after itself, then make sure.
+        leftovers = descendants(demo.pid)
         if demo.poll() is None:
-            demo.kill()
-            demo.wait(timeout=10)
+            demo.send_signal(signal.SIGTERM)
+            try:
+                demo.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                demo.kill()
+                demo.wait(timeout=10)
+        for pid in leftovers:
+            if alive(pid):
+                os.kill(pid, signal.SIGKILL)
         out.close()

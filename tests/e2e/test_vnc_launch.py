@@ -40,7 +40,7 @@ def broker_for(tmp_path: Path, desktop: XvncDesktop, password: str) -> Iterator[
 
 
 def open_lab(qtbot: QtBot, url: str) -> tuple[MainWindow, list[OpenedDesktop]]:
-    window = MainWindow(Options(clients={}))
+    window = MainWindow(Options())
     qtbot.addWidget(window)
     window.show()
     started: list[OpenedDesktop] = []

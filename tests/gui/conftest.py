@@ -1,11 +1,14 @@
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 from pytestqt.qtbot import QtBot
 
+from launcher.core.broker import BrokerClient
+from launcher.core.launching import Preferences
 from launcher.ui.mainwindow import MainWindow, Options
 from tests.helpers import fake_client
 from tests.helpers.live_broker import LiveBroker, Machine, live_broker
@@ -39,9 +42,17 @@ class WindowFactory:
     def __init__(self, qtbot: QtBot) -> None:
         self._qtbot = qtbot
         self._windows: list[MainWindow] = []
+        self.client_factory: Callable[[str], BrokerClient] = BrokerClient
 
-    def __call__(self, viewer_path: Path) -> MainWindow:
-        window = MainWindow(Options(clients={"vnc": str(viewer_path)}))
+    def __call__(self, viewer_path: Path, **options: Any) -> MainWindow:
+        """A window whose VNC viewer is ``viewer_path``; ``options`` go to :class:`Options`.
+
+        Settings and logs default to files beside the viewer, never the user's own.
+        """
+        options.setdefault("preferences", Preferences(clients={"vnc": str(viewer_path)}))
+        options.setdefault("settings_path", viewer_path.parent / "settings.json")
+        options.setdefault("log_dir", viewer_path.parent / "logs")
+        window = MainWindow(Options(**options), client_factory=self.client_factory)
         self._qtbot.addWidget(window)
         window.show()
         self._windows.append(window)

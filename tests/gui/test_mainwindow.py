@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import os
+import signal
 from pathlib import Path
 
 import pytest
 from PySide6.QtCore import QCoreApplication, Qt, QThreadPool
 from pytestqt.qtbot import QtBot
 
+from launcher.core.broker import BrokerClient, BrokerRejected
 from launcher.core.models import DesktopState
 from launcher.core.protocols import vnc
 from launcher.ui.mainwindow import MainWindow
@@ -202,3 +205,40 @@ def test_double_click_launches_once(
     QCoreApplication.processEvents()
     assert len(started) == 1
     assert viewer.recorded()["argv"][-1] == "127.0.0.1::5901"
+
+
+def test_heartbeats_make_the_session_active_and_an_ended_viewer_disconnects(
+    qtbot: QtBot, make_window: WindowFactory, broker: LiveBroker, tmp_path: Path
+) -> None:
+    viewer = fake_client.make(tmp_path / "beating", replay=DATA / "connected.txt", hang=True)
+    window = make_window(viewer.path, heartbeat_interval=0.2)
+    sign_in(qtbot, window, broker.url)
+    with qtbot.waitSignal(window.client_connected, timeout=10_000) as connected:
+        qtbot.mouseClick(window.desktops_page.connect_button, Qt.MouseButton.LeftButton)
+    probe = BrokerClient(broker.url)
+    try:
+        probe.login(username="ann", password=USERS["ann"])
+
+        def session_state() -> str | None:
+            [desktop] = probe.desktops()
+            return desktop.session.state if desktop.session else None
+
+        try:
+            probe.heartbeat(connected.args[0].session_id)
+        except BrokerRejected as e:
+            if e.code != "not_found":
+                raise
+            pytest.skip("this broker has no heartbeat route yet")
+        qtbot.waitUntil(lambda: session_state() == "active", timeout=5_000)
+
+        with qtbot.waitSignal(window.session_reported, timeout=10_000) as reported:
+            os.kill(connected.args[0].client.pid, signal.SIGTERM)
+        assert reported.args[1] == "disconnect"
+        assert session_state() == "disconnected"
+        qtbot.waitUntil(
+            lambda: window.desktops_page.model.desktops()[0].state is DesktopState.DISCONNECTED,
+            timeout=10_000,
+        )
+        assert window.desktops_page.connect_button.text() == "Reconnect"
+    finally:
+        probe.close()

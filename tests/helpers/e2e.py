@@ -11,6 +11,7 @@ import shutil
 import subprocess
 import time
 from collections.abc import Callable
+from pathlib import Path
 
 import pytest
 
@@ -31,6 +32,8 @@ E2E_PACKAGES = {
 # What the vnc_desktop fixture uses, so tests can check what they see.
 VNC_PASSWORD = "rubicon1"
 DESKTOP_COLOUR = "#3b6ea5"
+# The rdp_desktop fixture's user: a space, a colon and a non-ASCII letter.
+RDP_USER, RDP_PASSWORD = "ann", "pa ss:wörd!"
 
 
 def e2e_required() -> bool:
@@ -81,3 +84,12 @@ def pixel_colour(display: str, x: int, y: int, timeout: float = 15.0) -> str:
         if word.startswith("#") and len(word) >= 7:
             return word[:7].lower()
     raise AssertionError(f"no colour in ImageMagick output: {result.stdout!r}")
+
+
+def secrets_absent(pid: int, *secrets: str) -> None:
+    """None of ``secrets`` is in the command line or environment of process ``pid``."""
+    cmdline = Path(f"/proc/{pid}/cmdline").read_bytes()
+    environ = Path(f"/proc/{pid}/environ").read_bytes()
+    for secret in secrets:
+        assert secret.encode() not in cmdline
+        assert secret.encode() not in environ

@@ -9,6 +9,10 @@ It also records what a plan hands over besides stdin: every argument ending in
 ``fd:N`` is read to its end from descriptor N (like FreeRDP 3's
 ``/args-from:fd:N``), every argument naming an existing file is read with its
 mode and its directory's mode, and the descriptors the process has open.
+
+With ``version``, a run whose only argument is ``--version`` or ``-h`` prints
+that text and exits 0 without recording (a version probe); each such run
+adds a line to ``probes``.
 """
 
 from __future__ import annotations
@@ -23,6 +27,11 @@ from typing import Any
 _SCRIPT = """#!{python}
 import json, os, sys, time
 record = {record!r}
+if {version!r} is not None and sys.argv[1:] in (["--version"], ["-h"]):
+    with open({probes!r}, "a") as f:
+        f.write(" ".join(sys.argv[1:]) + "\\n")
+    print({version!r}, flush=True)
+    sys.exit(0)
 if {ignore_term!r}:
     import signal
     signal.signal(signal.SIGTERM, signal.SIG_IGN)
@@ -60,6 +69,11 @@ sys.exit({exit_code!r})
 class FakeClient:
     path: Path
     record: Path
+    probes: Path
+
+    def probe_count(self) -> int:
+        """How many version probes ran."""
+        return len(self.probes.read_text().splitlines()) if self.probes.exists() else 0
 
     def recorded(self, timeout: float = 10.0) -> dict[str, Any]:
         deadline = time.monotonic() + timeout
@@ -83,9 +97,11 @@ def make(
     exit_code: int = 0,
     hang: bool = False,
     ignore_term: bool = False,
+    version: str | None = None,
 ) -> FakeClient:
     directory.mkdir(parents=True, exist_ok=True)
     record = directory / f"{name}.record.json"
+    probes = directory / f"{name}.probes"
     lines = replay.read_text().splitlines() if replay else []
     path = directory / name
     path.write_text(
@@ -96,7 +112,9 @@ def make(
             exit_code=exit_code,
             hang=hang,
             ignore_term=ignore_term,
+            version=version,
+            probes=str(probes),
         )
     )
     path.chmod(0o755)
-    return FakeClient(path=path, record=record)
+    return FakeClient(path=path, record=record, probes=probes)

@@ -67,11 +67,17 @@ class ClientNotFound(LaunchError):
 
 @dataclass(frozen=True, slots=True)
 class ExitReason:
-    """Why a client stopped, as a user would want it said."""
+    """Why a client stopped, as a user would want it said.
+
+    ``failed``: show it as an error (else as information). ``logged_off``:
+    the session ended on the desktop itself (the user or an administrator
+    logged it off), so the broker may free the machine.
+    """
 
     message: str
     hint: str = ""
     failed: bool = True
+    logged_off: bool = False
 
 
 _PLACEHOLDER = re.compile(r"\{(file|fd):(\d+)\}")

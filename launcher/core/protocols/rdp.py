@@ -649,9 +649,17 @@ def classify_line(line: str) -> ExitReason | None:
 
 
 # xfreerdp's exit codes (client/X11/xf_client.h, XF_EXIT_*). 140, 143 and 147
-# were seen from 2.11.7 here; the others are from the header.
-_NORMAL_EXITS = frozenset({0, 1, 2, 11})  # success, disconnect, logoff, closed by the user
+# were seen from 2.11.7 here; the others are from the header. Codes 0 to 12
+# are the server's "error info" passed through (MS-RDPBCGR 2.2.5.1.1): 2 is a
+# logoff forced by an administrator, 12 the user logging off inside the
+# desktop; both end the session, so the machine may be freed.
+_NORMAL_EXITS = frozenset({0, 1, 11})  # success, disconnected, disconnected by the user
+_LOGGED_OFF = ExitReason(
+    "The session was logged off on the desktop.", failed=False, logged_off=True
+)
 _EXIT_REASONS = {
+    2: _LOGGED_OFF,
+    12: _LOGGED_OFF,
     3: ExitReason("The session ended after being idle.", failed=False),
     5: ExitReason("The session was taken over by another connection.", failed=False),
     131: _UNREACHABLE,
@@ -674,8 +682,8 @@ _EXIT_REASONS = {
 def exit_reason(code: int) -> ExitReason | None:
     """What xfreerdp's exit ``code`` means; None for a normal end of the session.
 
-    Codes not listed get a generic reason; the supervisor does not use this
-    yet (it treats every non-zero exit as a failure).
+    Codes not listed get a generic reason. A logoff is not a failure but is
+    reported (``logged_off``) so the launcher can tell the broker.
     """
     if code in _NORMAL_EXITS:
         return None

@@ -17,6 +17,7 @@ waiting on a dialog; :func:`classify_line` lets the supervisor stop it.
 from __future__ import annotations
 
 import glob
+import re
 from collections.abc import Sequence
 
 from launcher.core.models import ConnectionInfo, Protocol
@@ -30,9 +31,11 @@ from launcher.core.protocols import (
 
 __all__ = [
     "classify_line",
+    "connected_line",
     "escape_value",
     "locate",
     "plan",
+    "version_from_output",
     "vv_document",
 ]
 
@@ -81,7 +84,8 @@ def vv_document(
     """The ``[virt-viewer]`` document that opens ``connection``.
 
     SPICE over TLS (``connection.tls``) uses ``tls-port`` and, when given,
-    ``ca`` and ``host-subject`` to check the server. ``delete-this-file`` is
+    ``ca`` and ``host-subject`` to check the server; with ``connection.tls_port``
+    both ports are written and the server says which channels need TLS. ``delete-this-file`` is
     set although stdin leaves nothing to delete: a copy saved by mistake
     still goes away once read.
     """
@@ -94,8 +98,15 @@ def vv_document(
     entries: list[tuple[str, str]] = [
         ("type", connection.protocol.value),
         ("host", connection.host),
-        ("tls-port" if spice and connection.tls else "port", str(connection.port)),
     ]
+    tls_port = connection.tls_port if spice else None
+    if tls_port is not None:
+        # Both ports: the server decides which channels must use TLS.
+        if not 0 < tls_port < 65536:
+            raise ValueError(f"port out of range: {tls_port}")
+        entries += [("port", str(connection.port)), ("tls-port", str(tls_port))]
+    else:
+        entries.append(("tls-port" if spice and connection.tls else "port", str(connection.port)))
     if connection.password is not None:
         entries.append(("password", connection.password))
     if title:
@@ -126,8 +137,16 @@ def plan(
     host_subject: str | None = None,
     proxy: str | None = None,
     usbredir: bool = False,
+    debug: bool = False,
 ) -> LaunchPlan:
-    """``remote-viewer [--kiosk --kiosk-quit on-disconnect] -`` with the .vv on stdin."""
+    """``remote-viewer [--kiosk --kiosk-quit on-disconnect] [--debug] -``, the .vv on stdin.
+
+    ``debug`` makes remote-viewer log what the supervisor needs to tell a
+    working connection from a refused one (:func:`connected_line`,
+    :func:`classify_line`); without it a refused SPICE connection prints
+    nothing. Checked here with remote-viewer 11.0: the debug lines name
+    hosts, ports and window sizes, never the password.
+    """
     document = vv_document(
         connection,
         title=title,
@@ -138,7 +157,7 @@ def plan(
         proxy=proxy,
         usbredir=usbredir,
     )
-    argv = (client, *(KIOSK_FLAGS if kiosk else ()), "-")
+    argv = (client, *(KIOSK_FLAGS if kiosk else ()), *(("--debug",) if debug else ()), "-")
     return LaunchPlan(argv=argv, stdin=document.encode("utf-8"), title=title)
 
 
@@ -164,31 +183,30 @@ def locate(
     return found
 
 
-# remote-viewer prints these on stderr (as GLib warnings) and then waits on a
-# dialog. Without --debug a refused SPICE connection prints nothing at all;
-# with --debug it logs "main channel: failed to connect".
+_REFUSED_PASSWORD = ExitReason(
+    "The desktop refused the console password.",
+    hint="Try again; if it keeps happening, ask your administrator to check the desktop.",
+)
+_NOT_ANSWERING = ExitReason(
+    "The desktop is not answering on its display port.",
+    hint="It may be starting or switched off; try again in a minute.",
+)
+_CLOSED = ExitReason("The desktop closed the connection.", hint="Connect again to resume.")
+
+# remote-viewer prints the "got vnc error" lines on stderr (GLib warnings)
+# and then waits on a dialog. The SPICE lines come only with --debug: without
+# it a refused SPICE connection prints nothing at all. Recorded from 11.0 here
+# except "main channel: auth failure", taken from virt-viewer's
+# virt-viewer-session-spice.c (no SPICE server is packaged here).
 _FATAL_LINES: Sequence[tuple[str, ExitReason]] = (
-    (
-        "got vnc error Authentication failure",
-        ExitReason(
-            "The desktop refused the console password.",
-            hint="Try again; if it keeps happening, ask your administrator to check the desktop.",
-        ),
-    ),
-    (
-        "got vnc error Unable to connect to",
-        ExitReason(
-            "The desktop is not answering on its display port.",
-            hint="It may be starting or switched off; try again in a minute.",
-        ),
-    ),
-    (
-        "main channel: failed to connect",
-        ExitReason(
-            "The desktop is not answering on its display port.",
-            hint="It may be starting or switched off; try again in a minute.",
-        ),
-    ),
+    ("got vnc error Authentication failure", _REFUSED_PASSWORD),
+    ("got vnc error Unable to connect to", _NOT_ANSWERING),
+    ("main channel: failed to connect", _NOT_ANSWERING),
+    ("main channel: auth failure", _REFUSED_PASSWORD),
+    # The desktop went away after a working connection; remote-viewer then
+    # quits by itself (exit 0), so without this line it would look normal.
+    ("got vnc error Server closed the connection", _CLOSED),
+    ("display has disconnected, shutting down", _CLOSED),
 )
 
 
@@ -198,3 +216,22 @@ def classify_line(line: str) -> ExitReason | None:
         if needle in line:
             return reason
     return None
+
+
+# With --debug: "desktop resize WxH" comes once a VNC server accepted the
+# password and described its screen (seen with 11.0 against Xvnc); "main
+# channel: opened" once a SPICE server linked the main channel, password
+# checked (virt-viewer's source; not run here); "notebook show display" when
+# either shows the remote screen.
+_CONNECTED_LINES = ("desktop resize ", "main channel: opened", "notebook show display")
+
+
+def connected_line(line: str) -> bool:
+    """Whether ``line`` of remote-viewer's ``--debug`` output shows a working connection."""
+    return any(needle in line for needle in _CONNECTED_LINES)
+
+
+def version_from_output(output: str) -> str | None:
+    """The version in ``remote-viewer --version`` output (``remote-viewer version 11.0``)."""
+    match = re.search(r"remote-viewer version (\S+)", output)
+    return match.group(1) if match else None

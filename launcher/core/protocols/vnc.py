@@ -7,6 +7,7 @@ pipe (the plan's stdin), so it is never on the command line or on disk.
 from __future__ import annotations
 
 import ipaddress
+import re
 from collections.abc import Sequence
 
 from cryptography.hazmat.decrepit.ciphers.algorithms import TripleDES
@@ -129,3 +130,24 @@ def classify_line(line: str) -> ExitReason | None:
         if needle in line:
             return reason
     return None
+
+
+# TigerVNC logs these once the server has accepted the password and sent its
+# first frame-buffer description (1.12: "CConn: Using pixel format ...", then
+# "CConnection: Enabling continuous updates"); never after a failed sign-in.
+_CONNECTED_LINES = ("Using pixel format", "Enabling continuous updates")
+
+
+def connected_line(line: str) -> bool:
+    """Whether ``line`` of the viewer's output shows a working connection."""
+    return any(needle in line for needle in _CONNECTED_LINES)
+
+
+def version_from_help(output: str) -> str | None:
+    """TigerVNC's version from the banner ``vncviewer -h`` prints, e.g. ``1.12.0``.
+
+    vncviewer has no ``--version``; ``-h`` prints the banner and the usage,
+    exits 1, and needs no display.
+    """
+    match = re.search(r"TigerVNC (?:Viewer )?(?:\d+-bit )?v(\d+(?:\.\d+)+)", output)
+    return match.group(1) if match else None

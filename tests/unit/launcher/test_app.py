@@ -62,3 +62,31 @@ def test_json_logs_are_one_object_a_line() -> None:
     assert first["level"] == "info"
     assert first["message"] == "started VNC viewer as pid 42"
     assert second["logger"] == "rubicon.ui"
+
+
+def test_doctor_is_a_subcommand_beside_the_window() -> None:
+    args = parse_args(
+        ["doctor", "--server", "https://b", "--desktop-host", "10.0.0.8:3389", "--json"]
+    )
+    assert (args.command, args.doctor_server, args.desktop_host, args.json) == (
+        "doctor",
+        "https://b",
+        "10.0.0.8:3389",
+        True,
+    )
+    window = parse_args(["--server", "https://b"])
+    assert (window.command, window.server) == (None, "https://b")
+
+
+def test_doctor_help_runs_without_a_display() -> None:
+    result = subprocess.run(
+        [sys.executable, "-m", "launcher", "doctor", "--help"],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        env={"PATH": "/usr/bin:/bin", "LANG": "C.UTF-8"},
+        check=True,
+    )
+    assert result.stdout.startswith("usage: rubicon doctor")
+    for option in ("--server URL", "--desktop-host HOST:PORT", "--json", "--bundle FILE.zip"):
+        assert option in result.stdout

@@ -11,13 +11,14 @@ from launcher.core.broker import (
     BrokerProtocolError,
     BrokerRejected,
     BrokerUnreachable,
+    DesktopStarting,
     InvalidCredentials,
     NoDesktopAvailable,
     NotEntitled,
     SessionExpired,
     normalize_url,
 )
-from launcher.core.models import DesktopState, Protocol
+from launcher.core.models import DesktopState, GatewayInfo, Protocol
 from tests.helpers.live_broker import LiveBroker, Machine, live_broker
 
 
@@ -116,6 +117,32 @@ def test_token_expiry_drops_the_sign_in(broker: LiveBroker) -> None:
         assert not client.signed_in
 
 
+def test_heartbeat_and_disconnect_move_the_session(broker: LiveBroker) -> None:
+    with BrokerClient(broker.url) as client:
+        client.login(username="ann", password="ann-pw")
+        launch = client.launch("solo")
+        try:
+            client.heartbeat(launch.session_id)
+        except BrokerRejected as e:
+            if e.code != "not_found":
+                raise
+            pytest.skip("this broker has no heartbeat route yet")
+        try:
+            solo = {d.id: d for d in client.desktops()}["solo"]
+            assert solo.session is not None
+            assert solo.session.state == "active"  # the first heartbeat made it so
+            client.disconnect(launch.session_id)
+            solo = {d.id: d for d in client.desktops()}["solo"]
+            assert solo.state is DesktopState.DISCONNECTED
+            client.heartbeat(launch.session_id)  # reconnected
+            assert {d.id: d for d in client.desktops()}["solo"].state is DesktopState.CONNECTED
+        finally:
+            client.logoff(launch.session_id)
+        with pytest.raises(BrokerRejected) as ended:
+            client.heartbeat(launch.session_id)
+        assert (ended.value.code, ended.value.status) == ("session_ended", 409)
+
+
 def test_broker_down(tmp_path: Path) -> None:
     with BrokerClient("http://127.0.0.1:9") as client, pytest.raises(BrokerUnreachable) as e:
         client.login(username="a", password="b")
@@ -168,3 +195,84 @@ def test_ids_cannot_leave_their_path(bad: str) -> None:
     client = replay(httpx.Response(500))
     with pytest.raises(ValueError, match="not a valid id"):
         client.launch(bad)
+
+
+# -- optional connection fields (docs/api.md, "Connection fields the launcher understands")
+
+
+def launch_reply(**connection: object) -> httpx.Response:
+    base: dict[str, object] = {"protocol": "rdp", "host": "10.0.0.8", "port": 3389}
+    base.update(connection)
+    return httpx.Response(200, json={"session_id": "s1", "connection": base})
+
+
+def test_every_optional_field_is_read() -> None:
+    pem = "-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----\n"
+    client = replay(
+        launch_reply(
+            username="ann",
+            domain="CORP",
+            tls_port=5901,
+            ca=pem,
+            host_subject="CN=desk",
+            cert_fingerprint="AB:CD",
+            gateway={"host": "gw.example.com", "port": 8443},
+            sso=True,
+        )
+    )
+    conn = client.launch("lab").connection
+    assert (conn.domain, conn.tls_port, conn.ca, conn.host_subject) == (
+        "CORP",
+        5901,
+        pem,
+        "CN=desk",
+    )
+    assert conn.cert_fingerprint == "AB:CD"
+    assert conn.gateway == GatewayInfo("gw.example.com", 8443)
+    assert conn.sso is True
+    assert pem not in repr(conn)
+
+
+def test_missing_and_null_optional_fields_mean_none() -> None:
+    conn = replay(launch_reply(domain=None, gateway={"host": "gw"})).launch("lab").connection
+    assert (conn.domain, conn.tls_port, conn.ca, conn.cert_fingerprint) == (None,) * 4
+    assert conn.gateway == GatewayInfo("gw", 443)
+    assert conn.sso is False
+
+
+@pytest.mark.parametrize(
+    "bad",
+    [
+        {"sso": "yes"},
+        {"tls_port": "5901"},
+        {"tls_port": True},
+        {"tls_port": 70000},
+        {"domain": 5},
+        {"gateway": "gw.example.com"},
+        {"gateway": {"port": 443}},
+        {"gateway": {"host": "gw", "port": 0}},
+    ],
+)
+def test_optional_fields_of_the_wrong_type_are_refused(bad: dict[str, object]) -> None:
+    with pytest.raises(BrokerProtocolError, match="connection details"):
+        replay(launch_reply(**bad)).launch("lab")
+
+
+def test_healthz() -> None:
+    assert replay(httpx.Response(200, json={"status": "ok"})).healthz()
+    assert not replay(httpx.Response(503, json={"code": "database_unavailable"})).healthz()
+    with pytest.raises(BrokerUnreachable):
+        replay(httpx.ConnectError("refused")).healthz()
+
+
+def test_a_desktop_still_starting_says_when_to_try_again() -> None:
+    starting = {
+        "status": "starting",
+        "session_id": "s9",
+        "retry_after": 15,
+        "detail": "Your desktop is starting.",
+    }
+    with pytest.raises(DesktopStarting) as caught:
+        replay(httpx.Response(202, json=starting)).launch("lab")
+    assert str(caught.value) == "Your desktop is starting. Try again in 15 seconds."
+    assert (caught.value.session_id, caught.value.retry_after) == ("s9", 15)

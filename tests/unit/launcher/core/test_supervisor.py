@@ -2,6 +2,7 @@ from __future__ import annotations
 
 import os
 import queue
+import signal
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -246,3 +247,139 @@ def test_freerdp_certificate_change_is_reported(tmp_path: Path) -> None:
         result.reason.message == "The desktop's certificate has changed since you last connected."
     )
     assert fake.recorded()["stdin"] == b"pw\n"
+
+
+# --- connect watch, exit codes, signals -------------------------------------------------
+
+
+def watched(
+    plan: LaunchPlan,
+    watch: supervisor.ConnectWatch,
+    **kw: object,
+) -> tuple[supervisor.RunningClient, queue.Queue[ClientExit], queue.Queue[float]]:
+    exits: queue.Queue[ClientExit] = queue.Queue()
+    connected: queue.Queue[float] = queue.Queue()
+    client = supervisor.start(
+        plan,
+        name="VNC viewer",
+        classify=vnc.classify_line,
+        on_exit=exits.put,
+        connect=watch,
+        on_connected=lambda: connected.put(time.monotonic()),
+        **kw,  # type: ignore[arg-type]
+    )
+    return client, exits, connected
+
+
+def test_a_client_that_never_connects_is_stopped_in_time(tmp_path: Path) -> None:
+    # Connected to the host, then nothing: a server that accepted and went silent.
+    fake = fake_client.make(tmp_path, hang=True)
+    started = time.monotonic()
+    client, exits, connected = watched(
+        LaunchPlan(argv=(str(fake.path),)),
+        supervisor.ConnectWatch(1.0, connected_line=vnc.connected_line),
+    )
+    result = exits.get(timeout=15)
+    assert 0.9 < time.monotonic() - started < 10
+    assert result.reason is supervisor.DID_NOT_ANSWER
+    assert result.reason.message == "The desktop did not answer in time."
+    assert not result.connected
+    assert connected.empty()
+    assert not client.running()
+
+
+def test_the_sign_of_a_connection_is_reported_once_and_no_timeout_follows(tmp_path: Path) -> None:
+    fake = fake_client.make(tmp_path, replay=DATA / "connected.txt", hang=True)
+    client, exits, connected = watched(
+        LaunchPlan(argv=(str(fake.path),)),
+        supervisor.ConnectWatch(1.0, connected_line=vnc.connected_line),
+    )
+    connected.get(timeout=10)
+    time.sleep(1.5)  # past the timeout: still running, still one report
+    assert client.running()
+    assert client.connected
+    assert connected.empty()
+    client.stop()
+    result = exits.get(timeout=10)
+    assert (result.reason, result.connected) == (None, True)
+
+
+def test_a_silent_client_still_running_counts_as_connected(tmp_path: Path) -> None:
+    fake = fake_client.make(tmp_path, hang=True)
+    client, exits, connected = watched(
+        LaunchPlan(argv=(str(fake.path),)),
+        supervisor.ConnectWatch(0.5, assume_connected=True),
+    )
+    connected.get(timeout=10)
+    assert client.running()
+    client.stop()
+    assert exits.get(timeout=10).connected
+
+
+def test_a_fatal_line_wins_over_the_timeout(tmp_path: Path) -> None:
+    fake = fake_client.make(tmp_path, replay=DATA / "auth-failure.txt", hang=True)
+    _, exits, connected = watched(
+        LaunchPlan(argv=(str(fake.path),)),
+        supervisor.ConnectWatch(0.5, connected_line=vnc.connected_line, assume_connected=True),
+    )
+    result = exits.get(timeout=15)
+    assert result.reason is not None
+    assert result.reason.message == "The desktop refused the console password."
+    time.sleep(0.6)
+    assert connected.empty()
+
+
+def test_watch_needs_a_sign_or_silence() -> None:
+    with pytest.raises(ValueError, match="connected_line"):
+        supervisor.ConnectWatch(5.0)
+    with pytest.raises(ValueError, match="positive"):
+        supervisor.ConnectWatch(0, assume_connected=True)
+
+
+@pytest.mark.parametrize(
+    ("code", "message", "failed", "logged_off"),
+    [
+        (0, None, None, None),
+        (1, None, None, None),  # disconnected: the session goes on
+        (11, None, None, None),  # closed by the user
+        (2, "The session was logged off on the desktop.", False, True),
+        (132, "The desktop refused the user name or password.", True, False),
+    ],
+)
+def test_freerdp_exit_codes_become_reasons(
+    tmp_path: Path, code: int, message: str | None, failed: bool | None, logged_off: bool | None
+) -> None:
+    fake = fake_client.make(tmp_path, name="xfreerdp", exit_code=code)
+    exits: queue.Queue[ClientExit] = queue.Queue()
+    supervisor.start(
+        LaunchPlan(argv=(str(fake.path),)),
+        name="RDP client",
+        classify=rdp.classify_line,
+        exit_reason=rdp.exit_reason,
+        on_exit=exits.put,
+    )
+    reason = exits.get(timeout=10).reason
+    if message is None:
+        assert reason is None
+    else:
+        assert reason is not None
+        assert (reason.message, reason.failed, reason.logged_off) == (message, failed, logged_off)
+
+
+@pytest.mark.parametrize(
+    ("sig", "message"),
+    [
+        ("SEGV", "The VNC viewer crashed (SIGSEGV)."),
+        ("TERM", "The VNC viewer was ended from outside Rubicon (SIGTERM)."),
+    ],
+)
+def test_a_client_killed_by_a_signal_we_did_not_send(
+    tmp_path: Path, sig: str, message: str
+) -> None:
+    fake = fake_client.make(tmp_path, hang=True)
+    client, exits = run(LaunchPlan(argv=(str(fake.path),)))
+    fake.recorded()
+    os.kill(client.pid, getattr(signal, f"SIG{sig}"))
+    result = exits.get(timeout=10)
+    assert result.reason is not None
+    assert result.reason.message == message

@@ -642,7 +642,6 @@ def test_windows_server_errors_are_classified(line: str, expected: str | None) -
     [
         (0, None),
         (1, None),
-        (2, None),
         (11, None),
         (140, "The desktop's name could not be found."),
         (147, "The desktop could not be reached or ended the connection while signing in."),
@@ -652,3 +651,17 @@ def test_windows_server_errors_are_classified(line: str, expected: str | None) -
 def test_exit_codes(code: int, expected: str | None) -> None:
     reason = rdp.exit_reason(code)
     assert (reason.message if reason else None) == expected
+
+
+@pytest.mark.parametrize("code", [2, 12])
+def test_a_logoff_on_the_desktop_is_no_failure_but_is_told(code: int) -> None:
+    reason = rdp.exit_reason(code)
+    assert reason is not None
+    assert (reason.failed, reason.logged_off) == (False, True)
+    assert reason.message == "The session was logged off on the desktop."
+
+
+@pytest.mark.parametrize("code", [0, 1, 3, 5, 11, 140, 147, 200])
+def test_only_logoff_codes_say_logged_off(code: int) -> None:
+    reason = rdp.exit_reason(code)
+    assert reason is None or not reason.logged_off
