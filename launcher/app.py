@@ -10,7 +10,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from launcher import __version__
-from launcher.core import doctor, log
+from launcher.core import doctor, log, trust
 from launcher.core.launching import Preferences
 from launcher.core.settings import UserSettings, config_dir
 
@@ -198,6 +198,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             settings_path=settings_path,
             log_dir=args.log_dir or log.log_dir(),
         ),
+        # Pins live beside the settings file, so a separate --settings is a separate profile.
+        pins=trust.PinStore(settings_path.parent / "pins.json"),
         on_sign_in=remember,
     )
     window.sign_in_page.prefill(

@@ -17,8 +17,10 @@ from PySide6.QtWidgets import QApplication
 
 from launcher.core.doctor import Check, Report, Status
 from launcher.core.models import Desktop, DesktopState, Protocol, SessionRef
+from launcher.core.trust import Presented
 from launcher.ui.diagnostics import DiagnosticsDialog
 from launcher.ui.mainwindow import MainWindow, Options
+from launcher.ui.trustdialog import TrustDialog
 
 OUT = Path(__file__).resolve().parents[1] / "docs" / "screenshots"
 
@@ -117,7 +119,21 @@ def main() -> int:
     app.processEvents()
     dialog.grab().save(str(OUT / "diagnostics.png"))
     dialog.close()
-    for name in ("sign-in.png", "sign-in-error.png", "desktops.png", "diagnostics.png"):
+
+    question = TrustDialog(
+        Presented(
+            "https://broker.example.com:8443",
+            ":".join(f"{(n * 37) % 256:02X}" for n in range(32)),
+            "",
+        ),
+        parent=window,
+    )
+    question.show()
+    app.processEvents()
+    question.grab().save(str(OUT / "trust.png"))
+    question.close()
+    names = ("sign-in.png", "sign-in-error.png", "desktops.png", "diagnostics.png", "trust.png")
+    for name in names:
         print(OUT / name)
     window.close()
     return 0

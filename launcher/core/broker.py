@@ -5,6 +5,8 @@ sentence to show the user (``message``) and what to do about it (``hint``)::
 
     BrokerError
     ├── BrokerUnreachable        no answer: down, wrong address, timeout
+    ├── UntrustedCertificate     TLS: no trusted CA and no pin; ask the user (first use)
+    ├── CertificateChanged       TLS: pinned, and now another certificate; refuse
     ├── BrokerProtocolError      an answer we cannot read: not a Rubicon broker?
     ├── DesktopStarting          202: the machine is powering on; launch again later
     └── BrokerRejected           the broker said no (problem+json, ``code``)
@@ -18,13 +20,14 @@ The client is synchronous on purpose: the UI runs it off the GUI thread.
 
 from __future__ import annotations
 
+import ssl
 from datetime import datetime
 from types import TracebackType
 from typing import Any, Self
 
 import httpx
 
-from launcher.core import log
+from launcher.core import log, trust
 from launcher.core.models import (
     ConnectionInfo,
     Desktop,
@@ -43,11 +46,13 @@ __all__ = [
     "BrokerProtocolError",
     "BrokerRejected",
     "BrokerUnreachable",
+    "CertificateChanged",
     "DesktopStarting",
     "InvalidCredentials",
     "NoDesktopAvailable",
     "NotEntitled",
     "SessionExpired",
+    "UntrustedCertificate",
 ]
 
 API = "/api/v1"
@@ -71,6 +76,33 @@ class BrokerUnreachable(BrokerError):
 
 class BrokerProtocolError(BrokerError):
     pass
+
+
+class UntrustedCertificate(BrokerError):
+    """Neither a CA this computer trusts nor a pin vouches for the broker."""
+
+    def __init__(self, presented: trust.Presented) -> None:
+        super().__init__(
+            f"The broker at {presented.origin} uses a certificate this computer does not trust.",
+            hint="Compare its fingerprint with the one your administrator gave you "
+            "before you trust it.",
+        )
+        self.presented = presented
+
+
+class CertificateChanged(BrokerError):
+    """The broker was pinned, and now shows a different certificate."""
+
+    def __init__(self, presented: trust.Presented, *, pinned: str) -> None:
+        super().__init__(
+            f"The broker at {presented.origin} presented a different certificate from the "
+            "one you trusted before. Someone may be intercepting the connection, or the "
+            "certificate was replaced. Rubicon will not connect.",
+            hint="Ask your administrator whether the broker's certificate changed; "
+            f"the new fingerprint is {presented.fingerprint}.",
+        )
+        self.presented = presented
+        self.pinned = pinned
 
 
 class DesktopStarting(BrokerError):
@@ -123,8 +155,9 @@ _HINTS: dict[type[BrokerRejected], str] = {
 class BrokerClient:
     """One broker, one signed-in user at most.
 
-    ``transport`` lets tests drive an in-process broker; everything else
-    goes over the network.
+    TLS is checked against the system's CAs, or, when ``pins`` holds a pin
+    for this broker, against exactly the pinned certificate. ``transport``
+    lets tests drive an in-process broker.
     """
 
     def __init__(
@@ -132,14 +165,16 @@ class BrokerClient:
         base_url: str,
         *,
         timeout: float = 15.0,
-        verify: bool | str = True,
+        pins: trust.PinStore | None = None,
         transport: httpx.BaseTransport | None = None,
     ) -> None:
         self.base_url = normalize_url(base_url)
+        self._timeout = timeout
+        self._pin = pins.get(trust.origin(self.base_url)) if pins else None
         self._http = httpx.Client(
             base_url=self.base_url,
             timeout=timeout,
-            verify=verify,
+            verify=trust.ssl_context(self._pin),
             transport=transport,
             headers={"Accept": "application/json", "User-Agent": "Rubicon-launcher"},
         )
@@ -241,6 +276,14 @@ class BrokerClient:
                 f"The broker at {self.base_url} did not answer in time.",
                 hint="It may be overloaded or the network is slow; try again shortly.",
             ) from e
+        except httpx.ConnectError as e:
+            if _certificate_refused(e):
+                raise self._trust_problem() from e
+            log.broker.warning("cannot reach %s: %s", self.base_url, e)
+            raise BrokerUnreachable(
+                f"Cannot reach the broker at {self.base_url}.",
+                hint="Check the server address and your network connection.",
+            ) from e
         except httpx.TransportError as e:
             log.broker.warning("cannot reach %s: %s", self.base_url, e)
             raise BrokerUnreachable(
@@ -251,6 +294,24 @@ class BrokerClient:
         if response.is_success:
             return response.json() if response.content else None
         raise self._rejection(response)
+
+    def _trust_problem(self) -> BrokerError:
+        try:
+            shown = trust.presented(self.base_url, timeout=self._timeout)
+        except (OSError, ssl.SSLError) as e:
+            return BrokerUnreachable(
+                f"The broker at {self.base_url} refused a secure connection ({e}).",
+                hint="Check the server address; ask your administrator about its certificate.",
+            )
+        if self._pin is not None and shown.fingerprint != self._pin.fingerprint:
+            log.broker.warning(
+                "%s: certificate %s is not the pinned %s",
+                shown.origin,
+                shown.fingerprint,
+                self._pin.fingerprint,
+            )
+            return CertificateChanged(shown, pinned=self._pin.fingerprint)
+        return UntrustedCertificate(shown)
 
     def _rejection(self, response: httpx.Response) -> BrokerError:
         try:
@@ -274,6 +335,16 @@ class BrokerClient:
             f"The broker at {self.base_url} sent a {what} this launcher cannot read.",
             hint="The broker may be a newer version; ask your administrator.",
         )
+
+
+def _certificate_refused(error: BaseException) -> bool:
+    """Whether the TLS handshake failed on the certificate (not on the network)."""
+    seen: BaseException | None = error
+    while seen is not None:
+        if isinstance(seen, ssl.SSLCertVerificationError):
+            return True
+        seen = seen.__cause__ or seen.__context__
+    return False
 
 
 def normalize_url(url: str) -> str:

@@ -4,13 +4,9 @@ A broker with a certificate from a CA the system trusts needs nothing here.
 A broker with its own certificate (``rubicon-broker init``) is trusted once
 the user has compared its SHA-256 fingerprint and said yes: we keep that
 exact certificate and, from then on, accept that certificate and no other.
-Errors::
-
-    TrustError
-    ├── UntrustedCertificate   neither a trusted CA nor a pin: show the
-    │                          fingerprint and ask (trust on first use)
-    └── CertificateChanged     pinned, and now another certificate: refuse,
-                               never ask (this is what an attacker looks like)
+A pinned broker that shows another certificate is refused, never asked
+about: that is what an attacker in the middle looks like. The errors for
+both cases belong to the broker client (``launcher.core.broker``).
 """
 
 from __future__ import annotations
@@ -28,45 +24,24 @@ from pathlib import Path
 from launcher.core import log
 
 __all__ = [
-    "CertificateChanged",
     "Pin",
     "PinStore",
-    "TrustError",
-    "UntrustedCertificate",
+    "Presented",
     "fetch_certificate",
     "fingerprint",
     "origin",
+    "presented",
     "ssl_context",
 ]
 
 
-class TrustError(Exception):
-    """A certificate problem; ``str()`` is the user-facing message."""
+@dataclass(frozen=True, slots=True)
+class Presented:
+    """The certificate a broker showed us, as the user is asked about it."""
 
-    def __init__(self, message: str, *, origin: str, fingerprint: str, pem: str) -> None:
-        super().__init__(message)
-        self.message = message
-        self.origin = origin
-        self.fingerprint = fingerprint
-        self.pem = pem
-
-
-class UntrustedCertificate(TrustError):
-    pass
-
-
-class CertificateChanged(TrustError):
-    def __init__(self, *, origin: str, fingerprint: str, pem: str, pinned: str) -> None:
-        super().__init__(
-            f"The broker at {origin} presented a different certificate from the one you "
-            "trusted before. Someone may be intercepting the connection, or the broker's "
-            "certificate was replaced. Rubicon will not connect. Ask your administrator "
-            f"whether the certificate changed; its new fingerprint is {fingerprint}.",
-            origin=origin,
-            fingerprint=fingerprint,
-            pem=pem,
-        )
-        self.pinned = pinned
+    origin: str
+    fingerprint: str
+    pem: str
 
 
 @dataclass(frozen=True, slots=True)
@@ -170,33 +145,12 @@ class PinStore:
             raise
 
 
-def untrusted(url: str, *, timeout: float = 10.0) -> UntrustedCertificate:
-    """The question to put to the user about the broker at ``url``."""
+def presented(url: str, *, timeout: float = 10.0) -> Presented:
+    """The certificate the broker at ``url`` shows right now."""
     where = origin(url)
     host, port = _host_port(where)
     der = fetch_certificate(host, port, timeout=timeout)
-    return UntrustedCertificate(
-        f"The broker at {where} uses a certificate that this computer does not trust. "
-        "Compare its fingerprint with the one your administrator gave you before you trust it.",
-        origin=where,
-        fingerprint=fingerprint(der),
-        pem=ssl.DER_cert_to_PEM_cert(der),
-    )
-
-
-def changed(url: str, pin: Pin, *, timeout: float = 10.0) -> CertificateChanged | None:
-    """CertificateChanged if the broker now shows another certificate than ``pin``."""
-    where = origin(url)
-    host, port = _host_port(where)
-    der = fetch_certificate(host, port, timeout=timeout)
-    if fingerprint(der) == pin.fingerprint:
-        return None
-    return CertificateChanged(
-        origin=where,
-        fingerprint=fingerprint(der),
-        pem=ssl.DER_cert_to_PEM_cert(der),
-        pinned=pin.fingerprint,
-    )
+    return Presented(where, fingerprint(der), ssl.DER_cert_to_PEM_cert(der))
 
 
 def _host_port(where: str) -> tuple[str, int]:

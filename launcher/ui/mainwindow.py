@@ -26,13 +26,14 @@ from PySide6.QtCore import QObject, Signal, qVersion
 from PySide6.QtGui import QCloseEvent, QKeySequence, QShortcut
 from PySide6.QtWidgets import QMainWindow, QStackedWidget, QWidget
 
-from launcher.core import doctor, heartbeat, log
+from launcher.core import doctor, heartbeat, log, trust
 from launcher.core.broker import (
     BrokerClient,
     BrokerError,
     BrokerRejected,
     DesktopStarting,
     SessionExpired,
+    UntrustedCertificate,
 )
 from launcher.core.launching import OpenedDesktop, Preferences, open_desktop, sso_supported
 from launcher.core.models import Desktop, Protocol, SignIn
@@ -45,6 +46,7 @@ from launcher.ui.desktops import DesktopsPage
 from launcher.ui.diagnostics import DiagnosticsDialog
 from launcher.ui.resources import icon
 from launcher.ui.signin import SignInPage
+from launcher.ui.trustdialog import TrustDialog
 
 
 @dataclass(frozen=True, slots=True)
@@ -89,7 +91,8 @@ class MainWindow(QMainWindow):
         self,
         options: Options,
         *,
-        client_factory: Callable[[str], BrokerClient] = BrokerClient,
+        client_factory: Callable[[str], BrokerClient] | None = None,
+        pins: trust.PinStore | None = None,
         on_sign_in: Callable[[str, str], None] | None = None,
         parent: QWidget | None = None,
     ) -> None:
@@ -98,7 +101,9 @@ class MainWindow(QMainWindow):
         self.setWindowIcon(icon("rubicon"))
         self.resize(760, 540)
         self._options = options
-        self._client_factory = client_factory
+        self._pins = pins
+        self._client_factory = client_factory or (lambda url: BrokerClient(url, pins=pins))
+        self.trust_dialog: TrustDialog | None = None
         self._on_sign_in = on_sign_in
         self._broker: BrokerClient | None = None
         self._sign_in: SignIn | None = None
@@ -154,6 +159,8 @@ class MainWindow(QMainWindow):
                 keep.clear()
             broker.close()
             self.sign_in_page.show_error(describe(error))
+            if isinstance(error, UntrustedCertificate) and self._pins is not None:
+                self._ask_trust(error.presented)
 
         tasks.run(
             self,
@@ -161,6 +168,19 @@ class MainWindow(QMainWindow):
             on_success=lambda result: self._signed_in(broker, result, keep),
             on_failure=failed,
         )
+
+    def _ask_trust(self, presented: trust.Presented) -> None:
+        dialog = TrustDialog(presented, self)
+        self.trust_dialog = dialog
+
+        def trusted() -> None:
+            assert self._pins is not None
+            self._pins.pin(presented.origin, pem=presented.pem)
+            self.sign_in_page.submit()
+
+        dialog.accepted.connect(trusted)
+        dialog.finished.connect(dialog.deleteLater)
+        dialog.open()
 
     def _signed_in(self, broker: BrokerClient, sign_in: SignIn, sso: Secret | None) -> None:
         self._forget_password()

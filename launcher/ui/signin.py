@@ -75,10 +75,10 @@ class SignInPage(QWidget):
         outer.addWidget(card, 0, Qt.AlignmentFlag.AlignHCenter)
         outer.addStretch(2)
 
-        self.button.clicked.connect(self._submit)
+        self.button.clicked.connect(self.submit)
         self.help_button.clicked.connect(self.help_requested)
         for field in (self.server, self.username, self.password):
-            field.returnPressed.connect(self._submit)
+            field.returnPressed.connect(self.submit)
 
     def prefill(self, *, server: str, username: str) -> None:
         self.server.setText(server)
@@ -110,7 +110,7 @@ class SignInPage(QWidget):
         self.set_busy(False)
         self.focus_first_empty()
 
-    def _submit(self) -> None:
+    def submit(self) -> None:
         server = self.server.text().strip()
         username = self.username.text().strip()
         password = self.password.text()

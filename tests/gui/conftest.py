@@ -7,6 +7,7 @@ from typing import Any
 import pytest
 from pytestqt.qtbot import QtBot
 
+from launcher.core import trust
 from launcher.core.broker import BrokerClient
 from launcher.core.launching import Preferences
 from launcher.ui.mainwindow import MainWindow, Options
@@ -42,7 +43,8 @@ class WindowFactory:
     def __init__(self, qtbot: QtBot) -> None:
         self._qtbot = qtbot
         self._windows: list[MainWindow] = []
-        self.client_factory: Callable[[str], BrokerClient] = BrokerClient
+        self.client_factory: Callable[[str], BrokerClient] | None = None
+        self.pins: trust.PinStore | None = None
 
     def __call__(self, viewer_path: Path, **options: Any) -> MainWindow:
         """A window whose VNC viewer is ``viewer_path``; ``options`` go to :class:`Options`.
@@ -52,7 +54,7 @@ class WindowFactory:
         options.setdefault("preferences", Preferences(clients={"vnc": str(viewer_path)}))
         options.setdefault("settings_path", viewer_path.parent / "settings.json")
         options.setdefault("log_dir", viewer_path.parent / "logs")
-        window = MainWindow(Options(**options), client_factory=self.client_factory)
+        window = MainWindow(Options(**options), client_factory=self.client_factory, pins=self.pins)
         self._qtbot.addWidget(window)
         window.show()
         self._windows.append(window)

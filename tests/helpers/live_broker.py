@@ -67,7 +67,9 @@ def live_broker(
     *,
     pools: dict[str, Sequence[Machine]],
     users: dict[str, str],
+    tls: tuple[Path, Path] | None = None,
 ) -> Iterator[LiveBroker]:
+    """``tls``: (certificate, key) to serve HTTPS with, as ``serve`` does."""
     tmp_path.mkdir(parents=True, exist_ok=True)
     database_url = f"sqlite:///{tmp_path / 'broker.sqlite3'}"
     settings = BrokerSettings(
@@ -81,7 +83,16 @@ def live_broker(
     sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
     sock.bind(("127.0.0.1", 0))
     port = sock.getsockname()[1]
-    server = uvicorn.Server(uvicorn.Config(app, log_level="warning", lifespan="on"))
+    config = uvicorn.Config(app, log_level="warning", lifespan="on")
+    if tls is not None:
+        config = uvicorn.Config(
+            app,
+            log_level="warning",
+            lifespan="on",
+            ssl_certfile=str(tls[0]),
+            ssl_keyfile=str(tls[1]),
+        )
+    server = uvicorn.Server(config)
     thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
     thread.start()
     deadline = time.monotonic() + 20
@@ -90,7 +101,8 @@ def live_broker(
             raise RuntimeError("the test broker did not start")
         time.sleep(0.02)
     try:
-        yield LiveBroker(url=f"http://127.0.0.1:{port}", database_url=database_url)
+        scheme = "https" if tls else "http"
+        yield LiveBroker(url=f"{scheme}://127.0.0.1:{port}", database_url=database_url)
     finally:
         server.should_exit = True
         thread.join(timeout=10)

@@ -6,16 +6,20 @@ from pathlib import Path
 import httpx
 import pytest
 
+from broker_stub import tls
+from launcher.core import trust
 from launcher.core.broker import (
     BrokerClient,
     BrokerProtocolError,
     BrokerRejected,
     BrokerUnreachable,
+    CertificateChanged,
     DesktopStarting,
     InvalidCredentials,
     NoDesktopAvailable,
     NotEntitled,
     SessionExpired,
+    UntrustedCertificate,
     normalize_url,
 )
 from launcher.core.models import DesktopState, GatewayInfo, Protocol
@@ -276,3 +280,53 @@ def test_a_desktop_still_starting_says_when_to_try_again() -> None:
         replay(httpx.Response(202, json=starting)).launch("lab")
     assert str(caught.value) == "Your desktop is starting. Try again in 15 seconds."
     assert (caught.value.session_id, caught.value.retry_after) == ("s9", 15)
+
+
+# -- TLS: system CAs, first use, pins -------------------------------------
+
+
+@pytest.fixture
+def tls_broker(tmp_path: Path) -> Iterator[tuple[LiveBroker, tls.Certificate]]:
+    cert = tls.create(tmp_path / "tls", ["broker.test"])
+    with live_broker(
+        tmp_path / "b",
+        pools={"solo": [Machine("solo-1", port=5901)]},
+        users={"ann": "ann-pw"},
+        tls=(cert.cert, cert.key),
+    ) as live:
+        yield live, cert
+
+
+def test_first_use_asks_then_the_pin_lets_the_client_in(
+    tmp_path: Path, tls_broker: tuple[LiveBroker, tls.Certificate]
+) -> None:
+    live, cert = tls_broker
+    pins = trust.PinStore(tmp_path / "pins.json")
+    with BrokerClient(live.url, pins=pins) as client, pytest.raises(UntrustedCertificate) as e:
+        client.login(username="ann", password="ann-pw")
+    assert e.value.presented.fingerprint == cert.fingerprint
+    assert "does not trust" in e.value.message
+
+    pins.pin(e.value.presented.origin, pem=e.value.presented.pem)
+    with BrokerClient(live.url, pins=pins) as client:
+        assert client.login(username="ann", password="ann-pw").user.username == "ann"
+
+
+def test_a_changed_certificate_is_refused_not_asked(
+    tmp_path: Path, tls_broker: tuple[LiveBroker, tls.Certificate]
+) -> None:
+    live, cert = tls_broker
+    pins = trust.PinStore(tmp_path / "pins.json")
+    old = tls.create(tmp_path / "old", ["broker.test"])
+    pins.pin(trust.origin(live.url), pem=old.cert.read_text())  # what we trusted last time
+    with BrokerClient(live.url, pins=pins) as client, pytest.raises(CertificateChanged) as e:
+        client.login(username="ann", password="ann-pw")
+    assert e.value.pinned == old.fingerprint
+    assert e.value.presented.fingerprint == cert.fingerprint
+    assert "will not connect" in str(e.value)
+    assert cert.fingerprint in str(e.value)
+
+
+def test_plain_tcp_refusal_is_not_a_certificate_question() -> None:
+    with BrokerClient("https://127.0.0.1:9") as client, pytest.raises(BrokerUnreachable):
+        client.login(username="a", password="b")

@@ -61,30 +61,24 @@ def test_system_store_refuses_a_self_signed_broker(broker_cert: tls.Certificate)
         httpx.get(url, verify=trust.ssl_context(None), timeout=10)
 
 
-def test_first_use_then_pinned_then_changed(tmp_path: Path, broker_cert: tls.Certificate) -> None:
-    store = trust.PinStore(tmp_path / "pins.json")
+def test_presented_certificate(broker_cert: tls.Certificate) -> None:
     with https_server(broker_cert.cert.parent) as url:
-        question = trust.untrusted(url)
-        assert question.fingerprint == broker_cert.fingerprint
-        assert question.origin == url
-        assert "does not trust" in question.message
+        shown = trust.presented(url)
+    assert shown.origin == url
+    assert shown.fingerprint == broker_cert.fingerprint
+    assert shown.pem == broker_cert.cert.read_text()
 
-        pin = store.pin(question.origin, pem=question.pem)
-        assert httpx.get(url, verify=trust.ssl_context(pin), timeout=10).status_code == 200
-        assert trust.changed(url, pin) is None
 
-    # The same address, now with another certificate: refused, and said why.
+def test_a_pin_accepts_that_certificate_and_no_other(
+    tmp_path: Path, broker_cert: tls.Certificate
+) -> None:
+    store = trust.PinStore(tmp_path / "pins.json")
     other = tls.create(tmp_path / "b", ["broker.test"])
-    with https_server(other.cert.parent) as url2:
-        again = trust.PinStore(tmp_path / "pins.json").get(trust.origin(url))
-        assert again is not None
-        with pytest.raises(httpx.ConnectError):
-            httpx.get(url2, verify=trust.ssl_context(again), timeout=10)
-        problem = trust.changed(url2, again)
-        assert isinstance(problem, trust.CertificateChanged)
-        assert problem.fingerprint == other.fingerprint
-        assert problem.pinned == broker_cert.fingerprint
-        assert "will not connect" in problem.message
+    with https_server(broker_cert.cert.parent) as url:
+        pin = store.pin(trust.origin(url), pem=broker_cert.cert.read_text())
+        assert httpx.get(url, verify=trust.ssl_context(pin), timeout=10).status_code == 200
+    with https_server(other.cert.parent) as url2, pytest.raises(httpx.ConnectError):
+        httpx.get(url2, verify=trust.ssl_context(pin), timeout=10)
 
 
 def test_pin_file_is_private_and_survives_reload(

@@ -1,0 +1,129 @@
+"""Signing in to a broker with its own certificate: ask once, pin, refuse a change."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from PySide6.QtCore import Qt
+from pytestqt.qtbot import QtBot
+
+from broker_stub import tls
+from launcher.core import trust
+from tests.gui.conftest import USERS, WindowFactory
+from tests.helpers import fake_client
+from tests.helpers.live_broker import LiveBroker, Machine, live_broker
+
+
+@pytest.fixture
+def certificate(tmp_path: Path) -> tls.Certificate:
+    return tls.create(tmp_path / "tls", ["broker.test"])
+
+
+@pytest.fixture
+def tls_broker(tmp_path: Path, certificate: tls.Certificate) -> Iterator[LiveBroker]:
+    with live_broker(
+        tmp_path / "broker",
+        pools={"engineering": [Machine("eng-1", port=5901)]},
+        users=USERS,
+        tls=(certificate.cert, certificate.key),
+    ) as live:
+        yield live
+
+
+@pytest.fixture
+def pins(tmp_path: Path, make_window: WindowFactory) -> trust.PinStore:
+    store = trust.PinStore(tmp_path / "pins.json")
+    make_window.pins = store
+    return store
+
+
+def fill_and_submit(qtbot: QtBot, page: object, url: str) -> None:
+    page.server.setText(url)  # type: ignore[attr-defined]
+    page.username.setText("ann")  # type: ignore[attr-defined]
+    page.password.setText(USERS["ann"])  # type: ignore[attr-defined]
+    qtbot.mouseClick(page.button, Qt.MouseButton.LeftButton)  # type: ignore[attr-defined]
+
+
+def test_first_use_shows_the_fingerprint_and_pins_on_yes(
+    qtbot: QtBot,
+    make_window: WindowFactory,
+    pins: trust.PinStore,
+    tls_broker: LiveBroker,
+    certificate: tls.Certificate,
+    viewer: fake_client.FakeClient,
+) -> None:
+    window = make_window(viewer.path)
+    fill_and_submit(qtbot, window.sign_in_page, tls_broker.url)
+    qtbot.waitUntil(lambda: window.trust_dialog is not None, timeout=10_000)
+    dialog = window.trust_dialog
+    assert dialog is not None
+    assert dialog.isVisible()
+    assert dialog.fingerprint.text().replace("\n", "") == certificate.fingerprint
+    assert dialog.cancel_button.isDefault()
+    assert "does not trust" in window.sign_in_page.banner.text()
+
+    with qtbot.waitSignal(window.desktops_shown, timeout=15_000):
+        qtbot.mouseClick(dialog.trust_button, Qt.MouseButton.LeftButton)
+    pin = trust.PinStore(pins.path).get(trust.origin(tls_broker.url))
+    assert pin is not None
+    assert pin.fingerprint == certificate.fingerprint
+    assert window.stack.currentWidget() is window.desktops_page
+
+
+def test_cancel_pins_nothing_and_stays_signed_out(
+    qtbot: QtBot,
+    make_window: WindowFactory,
+    pins: trust.PinStore,
+    tls_broker: LiveBroker,
+    viewer: fake_client.FakeClient,
+) -> None:
+    window = make_window(viewer.path)
+    fill_and_submit(qtbot, window.sign_in_page, tls_broker.url)
+    qtbot.waitUntil(lambda: window.trust_dialog is not None, timeout=10_000)
+    assert window.trust_dialog is not None
+    qtbot.mouseClick(window.trust_dialog.cancel_button, Qt.MouseButton.LeftButton)
+    assert not pins.path.exists()
+    assert window.stack.currentWidget() is window.sign_in_page
+    assert window.sign_in_page.button.isEnabled()
+
+
+def test_a_changed_certificate_is_refused_without_a_question(
+    qtbot: QtBot,
+    make_window: WindowFactory,
+    pins: trust.PinStore,
+    tls_broker: LiveBroker,
+    certificate: tls.Certificate,
+    tmp_path: Path,
+    viewer: fake_client.FakeClient,
+) -> None:
+    old = tls.create(tmp_path / "old", ["broker.test"])
+    pins.pin(trust.origin(tls_broker.url), pem=old.cert.read_text())
+    window = make_window(viewer.path)
+    page = window.sign_in_page
+    fill_and_submit(qtbot, page, tls_broker.url)
+    qtbot.waitUntil(lambda: page.banner.isVisible(), timeout=10_000)
+    assert "presented a different certificate" in page.banner.text()
+    assert certificate.fingerprint in page.banner.text()
+    assert window.trust_dialog is None
+    pin = trust.PinStore(pins.path).get(trust.origin(tls_broker.url))
+    assert pin is not None
+    assert pin.fingerprint == old.fingerprint  # the old pin stays
+
+
+def test_enter_in_the_question_does_not_trust(
+    qtbot: QtBot,
+    make_window: WindowFactory,
+    pins: trust.PinStore,
+    tls_broker: LiveBroker,
+    viewer: fake_client.FakeClient,
+) -> None:
+    window = make_window(viewer.path)
+    fill_and_submit(qtbot, window.sign_in_page, tls_broker.url)
+    qtbot.waitUntil(lambda: window.trust_dialog is not None, timeout=10_000)
+    dialog = window.trust_dialog
+    assert dialog is not None
+    with qtbot.waitSignal(dialog.rejected, timeout=5_000):
+        qtbot.keyClick(dialog, Qt.Key.Key_Return)
+    assert not pins.path.exists()
