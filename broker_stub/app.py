@@ -10,11 +10,17 @@ from fastapi import FastAPI
 
 import broker_stub
 from broker_stub import log
-from broker_stub.api import auth, desktops, health, problems, sessions
+from broker_stub.api import admin, auth, desktops, health, problems, sessions
+from broker_stub.api.observe import RequestObserver
+from broker_stub.auth import directory as auth_directory
+from broker_stub.backends import Backends
+from broker_stub.clock import Clock, utcnow
 from broker_stub.config import load_config
 from broker_stub.db import migrate
 from broker_stub.db.engine import make_engine, make_session_factory, safe_url
 from broker_stub.domain.pools import sync_pools
+from broker_stub.domain.scheduler import Scheduler
+from broker_stub.metrics import Metrics
 from broker_stub.settings import BrokerSettings
 
 
@@ -25,15 +31,17 @@ class BrokerAPI(FastAPI):
         return super().openapi()
 
 
-def create_app(settings: BrokerSettings) -> FastAPI:
+def create_app(settings: BrokerSettings, *, clock: Clock = utcnow) -> FastAPI:
     """Open the database, bring its schema up to date, apply the pools file,
     and wire the routes.
 
-    Raises ConfigError for a bad pools file, MigrationError for a database the
+    Raises ConfigError for a bad pools file or LDAP settings, MigrationError for a database the
     migrations cannot handle, and SQLAlchemy errors when the database cannot
-    be reached, before any request is served.
+    be reached, before any request is served. `clock` is the time the
+    routes go by (tests pass one they can move; it stays in app.state.clock).
     """
     config = load_config(settings.config) if settings.config is not None else None
+    directory = auth_directory.from_settings(settings.ldap)
     url = settings.effective_database_url()
     engine = make_engine(url)
     try:
@@ -48,11 +56,20 @@ def create_app(settings: BrokerSettings) -> FastAPI:
         engine.dispose()
         raise
     log.db.info("using database %s", safe_url(url))
+    backends = Backends()
+    scheduler = Scheduler(
+        session_factory, backends, interval=settings.scheduler_interval, clock=clock
+    )
 
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
-        yield
-        engine.dispose()
+        if settings.scheduler:
+            scheduler.start()
+        try:
+            yield
+        finally:
+            scheduler.stop()
+            engine.dispose()
 
     app = BrokerAPI(
         title="Rubicon broker",
@@ -61,9 +78,15 @@ def create_app(settings: BrokerSettings) -> FastAPI:
         lifespan=lifespan,
     )
     app.state.settings = settings
+    app.state.clock = clock
+    app.state.directory = directory
     app.state.engine = engine
     app.state.session_factory = session_factory
+    app.state.metrics = Metrics(session_factory)
+    app.add_middleware(RequestObserver, metrics=app.state.metrics)
+    app.state.backends = backends
+    app.state.scheduler = scheduler
     problems.install(app)
-    for module in (auth, desktops, sessions, health):
+    for module in (auth, desktops, sessions, admin, health):
         app.include_router(module.router)
     return app

@@ -27,6 +27,7 @@ from broker_stub import __version__, demo, log
 from broker_stub.clock import utcnow
 from broker_stub.config import ConfigError
 from broker_stub.db.engine import make_engine, make_session_factory, safe_url
+from broker_stub.domain.errors import BrokerError
 from broker_stub.settings import TLS_CERT_FILE, TLS_KEY_FILE, BrokerSettings, config_dir
 
 if TYPE_CHECKING:
@@ -35,6 +36,7 @@ if TYPE_CHECKING:
 
 PROG = "rubicon-broker"
 EXIT_USAGE = 2
+EXIT_REFUSED = 1
 CERT_RENEW_WARNING = timedelta(days=30)
 
 _Subparsers: TypeAlias = "argparse._SubParsersAction[argparse.ArgumentParser]"
@@ -61,6 +63,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     except (CliError, ConfigError) as exc:
         print(f"{PROG}: {exc}", file=sys.stderr)
         return EXIT_USAGE
+    except BrokerError as exc:
+        # An admin command refused by the domain (unknown user, machine in use, ...).
+        print(f"{PROG}: {exc.detail}", file=sys.stderr)
+        return EXIT_REFUSED
     return status
 
 
@@ -85,6 +91,9 @@ def build_parser() -> argparse.ArgumentParser:
     _add_migrate(subparsers)
     _add_serve(subparsers)
     _add_users(subparsers)
+    from broker_stub import cli_admin  # it imports this module's helpers
+
+    cli_admin.add_commands(subparsers)
     demo.add_demo_command(subparsers)
     return parser
 
@@ -172,7 +181,9 @@ def _add_serve(subparsers: _Subparsers) -> None:
     parser.add_argument(
         "--config",
         metavar="FILE",
-        help="the TOML file that describes the pools (required here or in RUBICON_BROKER_CONFIG)",
+        help="the TOML file that describes the pools, applied at every start (or "
+        "RUBICON_BROKER_CONFIG); without one, the pools stay as `apply` and the admin API "
+        "left them",
     )
     parser.add_argument("--host", help="address to listen on (default: 127.0.0.1)")
     parser.add_argument("--port", type=int, help="TCP port to listen on (default: 8080)")
@@ -203,8 +214,8 @@ def _add_serve(subparsers: _Subparsers) -> None:
 def _add_users(subparsers: _Subparsers) -> None:
     users = subparsers.add_parser(
         "users",
-        help="manage local user accounts",
-        description="Manage the broker's local user accounts.",
+        help="manage user accounts",
+        description="Manage the broker's user accounts.",
         epilog="example:\n  rubicon-broker users add alice --group staff",
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
@@ -233,8 +244,39 @@ def _add_users(subparsers: _Subparsers) -> None:
     add.add_argument(
         "--password-stdin", action="store_true", help="read the password as one line from stdin"
     )
+    add.add_argument(
+        "--admin", action="store_true", help="make the user an admin (may use the admin API)"
+    )
     _add_database_url(add)
     add.set_defaults(func=_users_add)
+    from broker_stub import cli_admin
+
+    cli_admin.add_user_actions(actions)
+    totp = actions.add_parser(
+        "totp",
+        help="enrol a user in TOTP codes (a second factor), or remove them",
+        description=_wrap(
+            "Give a user a new TOTP secret and print it once, as an otpauth:// URI "
+            "for an authenticator app (most show it as a QR code; `qrencode -t ANSI` "
+            "draws one in a terminal) and as text to type in. From then on the user "
+            "signs in with a password and the app's current code. The user must "
+            "exist: add local users with `users add`; an LDAP user exists after "
+            "their first sign-in."
+        ),
+        epilog="examples:\n"
+        "  rubicon-broker users totp alice\n"
+        "  rubicon-broker users totp alice --force    # a new secret; the old one stops working\n"
+        "  rubicon-broker users totp alice --remove",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    totp.add_argument("name", metavar="NAME", help="the username")
+    totp_mode = totp.add_mutually_exclusive_group()
+    totp_mode.add_argument(
+        "--force", action="store_true", help="replace the secret of a user who already has one"
+    )
+    totp_mode.add_argument("--remove", action="store_true", help="stop asking this user for codes")
+    _add_database_url(totp)
+    totp.set_defaults(func=_users_totp)
 
 
 def _usage(parser: argparse.ArgumentParser) -> int:
@@ -272,8 +314,7 @@ def _serve(args: argparse.Namespace) -> int:
         tls_key=args.tls_key,
         insecure_http=args.insecure_http,
     )
-    if settings.config is None:
-        raise CliError("no pools file: pass --config FILE or set RUBICON_BROKER_CONFIG")
+    # Without a pools file the database is the truth, as `apply` and the admin API leave it.
     cert = _tls_certificate(settings, tls_flags=bool(args.tls_cert or args.tls_key))
 
     # Imported here so `users add` and --help stay quick.
@@ -413,13 +454,16 @@ def _migrate(args: argparse.Namespace) -> int:
 
 
 def _users_add(args: argparse.Namespace) -> int:
-    from broker_stub.auth.users import set_user
+    from broker_stub.cli_admin import admin_here
     from broker_stub.db import migrate
+    from broker_stub.db.models import Role
+    from broker_stub.domain import accounts, names
 
     log.setup("warning")
     name = args.name
-    if not name or len(name) > 128 or any(c.isspace() or not c.isprintable() for c in name):
-        raise CliError(f"{name!r} is not a usable username: use 1-128 characters, no spaces")
+    problem = names.username_problem(name)
+    if problem:
+        raise CliError(problem)
     settings = _settings(database_url=args.database_url)
     password = _read_new_password(name, from_stdin=args.password_stdin)
 
@@ -428,12 +472,69 @@ def _users_add(args: argparse.Namespace) -> int:
         try:
             migrate.upgrade(engine)
             with make_session_factory(engine)() as db:
-                return set_user(db, name, password, args.display_name, args.group)
+                return accounts.save_user(
+                    db,
+                    admin_here(),
+                    name,
+                    password,
+                    display_name=args.display_name,
+                    groups=args.group,
+                    role=Role.ADMIN if args.admin else None,
+                )
         finally:
             engine.dispose()
 
     created = _with_database(settings, apply)
     print(f"{'Added' if created else 'Updated'} user {name!r}.")
+    return 0
+
+
+def _users_totp(args: argparse.Namespace) -> int:
+    from broker_stub.auth import totp
+    from broker_stub.auth.users import find_user
+    from broker_stub.db import migrate
+
+    log.setup("warning")
+    name: str = args.name
+    settings = _settings(database_url=args.database_url)
+
+    def apply() -> str | bool:
+        engine = make_engine(settings.effective_database_url())
+        try:
+            migrate.upgrade(engine)
+            with make_session_factory(engine)() as db:
+                user = find_user(db, name)
+                if user is None:
+                    raise CliError(
+                        f"there is no user {name!r}: add a local user with `users add`; "
+                        "an LDAP user exists once they have signed in"
+                    )
+                if args.remove:
+                    return totp.remove(db, user)
+                if user.totp_secret is not None and not args.force:
+                    raise CliError(
+                        f"{name!r} already has TOTP; --force gives them a new secret "
+                        "(the old one stops working), --remove turns it off"
+                    )
+                return totp.enrol(db, user)
+        finally:
+            engine.dispose()
+
+    result = _with_database(settings, apply)
+    if args.remove:
+        print(
+            f"Removed TOTP for {name!r}." if result else f"{name!r} had no TOTP; nothing changed."
+        )
+        return 0
+    assert isinstance(result, str)
+    grouped = " ".join(result[i : i + 4] for i in range(0, len(result), 4))
+    print(
+        f"TOTP is on for {name!r}. Add it to their authenticator app now; "
+        "it is not shown again.\n"
+        f"  URI:     {totp.provisioning_uri(result, name)}\n"
+        f"  secret:  {grouped}   (base32, 6 digits, 30 seconds)\n"
+        "From now on they sign in with their password and the app's current code."
+    )
     return 0
 
 

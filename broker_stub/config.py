@@ -3,14 +3,19 @@
 [[pools]]
 id = "engineering"
 name = "Engineering desktop"
-protocol = "vnc"
+kind = "floating"                 # or "dedicated"
+protocols = ["rdp", "vnc"]        # or protocol = "vnc"
+disconnect_timeout = "30m"
 users = ["demo"]
 groups = ["staff"]
   [[pools.machines]]
   name = "eng-1"
   host = "127.0.0.1"
-  port = 5901
+  vnc_port = 5901
   password = "secret12"
+
+Durations are strings with units: "90s", "30m", "8h", "2d" or "1h30m".
+docs/admin.md describes every key.
 """
 
 from __future__ import annotations
@@ -18,24 +23,104 @@ from __future__ import annotations
 import os
 import re
 import stat
+import string
 import tomllib
+from datetime import timedelta
 from pathlib import Path
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
 from pydantic_core import ErrorDetails
 
 from broker_stub import log
+from broker_stub.domain import names
 
 VNC_PASSWORD_MAX = 8  # VNC authentication uses the first 8 characters only
 _POOL_ID = re.compile(r"[a-z0-9-]{1,64}")
+_DURATION = re.compile(r"(?:(\d+)d)?(?:(\d+)h)?(?:(\d+)m)?(?:(\d+)s)?")
+_MAC = re.compile(r"[0-9a-f]{2}([:-])(?:[0-9a-f]{2}\1){4}[0-9a-f]{2}")
+DURATION_HINT = 'a duration like "90s", "30m", "8h" or "1h30m"'
+# The launcher heartbeats every minute; an idle timeout must outlast two beats.
+MIN_IDLE_TIMEOUT = timedelta(minutes=2)
+DEFAULT_PRELAUNCH_TIMEOUT = timedelta(minutes=2)
+
+Protocol = Literal["rdp", "spice", "vnc"]
+# Where a machine listens when the pools file does not say.
+DEFAULT_PORTS: dict[str, int] = {"rdp": 3389, "vnc": 5900}
+COMMAND_PLACEHOLDERS = ("name", "host", "mac")
 
 
 class ConfigError(Exception):
     """The config file is missing or wrong; the message says where and how to fix it."""
 
 
+def parse_duration(text: str) -> timedelta:
+    """ "90s", "30m", "8h", "2d", "1h30m" → timedelta; ValueError otherwise."""
+    match = _DURATION.fullmatch(text.strip())
+    if not text.strip() or match is None:
+        raise ValueError(f"must be {DURATION_HINT}, not {text!r}")
+    days, hours, minutes, seconds = (int(g) if g else 0 for g in match.groups())
+    return timedelta(days=days, hours=hours, minutes=minutes, seconds=seconds)
+
+
+def format_duration(value: timedelta) -> str:
+    """The pools-file spelling of `value` (whole seconds): 5400 s → "1h30m"."""
+    left = int(value.total_seconds())
+    parts = []
+    for unit, size in (("d", 86400), ("h", 3600), ("m", 60), ("s", 1)):
+        count, left = divmod(left, size)
+        if count:
+            parts.append(f"{count}{unit}")
+    return "".join(parts) or "0s"
+
+
+def _duration(value: object) -> timedelta:
+    if not isinstance(value, str):
+        raise ValueError(f"must be {DURATION_HINT}: a string with a unit")
+    return parse_duration(value)
+
+
+def _port_range(port: int) -> int:
+    if not 1 <= port <= 65535:
+        raise ValueError("must be 1-65535")
+    return port
+
+
+def _mac(value: str) -> str:
+    if not _MAC.fullmatch(value.lower()):
+        raise ValueError('must be a MAC address like "52:54:00:12:34:56"')
+    return value.lower().replace("-", ":")
+
+
+def _command(argv: list[str]) -> list[str]:
+    for arg in argv:
+        try:
+            fields = [f for _, f, _, _ in string.Formatter().parse(arg) if f is not None]
+        except ValueError:
+            raise ValueError(f"{arg!r} has an unmatched brace; write {{{{ for a brace") from None
+        for name in fields:
+            if name not in COMMAND_PLACEHOLDERS:
+                raise ValueError(
+                    f"{{{name}}} is not a placeholder; use "
+                    + ", ".join(f"{{{p}}}" for p in COMMAND_PLACEHOLDERS)
+                )
+    return argv
+
+
 NonEmpty = Annotated[str, Field(min_length=1, max_length=200)]
+Duration = Annotated[timedelta, BeforeValidator(_duration)]
+Port = Annotated[int, AfterValidator(_port_range)]
+MacAddress = Annotated[str, AfterValidator(_mac)]
+Command = Annotated[list[NonEmpty], Field(min_length=1), AfterValidator(_command)]
 
 
 class _Strict(BaseModel):
@@ -46,21 +131,59 @@ class _Strict(BaseModel):
 class MachineConfig(_Strict):
     name: NonEmpty
     host: NonEmpty
-    port: int
+    # The port of a pool's only protocol; pools with several use the keys below.
+    port: Port | None = None
+    vnc_port: Port | None = None
+    rdp_port: Port | None = None
+    spice_port: Port | None = None
+    spice_tls_port: Port | None = None
+    mac: MacAddress | None = None
     password: str | None = None
 
-    @field_validator("port")
-    @classmethod
-    def _port_range(cls, port: int) -> int:
-        if not 1 <= port <= 65535:
-            raise ValueError("must be 1-65535")
-        return port
+
+class StaticBackendConfig(_Strict):
+    """Fixed hosts: the broker can wake them (Wake-on-LAN) and run admin commands."""
+
+    type: Literal["static"] = "static"
+    wake_address: NonEmpty = "255.255.255.255"
+    wake_port: Port = 9
+    reset_command: Command | None = None
+    restart_command: Command | None = None
+    command_timeout: Duration = timedelta(seconds=30)
+
+    def options(self) -> dict[str, Any]:
+        """The options as plain JSON, as they are stored with the pool."""
+        return {
+            "type": self.type,
+            "wake_address": self.wake_address,
+            "wake_port": self.wake_port,
+            "reset_command": self.reset_command,
+            "restart_command": self.restart_command,
+            "command_timeout_s": int(self.command_timeout.total_seconds()),
+        }
 
 
 class PoolConfig(_Strict):
     id: str
     name: NonEmpty
-    protocol: Literal["vnc"]
+    kind: Literal["floating", "dedicated"] = "floating"
+    # `protocol = "vnc"` is short for `protocols = ["vnc"]`; after loading,
+    # `protocols` and `default_protocol` are always filled in.
+    protocol: Protocol | None = None
+    protocols: list[Protocol] = []
+    default_protocol: Protocol | None = None
+    disconnect_timeout: Duration | None = None
+    idle_timeout: Duration | None = None
+    idle_action: Literal["disconnect", "logoff"] = "disconnect"
+    max_session: Duration | None = None
+    prelaunch_timeout: Duration = DEFAULT_PRELAUNCH_TIMEOUT
+    allow_reset: bool = False
+    allow_restart: bool = False
+    sso: bool = False
+    # Launch only with a token from a sign-in that included a TOTP code.
+    require_totp: bool = False
+    spares: int = Field(default=0, ge=0)
+    backend: StaticBackendConfig = StaticBackendConfig()
     users: list[NonEmpty] = []
     groups: list[NonEmpty] = []
     machines: list[MachineConfig] = []
@@ -72,13 +195,114 @@ class PoolConfig(_Strict):
             raise ValueError("use 1-64 lower-case letters, digits and '-' (like \"engineering\")")
         return pool_id
 
+    @model_validator(mode="after")
+    def _fill_protocols(self) -> PoolConfig:
+        if self.protocol is not None and self.protocols:
+            raise ValueError("give either protocol or protocols, not both")
+        protocols = self.protocols or ([self.protocol] if self.protocol else [])
+        if not protocols:
+            raise ValueError(
+                'add protocols = ["vnc"] (or rdp, spice) to say how users reach the machines'
+            )
+        return self.model_copy(
+            update={
+                "protocols": protocols,
+                "default_protocol": self.default_protocol or protocols[0],
+            }
+        )
+
     @property
-    def protocols(self) -> list[str]:
-        return [self.protocol]
+    def default(self) -> str:
+        """The protocol a launch without one gets."""
+        return self.default_protocol or self.protocols[0]
+
+
+def _unique(kind: str, values: list[str]) -> None:
+    seen: set[str] = set()
+    for value in values:
+        if value in seen:
+            raise ValueError(f"{kind} {value!r} is listed twice; list it once")
+        seen.add(value)
+
+
+class GroupConfig(_Strict):
+    """A group and its members, for `rubicon-broker apply` (serve ignores it)."""
+
+    name: str
+    members: list[str] = []
+
+    @field_validator("name")
+    @classmethod
+    def _name(cls, name: str) -> str:
+        problem = names.name_problem("group", name)
+        if problem:
+            raise ValueError(problem)
+        return name
+
+    @field_validator("members")
+    @classmethod
+    def _members(cls, members: list[str]) -> list[str]:
+        _unique("member", members)
+        return members
+
+
+class UserConfig(_Strict):
+    """A user without a password, for `rubicon-broker apply` (serve ignores it)."""
+
+    username: str
+    display_name: NonEmpty | None = None
+    role: Literal["user", "admin"] = "user"
+
+    @field_validator("username")
+    @classmethod
+    def _username(cls, username: str) -> str:
+        problem = names.username_problem(username)
+        if problem:
+            raise ValueError(problem)
+        return username
 
 
 class BrokerConfig(_Strict):
     pools: list[PoolConfig] = []
+    # Only `rubicon-broker apply` reads these (broker_stub/domain/desired.py).
+    groups: list[GroupConfig] = []
+    users: list[UserConfig] = []
+
+    @field_validator("groups")
+    @classmethod
+    def _unique_groups(cls, groups: list[GroupConfig]) -> list[GroupConfig]:
+        _unique("group", [g.name for g in groups])
+        return groups
+
+    @field_validator("users")
+    @classmethod
+    def _unique_users(cls, users: list[UserConfig]) -> list[UserConfig]:
+        _unique("user", [u.username for u in users])
+        return users
+
+
+def machine_ports(pool: PoolConfig, machine: MachineConfig) -> dict[str, int]:
+    """Port per protocol the pool offers ("spice_tls" too, when given).
+
+    A protocol without a port is left out; _cross_checks reports that.
+    """
+    single = len(pool.protocols) == 1
+    given = {
+        "vnc": machine.vnc_port,
+        "rdp": machine.rdp_port,
+        "spice": machine.spice_port,
+    }
+    ports: dict[str, int] = {}
+    for protocol in pool.protocols:
+        port = given[protocol] or (machine.port if single else None)
+        if port is None and protocol == "spice":
+            port = machine.spice_tls_port
+        port = port or DEFAULT_PORTS.get(protocol)
+        if port is not None:
+            ports[protocol] = port
+    if "spice" in pool.protocols and machine.spice_tls_port is not None:
+        ports["spice_tls"] = machine.spice_tls_port
+    return ports
 
 
 def load_config(path: Path) -> BrokerConfig:
@@ -101,6 +325,7 @@ def load_config(path: Path) -> BrokerConfig:
     if problems:
         raise ConfigError("\n".join(f"{path}: {p}" for p in problems))
     _warn_if_exposed(path, config)
+    _warn_about_actions(path, config)
     return config
 
 
@@ -115,8 +340,10 @@ def _describe(err: ErrorDetails) -> str:
         what = "unknown key, check its spelling or remove it"
     elif kind == "literal_error":
         what = f"must be one of {err.get('ctx', {}).get('expected', '')}"
-    elif kind == "string_too_short":
+    elif kind in ("string_too_short", "too_short"):
         what = "must not be empty"
+    elif kind == "greater_than_equal":
+        what = f"must be at least {err.get('ctx', {}).get('ge', 0)}"
     else:
         what = err["msg"][:1].lower() + err["msg"][1:]
     return f"{where}: {what}"
@@ -132,6 +359,7 @@ def _cross_checks(config: BrokerConfig) -> list[str]:
                 "pool ids must be unique"
             )
         first_pool.setdefault(pool.id, p)
+        problems += _pool_checks(f"pools.{p}", pool)
         first_machine: dict[str, int] = {}
         for m, machine in enumerate(pool.machines):
             where = f"pools.{p}.machines.{m}"
@@ -142,14 +370,82 @@ def _cross_checks(config: BrokerConfig) -> list[str]:
                     "machine names must be unique within a pool"
                 )
             first_machine.setdefault(machine.name, m)
-            if pool.protocol == "vnc" and machine.password is not None:
-                if not machine.password:
-                    problems.append(f"{where}.password: must not be empty; leave it out instead")
-                elif len(machine.password) > VNC_PASSWORD_MAX:
-                    problems.append(
-                        f"{where}.password: VNC passwords are at most {VNC_PASSWORD_MAX} "
-                        "characters; shorten it here and on the VNC server"
-                    )
+            problems += _machine_checks(where, pool, machine)
+    return problems
+
+
+def _pool_checks(where: str, pool: PoolConfig) -> list[str]:
+    problems: list[str] = []
+    for i, protocol in enumerate(pool.protocols):
+        if protocol in pool.protocols[:i]:
+            problems.append(f"{where}.protocols: {protocol} is listed twice")
+    if pool.default not in pool.protocols:
+        problems.append(
+            f"{where}.default_protocol: {pool.default} is not among the pool's protocols "
+            f"({', '.join(pool.protocols)}); add it there or pick one of them"
+        )
+    if pool.sso and "rdp" not in pool.protocols:
+        problems.append(
+            f"{where}.sso: single sign-on passes the password to RDP clients only; "
+            'add "rdp" to protocols or remove sso'
+        )
+    if pool.idle_timeout is not None and pool.idle_timeout < MIN_IDLE_TIMEOUT:
+        problems.append(
+            f"{where}.idle_timeout: must be at least {format_duration(MIN_IDLE_TIMEOUT)}; "
+            "launchers send a heartbeat every minute"
+        )
+    for key in ("max_session", "prelaunch_timeout"):
+        value: timedelta | None = getattr(pool, key)
+        if value is not None and value <= timedelta(0):
+            problems.append(f"{where}.{key}: must be longer than 0s")
+    if pool.spares > len(pool.machines):
+        problems.append(
+            f"{where}.spares: {pool.spares} is more than the pool's {len(pool.machines)} "
+            "machines; lower it or add machines"
+        )
+    return problems
+
+
+def _machine_checks(where: str, pool: PoolConfig, machine: MachineConfig) -> list[str]:
+    problems: list[str] = []
+    offered = set(pool.protocols)
+    if machine.port is not None and len(offered) > 1:
+        keys = ", ".join(f"{p}_port" for p in pool.protocols)
+        problems.append(
+            f"{where}.port: this pool offers {' and '.join(pool.protocols)}; "
+            f"give each its own port with {keys} instead"
+        )
+    for protocol in ("vnc", "rdp", "spice"):
+        key = f"{protocol}_port"
+        if getattr(machine, key) is not None and protocol not in offered:
+            problems.append(
+                f"{where}.{key}: the pool does not offer {protocol}; "
+                "remove the key or add the protocol to protocols"
+            )
+        single = len(offered) == 1 and protocol in offered
+        if single and machine.port is not None and getattr(machine, key) is not None:
+            problems.append(f"{where}.{key}: give port or {key}, not both")
+    if machine.spice_tls_port is not None and "spice" not in offered:
+        problems.append(
+            f"{where}.spice_tls_port: the pool does not offer spice; "
+            "remove the key or add spice to protocols"
+        )
+    if "spice" in offered and "spice" not in machine_ports(pool, machine):
+        problems.append(
+            f"{where}: SPICE has no usual port; add spice_port or spice_tls_port "
+            "(the port in the machine's libvirt or QEMU configuration)"
+        )
+    if machine.password is not None and not machine.password:
+        problems.append(f"{where}.password: must not be empty; leave it out instead")
+    elif (
+        "vnc" in offered
+        and machine.password is not None
+        and len(machine.password) > VNC_PASSWORD_MAX
+    ):
+        problems.append(
+            f"{where}.password: VNC passwords are at most {VNC_PASSWORD_MAX} "
+            "characters; shorten it here and on the VNC server"
+        )
     return problems
 
 
@@ -163,3 +459,22 @@ def _warn_if_exposed(path: Path, config: BrokerConfig) -> None:
             path,
             path,
         )
+
+
+def _warn_about_actions(path: Path, config: BrokerConfig) -> None:
+    for pool in config.pools:
+        for action in ("reset", "restart"):
+            if (
+                getattr(pool, f"allow_{action}")
+                and getattr(pool.backend, f"{action}_command") is None
+            ):
+                log.config.warning(
+                    "%s: pool %s allows %s but its static backend has no %s_command; "
+                    "users who try are told it is not supported. Add the command or "
+                    "set allow_%s = false",
+                    path,
+                    pool.id,
+                    action,
+                    action,
+                    action,
+                )

@@ -16,11 +16,15 @@ ROOT: Final = "rubicon.broker"
 
 api: Final = logging.getLogger(f"{ROOT}.api")
 auth: Final = logging.getLogger(f"{ROOT}.auth")
+backend: Final = logging.getLogger(f"{ROOT}.backend")
 cli: Final = logging.getLogger(f"{ROOT}.cli")
 config: Final = logging.getLogger(f"{ROOT}.config")
 db: Final = logging.getLogger(f"{ROOT}.db")
 domain: Final = logging.getLogger(f"{ROOT}.domain")
+# One line per HTTP request (broker_stub.api.observe).
+http: Final = logging.getLogger(f"{ROOT}.http")
 demo: Final = logging.getLogger(f"{ROOT}.demo")
+scheduler: Final = logging.getLogger(f"{ROOT}.scheduler")
 xdisplay: Final = logging.getLogger(f"{ROOT}.xdisplay")
 
 LEVELS: Final = ("debug", "info", "warning", "error")
@@ -30,12 +34,17 @@ class JsonFormatter(logging.Formatter):
     """One JSON object per line, so log shippers need no parsing rules."""
 
     def format(self, record: logging.LogRecord) -> str:
-        entry: dict[str, str] = {
+        entry: dict[str, object] = {
             "time": datetime.fromtimestamp(record.created, UTC).isoformat(timespec="milliseconds"),
             "level": record.levelname,
             "logger": record.name,
             "message": record.getMessage(),
         }
+        # Structured fields a caller passed as extra={"fields": {...}}; they
+        # never replace the four above.
+        fields = getattr(record, "fields", None)
+        if isinstance(fields, dict):
+            entry.update({k: v for k, v in fields.items() if k not in entry})
         if record.exc_info:
             entry["exception"] = self.formatException(record.exc_info)
         return _json.dumps(entry, ensure_ascii=False)

@@ -3,16 +3,33 @@
 from __future__ import annotations
 
 import argparse
+import dataclasses
+import getpass
 import os
 import signal
 import sys
+import time
 from collections.abc import Sequence
 from pathlib import Path
 
 from launcher import __version__
-from launcher.core import doctor, log, trust
+from launcher.core import log, trust
+from launcher.core.kiosk import KioskConfig
 from launcher.core.launching import Preferences
-from launcher.core.settings import UserSettings, config_dir
+from launcher.core.settings import Layers, UserSettings, config_dir
+from launcher.core.startup import (
+    ExitCode,
+    StartError,
+    StartRequest,
+    decode,
+    encode,
+    instance_name,
+    request,
+)
+
+# Seconds for each of the doctor's checks; the doctor itself is imported only
+# when it runs (it loads httpx, ssl and more the window does not need at start).
+DOCTOR_TIMEOUT = 5.0
 
 
 def default_settings_path() -> Path:
@@ -62,13 +79,20 @@ def _add_doctor(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -
     parser.add_argument(
         "--timeout",
         type=float,
-        default=doctor.DEFAULT_TIMEOUT,
+        default=DOCTOR_TIMEOUT,
         metavar="SECONDS",
-        help=f"for each network check and client (default: {doctor.DEFAULT_TIMEOUT:g})",
+        help=f"for each network check and client (default: {DOCTOR_TIMEOUT:g})",
     )
 
 
+def split_links(argv: Sequence[str]) -> tuple[list[str], list[str]]:
+    """(rubicon:// links, the other arguments): a link may stand anywhere."""
+    links = [a for a in argv if a.lower().startswith("rubicon:")]
+    return links, [a for a in argv if not a.lower().startswith("rubicon:")]
+
+
 def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
+    links, argv = split_links(sys.argv[1:] if argv is None else argv)
     parser = argparse.ArgumentParser(
         prog="rubicon",
         description=(
@@ -77,10 +101,27 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
             "remote-viewer for VNC, remote-viewer for SPICE, FreeRDP, mstsc or Windows App "
             "for RDP)."
         ),
-        epilog="Example: rubicon --server https://broker.example.com --user alice",
+        epilog="Examples: rubicon --server https://broker.example.com --user alice; "
+        "rubicon rubicon://broker.example.com/engineering?protocol=rdp (what a link in a "
+        "mail or web page starts). A second start hands its link to the window already "
+        "open. Exit codes: 0 done, 1 failed, 2 bad command line or link, 3 sign-in "
+        "refused, 4 the desktop could not be opened.",
     )
     parser.add_argument("--server", metavar="URL", help="broker address to fill in")
     parser.add_argument("--user", metavar="NAME", help="username to fill in")
+    parser.add_argument("--desktop", metavar="ID", help="open this desktop after sign-in")
+    parser.add_argument(
+        "--protocol",
+        choices=["rdp", "spice", "vnc"],
+        help="open the desktop with this protocol (default: the desktop's own)",
+    )
+    parser.add_argument(
+        "--non-interactive",
+        action="store_true",
+        help="no dialogs: sign in with the password remembered in the keychain, open "
+        "--desktop, exit when it closes; any problem ends the run with a message and an "
+        "exit code",
+    )
     parser.add_argument(
         "--fullscreen",
         action=argparse.BooleanOptionalAction,
@@ -95,11 +136,24 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     )
     parser.add_argument(
         "--log-level",
-        default="info",
+        default=None,
         choices=["debug", "info", "warning", "error"],
-        help="how much to log (default: info)",
+        help="how much to log (default: the settings' log level, else info)",
     )
     parser.add_argument("--log-json", action="store_true", help="log one JSON object per line")
+    parser.add_argument(
+        "--kiosk",
+        action="store_true",
+        help="run as a kiosk: full screen, sign in, desktop, sign out, no way to quit "
+        "(also [kiosk] enabled = true in the system config)",
+    )
+    parser.add_argument(
+        "--hash-pin",
+        action="store_true",
+        help="ask for an admin PIN and print its hash, for [kiosk] admin_pin_hash",
+    )
+    # For benchmarks/launcher_startup.py: print when the window is on screen, then quit.
+    parser.add_argument("--exit-when-shown", action="store_true", help=argparse.SUPPRESS)
     parser.add_argument(
         "--log-dir",
         metavar="DIR",
@@ -111,7 +165,34 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
         dest="command", metavar="COMMAND", title="commands (without one, the window opens)"
     )
     _add_doctor(commands)
-    return parser.parse_args(argv)
+    args = parser.parse_args(argv)
+    if len(links) > 1:
+        parser.error("give at most one rubicon:// link")
+    args.link = links[0] if links else None
+    return args
+
+
+def start_request(args: argparse.Namespace) -> StartRequest:
+    """What this start asks for, from the link and the options; StartError if wrong."""
+    return request(
+        args.link,
+        server=args.server,
+        user=args.user,
+        desktop=args.desktop,
+        protocol=args.protocol,
+        fullscreen=args.fullscreen,
+        non_interactive=args.non_interactive,
+    )
+
+
+def settings_layers(args: argparse.Namespace, settings_path: Path) -> Layers:
+    """System file > command line > the user's file > defaults."""
+    command_line: dict[str, object] = {}
+    if args.fullscreen is not None:
+        command_line["fullscreen"] = args.fullscreen
+    if args.log_level is not None:
+        command_line["log_level"] = args.log_level
+    return Layers.load(settings_path, command_line=command_line)
 
 
 def qt_version() -> str | None:
@@ -124,6 +205,8 @@ def qt_version() -> str | None:
 
 
 def run_doctor(args: argparse.Namespace) -> int:
+    from launcher.core import doctor
+
     log.setup(level="warning", json_output=args.log_json)
     settings_path = args.doctor_settings or args.settings or default_settings_path()
     report = doctor.build_report(
@@ -151,12 +234,82 @@ def run_doctor(args: argparse.Namespace) -> int:
     return 1 if report.failed else 0
 
 
+def run_hash_pin() -> int:
+    """Prompt for a PIN (twice on a terminal; one line from a pipe) and print its hash."""
+    from launcher.core.kiosk import hash_pin
+
+    try:
+        if sys.stdin.isatty():
+            pin = getpass.getpass("Admin PIN (4 to 12 digits): ")
+            if getpass.getpass("The same PIN again: ") != pin:
+                sys.stderr.write("rubicon: the two PINs differ; nothing printed.\n")
+                return 1
+        else:
+            pin = sys.stdin.readline().strip()
+        hashed = hash_pin(pin)
+    except ValueError as e:
+        sys.stderr.write(f"rubicon: {e}\n")
+        return 1
+    except (EOFError, KeyboardInterrupt):
+        return 1
+    sys.stdout.write(hashed + "\n")
+    return 0
+
+
+def kiosk_config(args: argparse.Namespace) -> KioskConfig | None:
+    """The kiosk set-up when --kiosk or the system config asks for kiosk mode, else None."""
+    config = KioskConfig.load()
+    if not (args.kiosk or config.enabled):
+        return None
+    return dataclasses.replace(config, enabled=True, server=config.server or args.server or "")
+
+
+def exit_when_shown(widget: object) -> None:
+    """Print ``shown <monotonic s> <CPU s>`` once ``widget``'s first frame is up; then quit."""
+    from PySide6.QtCore import QCoreApplication, QEvent, QObject, QTimer
+    from PySide6.QtGui import QWindow
+    from PySide6.QtWidgets import QWidget
+
+    assert isinstance(widget, QWidget)
+    handle = widget.windowHandle()
+    assert handle is not None
+
+    def done() -> None:
+        sys.stdout.write(f"shown {time.monotonic():.6f} {time.process_time():.6f}\n")
+        sys.stdout.flush()
+        QCoreApplication.exit(0)
+
+    class Exposed(QObject):
+        def eventFilter(self, watched: QObject, event: QEvent) -> bool:  # noqa: N802
+            exposed = isinstance(watched, QWindow) and watched.isExposed()
+            if event.type() == QEvent.Type.Expose and exposed:
+                watched.removeEventFilter(self)
+                QTimer.singleShot(0, done)  # after the frame is painted and flushed
+            return False
+
+    if handle.isExposed():
+        QTimer.singleShot(0, done)
+    else:
+        handle.installEventFilter(Exposed(handle))
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     args = parse_args(argv)
     if args.command == "doctor":
         return run_doctor(args)
+    if args.hash_pin:
+        return run_hash_pin()
+    try:
+        wanted = start_request(args)
+    except StartError as e:
+        sys.stderr.write(f"rubicon: {e}\n")
+        return int(ExitCode.USAGE)
+    settings_path = args.settings or default_settings_path()
+    layers = settings_layers(args, settings_path)
     log_file = log.setup(
-        level=args.log_level, json_output=args.log_json, directory=args.log_dir or log.log_dir()
+        level=layers.effective().log_level,
+        json_output=args.log_json,
+        directory=args.log_dir or log.log_dir(),
     )
     os.environ.setdefault("QT_ENABLE_HIGHDPI_SCALING", "1")
 
@@ -164,8 +317,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     from PySide6.QtCore import QTimer, QtMsgType, qInstallMessageHandler
     from PySide6.QtWidgets import QApplication
 
+    from launcher.ui.i18n import install_translator
     from launcher.ui.mainwindow import MainWindow, Options
     from launcher.ui.resources import icon
+    from launcher.ui.single import SingleInstance
 
     def qt_message(kind: QtMsgType, _context: object, message: str) -> None:
         level = {
@@ -181,31 +336,56 @@ def main(argv: Sequence[str] | None = None) -> int:
     app.setApplicationVersion(__version__)
     app.setDesktopFileName("rubicon")
     app.setWindowIcon(icon("rubicon"))
+    install_translator(app)
 
-    settings_path = args.settings or default_settings_path()
-    settings = UserSettings.load(settings_path)
+    settings = layers.effective()
+    kiosk = kiosk_config(args)
+    if kiosk is not None:
+        return run_kiosk(app, args, kiosk, settings, settings_path)
 
-    def remember(server: str, username: str) -> None:
-        settings.last_server, settings.last_username = server, username
-        try:
-            settings.save(settings_path)
-        except OSError as e:
-            log.app.warning("could not save settings to %s: %s", settings_path, e)
+    # One window per user: a second start hands its link to the first and ends.
+    # A --non-interactive run is a job of its own and neither forwards nor listens.
+    instance = SingleInstance(instance_name(), app)
+    if not wanted.non_interactive:
+        if instance.forward(encode(wanted)):
+            log.app.info("handed the request to the Rubicon already running")
+            return int(ExitCode.OK)
+        instance.listen()
 
     window = MainWindow(
         Options(
-            preferences=Preferences.from_settings(settings, fullscreen=args.fullscreen),
+            preferences=Preferences.from_settings(settings),
             settings_path=settings_path,
             log_dir=args.log_dir or log.log_dir(),
+            settings=layers,
+            interactive=not wanted.non_interactive,
         ),
         # Pins live beside the settings file, so a separate --settings is a separate profile.
         pins=trust.PinStore(settings_path.parent / "pins.json"),
-        on_sign_in=remember,
     )
     window.sign_in_page.prefill(
-        server=args.server or settings.last_server, username=args.user or settings.last_username
+        server=wanted.server or settings.last_server,
+        username=wanted.user or settings.last_username,
     )
+    instance.received.connect(lambda data: window.open_request(decode_request(data)))
+    outcome: list[int] = []
+
+    def finished(code: int, message: str) -> None:
+        if message:
+            sys.stderr.write(f"rubicon: {message}\n")
+        outcome.append(code)
+        window.close()
+        # It may come before the event loop runs: quit from the loop, once it does.
+        QTimer.singleShot(0, lambda: app.exit(code))
+
+    window.run_finished.connect(finished)
     window.show()
+    if wanted.empty:
+        window.recall_password()
+    else:
+        window.open_request(wanted)
+    if args.exit_when_shown:
+        exit_when_shown(window)
     # Ctrl-C or SIGTERM closes the window like the close button does. Python
     # runs signal handlers only between bytecodes, and Qt's idle event loop
     # runs none: a short timer hands control back to Python now and then.
@@ -215,4 +395,59 @@ def main(argv: Sequence[str] | None = None) -> int:
     wakeup.timeout.connect(lambda: None)
     wakeup.start()
     log.app.info("Rubicon %s started; log file %s", __version__, log_file or "none")
+    code = app.exec()
+    instance.close()
+    return outcome[0] if outcome else code
+
+
+def decode_request(data: bytes) -> StartRequest:
+    """A request from a second start; a bad one is logged and does nothing."""
+    try:
+        return decode(data)
+    except StartError as e:
+        log.app.warning("ignoring a request from another start: %s", e)
+        return StartRequest()
+
+
+def run_kiosk(
+    app: object,
+    args: argparse.Namespace,
+    config: KioskConfig,
+    settings: UserSettings,
+    settings_path: Path,
+) -> int:
+    """The kiosk window instead of the main window; exits 0 after the admin's PIN."""
+    from PySide6.QtCore import QTimer
+    from PySide6.QtWidgets import QApplication
+
+    from launcher.core.launching import sso_supported
+    from launcher.core.protocols import platform_key
+    from launcher.ui.kiosk import KioskWindow
+
+    assert isinstance(app, QApplication)
+    window = KioskWindow(
+        config,
+        preferences=Preferences.from_settings(settings, fullscreen=True),
+        # Pins and CA trust are the kiosk account's: nobody at a kiosk is asked.
+        pins=trust.PinStore(settings_path.parent / "pins.json"),
+        # Held in memory while the user is signed in, zeroed when they are signed out.
+        single_sign_on=sso_supported(platform_key()),
+    )
+
+    def leave() -> None:
+        window.shutdown()
+        app.exit(0)
+
+    window.admin_exit.connect(leave)
+    window.start()
+    if args.exit_when_shown:
+        exit_when_shown(window)
+    # SIGTERM (the session wrapper, a shutdown) stops the clients and quits; the
+    # window itself refuses to close. The timer lets Python run signal handlers.
+    signal.signal(signal.SIGINT, lambda *_: leave())
+    signal.signal(signal.SIGTERM, lambda *_: leave())
+    wakeup = QTimer(interval=250)
+    wakeup.timeout.connect(lambda: None)
+    wakeup.start()
+    log.app.info("Rubicon %s started in kiosk mode (broker %s)", __version__, config.server or "-")
     return app.exec()

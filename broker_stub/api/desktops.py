@@ -2,23 +2,51 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Literal
+from dataclasses import asdict
+from typing import Annotated, Literal, cast
 
-from fastapi import APIRouter, Body
+from fastapi import APIRouter, Body, Header, Path
+from fastapi.responses import JSONResponse
 
 from broker_stub.api import problems
-from broker_stub.api.deps import ClientAddress, CurrentUser, DbSession
+from broker_stub.api.deps import (
+    ClientAddress,
+    CurrentToken,
+    CurrentUser,
+    DbSession,
+    MachineBackends,
+    Now,
+)
 from broker_stub.api.schemas import (
     ConnectionOut,
     DesktopList,
     DesktopOut,
     LaunchRequest,
     LaunchResponse,
+    LaunchStarting,
     SessionOut,
 )
-from broker_stub.domain import allocation
+from broker_stub.auth.totp import enforce_pool_totp
+from broker_stub.domain import allocation, idempotency
+from broker_stub.domain.connect import Starting, connect
 
 router = APIRouter(prefix="/api/v1/desktops", tags=["desktops"])
+
+DesktopState = Literal[
+    "available", "connected", "disconnected", "starting", "unavailable", "maintenance"
+]
+SessionState = Literal["pending", "active", "disconnected"]
+# Printable ASCII without spaces, as UUIDs and other random keys are.
+IdempotencyKey = Annotated[
+    str | None,
+    Header(
+        alias="Idempotency-Key",
+        min_length=1,
+        max_length=255,
+        pattern=r"^[\x21-\x7e]+$",
+        description="A new random value (a UUID) per launch; send the same one to retry it.",
+    ),
+]
 
 
 @router.get("", responses=problems.responses(401))
@@ -27,50 +55,76 @@ def list_desktops(db: DbSession, user: CurrentUser) -> DesktopList:
     out = []
     for view in allocation.desktops(db, user):
         session = None
-        state: Literal["available", "connected", "unavailable"]
         if view.session is not None and view.machine is not None:
-            state = "connected"
             session = SessionOut(
                 id=view.session.id,
-                state="active",
+                state=cast(SessionState, view.session.state),
                 machine=view.machine.name,
                 started_at=view.session.started_at,
             )
-        else:
-            state = "available" if view.free else "unavailable"
         out.append(
             DesktopOut(
                 id=view.pool.id,
                 name=view.pool.name,
                 protocols=view.pool.protocols,
-                default_protocol=view.pool.protocol,
-                state=state,
+                default_protocol=view.pool.default_protocol,
+                state=cast(DesktopState, view.state),
                 session=session,
             )
         )
     return DesktopList(desktops=out)
 
 
-@router.post("/{pool}/launch", responses=problems.responses(400, 401, 403, 404, 409, 422))
+@router.post(
+    "/{pool}/launch",
+    response_model=LaunchResponse,
+    responses={
+        202: {"model": LaunchStarting, "description": "The machine is starting; ask again."},
+        **problems.responses(400, 401, 403, 404, 409, 422, 502),
+    },
+)
 def launch(
-    pool: str,
+    pool: Annotated[str, Path(max_length=64)],
     db: DbSession,
     user: CurrentUser,
+    token: CurrentToken,
     address: ClientAddress,
+    backends: MachineBackends,
+    now: Now,
+    idempotency_key: IdempotencyKey = None,
     body: Annotated[LaunchRequest | None, Body()] = None,
-) -> LaunchResponse:
-    """Reconnect to the user's session in this pool, or claim a free machine."""
-    result = allocation.launch(db, user, pool, body.protocol if body else None, address=address)
-    machine = result.machine
-    return LaunchResponse(
-        session_id=result.session.id,
-        connection=ConnectionOut(
-            protocol=result.session.protocol,
-            host=machine.host,
-            port=machine.port,
-            tls=False,
-            username=None,
-            password=machine.password,
-            expires_at=None,
-        ),
+) -> JSONResponse:
+    """Reconnect to the user's session in this pool, or claim a free machine.
+
+    202 while the machine powers on: launch again after Retry-After seconds
+    with the same Idempotency-Key.
+    """
+    enforce_pool_totp(db, user, token, pool)  # 403 otp_required_for_pool
+    if idempotency_key is not None:
+        replay = idempotency.claim(db, idempotency_key, user, pool, now)
+        if replay is not None:
+            return JSONResponse(replay.body, status_code=replay.status)
+    result = allocation.launch(
+        db, user, pool, body.protocol if body else None, address=address, now=now
     )
+    outcome = connect(db, backends, user, result, now)
+    if isinstance(outcome, Starting):
+        starting = LaunchStarting(
+            status="starting",
+            session_id=result.session.id,
+            retry_after=outcome.retry_after,
+            detail=f'"{result.pool.name}" is starting. It will open as soon as it is ready.',
+        )
+        return JSONResponse(
+            starting.model_dump(mode="json"),
+            status_code=202,
+            headers={"Retry-After": str(outcome.retry_after)},
+        )
+    content = LaunchResponse(
+        session_id=result.session.id, connection=ConnectionOut(**asdict(outcome))
+    ).model_dump(mode="json")
+    if idempotency_key is not None:
+        earlier = idempotency.remember(db, idempotency_key, 200, content)
+        if earlier is not None:
+            return JSONResponse(earlier.body, status_code=earlier.status)
+    return JSONResponse(content)

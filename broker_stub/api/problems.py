@@ -50,13 +50,23 @@ def problem_response(
 
 async def _broker_error(_request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, BrokerError)
-    # HTTP wants a challenge with every 401.
-    headers = {"WWW-Authenticate": "Bearer"} if exc.status == 401 else None
-    return problem_response(exc.status, exc.code, exc.title, exc.detail, headers)
+    headers = dict(exc.headers)
+    if exc.status == 401:
+        # HTTP wants a challenge with every 401.
+        headers["WWW-Authenticate"] = "Bearer"
+    return problem_response(exc.status, exc.code, exc.title, exc.detail, headers or None)
 
 
-async def _http_error(_request: Request, exc: Exception) -> JSONResponse:
+# FastAPI's words when a body is not even text (not UTF-8): the same fault as
+# malformed JSON to the client, so the same invalid_request answer.
+_UNPARSABLE_BODY = "There was an error parsing the body"
+
+
+async def _http_error(request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, HTTPException)
+    if exc.status_code == 400 and exc.detail == _UNPARSABLE_BODY:
+        fault = {"loc": ("body",), "msg": "The body is not UTF-8 JSON", "type": "json_invalid"}
+        return await _validation_error(request, RequestValidationError([fault]))
     phrase = http.HTTPStatus(exc.status_code).phrase
     code, title, detail = _HTTP_PROBLEMS.get(
         exc.status_code,

@@ -12,11 +12,20 @@ class LoginRequest(BaseModel):
     username: str = Field(min_length=1, max_length=128)
     # The cap keeps a huge body from turning into a huge hashing job.
     password: str = Field(min_length=1, max_length=1024)
+    otp: str | None = Field(
+        default=None,
+        max_length=32,
+        description="The 6-digit code of the user's authenticator app, for users "
+        "enrolled in TOTP; send it again after an otp_required problem.",
+    )
 
 
 class UserOut(BaseModel):
     username: str
     display_name: str
+    role: Literal["user", "admin"] = Field(
+        default="user", description='"admin" may use the /api/v1/admin routes.'
+    )
 
 
 class LoginResponse(BaseModel):
@@ -27,7 +36,9 @@ class LoginResponse(BaseModel):
 
 class SessionOut(BaseModel):
     id: str
-    state: Literal["active"]
+    state: Literal["pending", "active", "disconnected"] = Field(
+        description="pending until the launcher's first heartbeat after a launch."
+    )
     machine: str
     started_at: datetime
 
@@ -37,7 +48,9 @@ class DesktopOut(BaseModel):
     name: str
     protocols: list[str]
     default_protocol: str
-    state: Literal["available", "connected", "unavailable"]
+    state: Literal[
+        "available", "connected", "disconnected", "starting", "unavailable", "maintenance"
+    ]
     session: SessionOut | None
 
 
@@ -46,7 +59,9 @@ class DesktopList(BaseModel):
 
 
 class LaunchRequest(BaseModel):
-    protocol: str | None = Field(default=None, description="Omit for the pool's default.")
+    protocol: str | None = Field(
+        default=None, max_length=16, description="Omit for the pool's default."
+    )
 
 
 class ConnectionOut(BaseModel):
@@ -57,11 +72,26 @@ class ConnectionOut(BaseModel):
     username: str | None
     password: str | None = Field(description="Console password, or null if none is needed.")
     expires_at: datetime | None
+    sso: bool = Field(
+        description="RDP only: pass the password the user signed in with to the RDP client."
+    )
+    tls_port: int | None = Field(
+        default=None, description="SPICE: the TLS port, when the desktop has a plain one too."
+    )
 
 
 class LaunchResponse(BaseModel):
     session_id: str
     connection: ConnectionOut
+
+
+class LaunchStarting(BaseModel):
+    """202: the machine is powering on; launch again (same Idempotency-Key) later."""
+
+    status: Literal["starting"]
+    session_id: str
+    retry_after: int = Field(description="Seconds to wait before asking again.")
+    detail: str
 
 
 class Health(BaseModel):

@@ -1,13 +1,20 @@
-"""Local user accounts: sign-in and the admin's `users add`."""
+"""User accounts: local passwords, users from LDAP, and the admin's `users add`.
+
+The API signs users in through broker_stub.auth.signin, which adds LDAP,
+TOTP and lockout around the pieces here. `authenticate` is the local
+password check alone, for tools and tests.
+"""
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import NoReturn
 
 from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
 from broker_stub import log
+from broker_stub.auth.directory import DirectoryUser
 from broker_stub.auth.passwords import (
     burn_verification,
     hash_password,
@@ -16,33 +23,79 @@ from broker_stub.auth.passwords import (
 )
 from broker_stub.db.models import Group, Membership, User
 from broker_stub.domain import audit
-from broker_stub.domain.errors import InvalidCredentials
+from broker_stub.domain.errors import BrokerError, InvalidCredentials
 
 
 def authenticate(db: Session, username: str, password: str, *, address: str | None = None) -> User:
-    """The user whose password this is; InvalidCredentials otherwise.
+    """The local user whose password this is; InvalidCredentials otherwise.
 
     Unknown usernames cost one verification too, so response times do not
     reveal which usernames exist. Both outcomes go to the audit log, with the
     client's `address`.
     """
-    user = db.scalar(select(User).where(User.username == username))
-    if user is None:
-        burn_verification(password)
-        _refuse(db, username, "unknown_user", address)
-    elif not verify_password(user.password_hash, password):
-        _refuse(db, username, "wrong_password", address)
-    if needs_rehash(user.password_hash):
-        user.password_hash = hash_password(password)
-    audit.record(
-        db, actor=username, action=audit.SIGN_IN, target=f"user:{username}", address=address
-    )
+    user = find_user(db, username)
+    if not check_local_password(user, password):
+        refuse(db, username, "unknown_user" if user is None else "wrong_password", address)
+    assert user is not None
+    record_sign_in(db, user, address)
     db.commit()
-    log.auth.info("sign-in: %r", username)
     return user
 
 
-def _refuse(db: Session, username: str, reason: str, address: str | None) -> NoReturn:
+def find_user(db: Session, username: str) -> User | None:
+    return db.scalar(select(User).where(User.username == username))
+
+
+def has_local_password(user: User | None) -> bool:
+    return user is not None and bool(user.password_hash)
+
+
+def check_local_password(user: User | None, password: str) -> bool:
+    """True if `user` has a local password and this is it; rehash it if weak.
+
+    Exactly one argon2 verification either way, so a missing user or one
+    without a local password takes as long as a wrong password.
+    """
+    if user is None or not user.password_hash:
+        burn_verification(password)
+        return False
+    if not verify_password(user.password_hash, password):
+        return False
+    if needs_rehash(user.password_hash):
+        # The caller's commit stores it: parameters raised since this hash was made.
+        user.password_hash = hash_password(password)
+    return True
+
+
+def record_sign_in(
+    db: Session,
+    user: User,
+    address: str | None,
+    detail: dict[str, object] | None = None,
+    at: datetime | None = None,
+) -> None:
+    """Audit and log a successful sign-in (in the caller's transaction)."""
+    audit.record(
+        db,
+        actor=user.username,
+        action=audit.SIGN_IN,
+        target=f"user:{user.username}",
+        detail=detail,
+        address=address,
+        at=at,
+    )
+    log.auth.info("sign-in: %r", user.username)
+
+
+def refuse(
+    db: Session,
+    username: str,
+    reason: str,
+    address: str | None,
+    error: BrokerError | None = None,
+    at: datetime | None = None,
+) -> NoReturn:
+    """Audit a failed sign-in, commit, and raise `error` (InvalidCredentials by default)."""
     log.auth.info("sign-in refused for %r: %s", username, reason.replace("_", " "))
     # Nobody is signed in, so no actor; the account that was tried is the target.
     audit.record(
@@ -52,9 +105,55 @@ def _refuse(db: Session, username: str, reason: str, address: str | None) -> NoR
         target=f"user:{username}",
         detail={"reason": reason},
         address=address,
+        at=at,
     )
     db.commit()
-    raise InvalidCredentials()
+    raise error or InvalidCredentials()
+
+
+def upsert_directory_user(db: Session, found: DirectoryUser) -> User | None:
+    """The broker's row for a user the directory vouched for, made or updated.
+
+    Its display name comes from the directory, and its LDAP group memberships
+    are replaced by the directory's groups (memberships given locally stay).
+    None if a local account with a password has that username: it signs in
+    with its local password only, never through the directory.
+    """
+    user = find_user(db, found.username)
+    if has_local_password(user):
+        log.auth.warning(
+            "LDAP user %r has the username of a local account; the local account signs "
+            "in with its own password only. Rename or delete one of them",
+            found.username,
+        )
+        return None
+    if user is None:
+        user = User(username=found.username, display_name=found.display_name, password_hash=None)
+        db.add(user)
+        log.auth.info("added user %r from LDAP", found.username)
+    user.display_name = found.display_name
+    db.flush()
+    set_ldap_groups(db, user, list(found.groups))
+    return user
+
+
+def set_ldap_groups(db: Session, user: User, names: list[str]) -> None:
+    """Make `names` the user's groups from LDAP; local memberships stay as they are."""
+    db.execute(delete(Membership).where(Membership.user_id == user.id, Membership.from_ldap))
+    local = set(
+        db.scalars(
+            select(Membership.group_id).where(
+                Membership.user_id == user.id, Membership.from_ldap.is_(False)
+            )
+        )
+    )
+    wanted = _groups_named(db, list(dict.fromkeys(names)))
+    db.add_all(
+        Membership(user_id=user.id, group_id=g.id, from_ldap=True)
+        for g in wanted
+        if g.id not in local
+    )
+    db.flush()
 
 
 def user_groups(db: Session, user: User) -> list[str]:

@@ -25,6 +25,7 @@ from sqlalchemy import (
     MetaData,
     String,
     UniqueConstraint,
+    false,
     text,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
@@ -41,13 +42,55 @@ NAMING_CONVENTION = {
 
 
 class MachineState(StrEnum):
+    """provisioning → ready → assigned → in_use ⇄ disconnected → releasing →
+    ready (floating, after the backend recycled it) or assigned (dedicated);
+    error and maintenance from anywhere."""
+
+    PROVISIONING = "provisioning"
     READY = "ready"
+    ASSIGNED = "assigned"  # someone's: a session is starting, or a dedicated owner's
     IN_USE = "in_use"
+    DISCONNECTED = "disconnected"
+    RELEASING = "releasing"  # the session ended; the backend is recycling it
+    ERROR = "error"
+    MAINTENANCE = "maintenance"
 
 
 class SessionState(StrEnum):
+    """pending (ticket issued) → active ⇄ disconnected → ended."""
+
+    PENDING = "pending"
     ACTIVE = "active"
+    DISCONNECTED = "disconnected"
     ENDED = "ended"
+
+
+# States of a session that holds its machine.
+LIVE_SESSION_STATES = (SessionState.PENDING, SessionState.ACTIVE, SessionState.DISCONNECTED)
+
+
+class EndReason(StrEnum):
+    LOGOFF = "logoff"
+    IDLE = "idle"
+    DISCONNECT_TIMEOUT = "disconnect_timeout"
+    MAX_SESSION = "max_session"
+    PRELAUNCH_TIMEOUT = "prelaunch_timeout"  # the launcher never confirmed the client started
+    ADMIN = "admin"
+
+
+class PoolKind(StrEnum):
+    FLOATING = "floating"  # the machine goes back to the pool when the session ends
+    DEDICATED = "dedicated"  # the first launch binds the machine to the user
+
+
+class IdleAction(StrEnum):
+    DISCONNECT = "disconnect"
+    LOGOFF = "logoff"
+
+
+class Role(StrEnum):
+    USER = "user"
+    ADMIN = "admin"
 
 
 class EntitlementKind(StrEnum):
@@ -62,11 +105,19 @@ class Base(DeclarativeBase):
 
 class User(Base):
     __tablename__ = "users"
+    __table_args__ = (CheckConstraint("role IN ('user', 'admin')", name="role"),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
     username: Mapped[str] = mapped_column(String(128), unique=True)
     display_name: Mapped[str] = mapped_column(String(200))
-    password_hash: Mapped[str] = mapped_column(String(255))
+    # "admin" may use /api/v1/admin; set with `rubicon-broker users role`.
+    role: Mapped[str] = mapped_column(String(16), default=Role.USER, server_default=Role.USER.value)
+    # argon2id; None for a user who signs in through LDAP (broker_stub.auth.ldap).
+    password_hash: Mapped[str | None] = mapped_column(String(255))
+    # Base32 TOTP secret once `users totp` enrolled the user; never logged.
+    totp_secret: Mapped[str | None] = mapped_column(String(255))
+    # The 30-second step of the last code accepted: a code is good once.
+    totp_last_step: Mapped[int | None] = mapped_column(BigInteger)
 
 
 class Group(Base):
@@ -88,6 +139,8 @@ class Membership(Base):
     group_id: Mapped[int] = mapped_column(
         ForeignKey("groups.id", ondelete="CASCADE"), primary_key=True, index=True
     )
+    # Read from the directory at the user's last LDAP sign-in, and replaced at the next.
+    from_ldap: Mapped[bool] = mapped_column(default=False, server_default=false())
 
 
 class Pool(Base):
@@ -95,13 +148,35 @@ class Pool(Base):
 
     id: Mapped[str] = mapped_column(String(64), primary_key=True)
     name: Mapped[str] = mapped_column(String(200))
-    protocol: Mapped[str] = mapped_column(String(16))
+    kind: Mapped[str] = mapped_column(
+        String(16), default=PoolKind.FLOATING, server_default=PoolKind.FLOATING.value
+    )
+    # Offered protocols, in the pools file's order; default_protocol is one of them.
+    protocols: Mapped[list[str]] = mapped_column(JSON)
+    default_protocol: Mapped[str] = mapped_column(String(16))
+    # Timeouts in whole seconds; None means no limit.
+    disconnect_timeout_s: Mapped[int | None]
+    idle_timeout_s: Mapped[int | None]
+    idle_action: Mapped[str] = mapped_column(
+        String(16), default=IdleAction.DISCONNECT, server_default=IdleAction.DISCONNECT.value
+    )
+    max_session_s: Mapped[int | None]
+    prelaunch_timeout_s: Mapped[int] = mapped_column(server_default=text("120"))
+    allow_reset: Mapped[bool] = mapped_column(default=False, server_default=false())
+    allow_restart: Mapped[bool] = mapped_column(default=False, server_default=false())
+    # Single sign-on: the launcher passes the sign-in password to the RDP client.
+    sso: Mapped[bool] = mapped_column(default=False, server_default=false())
+    # Unassigned machines to keep ready for the next launches.
+    spares: Mapped[int] = mapped_column(default=0, server_default=text("0"))
+    # Backend options from the pools file, e.g. {"type": "static", "wake_port": 9}.
+    backend: Mapped[dict[str, Any]] = mapped_column(JSON)
     sort: Mapped[int] = mapped_column(default=0)
+    # Only tokens issued with a TOTP code may launch it (broker_stub.auth.mfa).
+    require_totp: Mapped[bool] = mapped_column(default=False, server_default=false())
 
     @property
-    def protocols(self) -> list[str]:
-        # One protocol per pool for now; the API already speaks in lists.
-        return [self.protocol]
+    def dedicated(self) -> bool:
+        return self.kind == PoolKind.DEDICATED
 
 
 class Entitlement(Base):
@@ -119,40 +194,59 @@ class Machine(Base):
     __tablename__ = "machines"
     __table_args__ = (
         UniqueConstraint("pool_id", "name"),
-        CheckConstraint("state IN ('ready', 'in_use')", name="state"),
+        # One machine per user and pool, whatever the race (NULLs do not collide).
+        UniqueConstraint("pool_id", "assigned_user_id"),
+        CheckConstraint(
+            "state IN ('provisioning', 'ready', 'assigned', 'in_use', 'disconnected', "
+            "'releasing', 'error', 'maintenance')",
+            name="state",
+        ),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     pool_id: Mapped[str] = mapped_column(ForeignKey("pools.id", ondelete="CASCADE"), index=True)
     name: Mapped[str] = mapped_column(String(200))
     host: Mapped[str] = mapped_column(String(255))
+    # Port of the pool's default protocol; the per-protocol ports below are set
+    # for every protocol the pool offers.
     port: Mapped[int]
+    vnc_port: Mapped[int | None]
+    rdp_port: Mapped[int | None]
+    spice_port: Mapped[int | None]
+    spice_tls_port: Mapped[int | None]
+    # For Wake-on-LAN, "aa:bb:cc:dd:ee:ff"; None: the machine is always on.
+    mac: Mapped[str | None] = mapped_column(String(17))
     # Console password the remote-display client needs; not a user's password.
     password: Mapped[str | None] = mapped_column(String(255))
+    # The user who holds it; a dedicated machine keeps its owner between sessions.
     assigned_user_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
     state: Mapped[str] = mapped_column(String(16), default=MachineState.READY)
+    # When a wake-up was sent that the machine has not answered yet ("starting").
+    woken_at: Mapped[datetime | None]
+    # While releasing: when another node may take the recycle over (a lease).
+    recycle_after: Mapped[datetime | None]
 
 
 class DesktopSession(Base):
     __tablename__ = "sessions"
     __table_args__ = (
-        CheckConstraint("state IN ('active', 'ended')", name="state"),
-        # The database itself refuses a second active session per user and pool,
-        # and a second active session on one machine.
+        CheckConstraint("state IN ('pending', 'active', 'disconnected', 'ended')", name="state"),
+        # The database itself refuses a second live session per user and pool,
+        # and a second live session on one machine.
         Index(
-            "uq_sessions_active_user_pool",
+            "uq_sessions_live_user_pool",
             "user_id",
             "pool_id",
             unique=True,
-            sqlite_where=text("state = 'active'"),
-            postgresql_where=text("state = 'active'"),
+            sqlite_where=text("state != 'ended'"),
+            postgresql_where=text("state != 'ended'"),
         ),
         Index(
-            "uq_sessions_active_machine",
+            "uq_sessions_live_machine",
             "machine_id",
             unique=True,
-            sqlite_where=text("state = 'active'"),
-            postgresql_where=text("state = 'active'"),
+            sqlite_where=text("state != 'ended'"),
+            postgresql_where=text("state != 'ended'"),
         ),
     )
 
@@ -161,9 +255,36 @@ class DesktopSession(Base):
     pool_id: Mapped[str] = mapped_column(ForeignKey("pools.id", ondelete="CASCADE"))
     machine_id: Mapped[int] = mapped_column(ForeignKey("machines.id", ondelete="CASCADE"))
     protocol: Mapped[str] = mapped_column(String(16))
-    state: Mapped[str] = mapped_column(String(16), default=SessionState.ACTIVE)
+    state: Mapped[str] = mapped_column(String(16), default=SessionState.PENDING)
     started_at: Mapped[datetime]
     ended_at: Mapped[datetime | None]
+    end_reason: Mapped[str | None] = mapped_column(String(32))
+    last_heartbeat_at: Mapped[datetime | None]
+    # Deadlines the scheduler fires (broker_stub.domain.scheduler); each is set
+    # only in the states it applies to and cleared when the session ends.
+    pending_until: Mapped[datetime | None] = mapped_column(index=True)
+    disconnect_deadline: Mapped[datetime | None] = mapped_column(index=True)
+    idle_deadline: Mapped[datetime | None] = mapped_column(index=True)
+    max_deadline: Mapped[datetime | None] = mapped_column(index=True)
+
+
+class IdempotencyKey(Base):
+    """A launch's Idempotency-Key: who sent it for which pool, and the answer.
+
+    `status` and `response` stay empty until the launch succeeds; rows older
+    than a day are deleted by the scheduler. `response` holds the console
+    password of the first answer, as the machines table does.
+    """
+
+    __tablename__ = "idempotency_keys"
+
+    key: Mapped[str] = mapped_column(String(255), primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"))
+    # No foreign key: the row outlives a pool removed from the pools file.
+    pool_id: Mapped[str] = mapped_column(String(64))
+    created_at: Mapped[datetime] = mapped_column(index=True)
+    status: Mapped[int | None]
+    response: Mapped[dict[str, Any] | None] = mapped_column(JSON)
 
 
 class Token(Base):
@@ -177,6 +298,35 @@ class Token(Base):
     # For idle expiry: a token unused for too long stops working.
     last_used_at: Mapped[datetime]
     revoked_at: Mapped[datetime | None]
+    # Issued after a TOTP code as well as the password.
+    mfa: Mapped[bool] = mapped_column(default=False, server_default=false())
+
+
+class LoginFailure(Base):
+    """One failed sign-in, counted against an account and against an address.
+
+    scope "user": key is the casefolded username as typed (known or not);
+    scope "address": key is the client's address. broker_stub.auth.lockout
+    counts the rows in a sliding window and deletes them when they expire.
+    """
+
+    __tablename__ = "login_failures"
+    __table_args__ = (Index("ix_login_failures_scope_key_at", "scope", "key", "at"),)
+
+    id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True)
+    scope: Mapped[str] = mapped_column(String(8))
+    key: Mapped[str] = mapped_column(String(255))
+    at: Mapped[datetime] = mapped_column(index=True)
+
+
+class LoginBlock(Base):
+    """An account or address that may not sign in until `until`."""
+
+    __tablename__ = "login_blocks"
+
+    scope: Mapped[str] = mapped_column(String(8), primary_key=True)
+    key: Mapped[str] = mapped_column(String(255), primary_key=True)
+    until: Mapped[datetime]
 
 
 class AuditEvent(Base):

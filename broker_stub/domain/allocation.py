@@ -1,32 +1,62 @@
-"""Hand desktops to users: launch (reconnect or claim a machine) and log off.
+"""Hand desktops to users: launch (reconnect or claim a machine) and the desktop list.
 
-A machine is claimed with one conditional UPDATE whose row count is checked,
-so two brokers, threads or processes can never hand the same machine to two
-users: the loser sees a row count of 0 and tries the next machine.
+A launch looks, in order, for
+1. the user's live session in the pool (pending, active or disconnected): reconnect;
+2. in a dedicated pool, the machine bound to the user by an earlier launch;
+3. a ready machine nobody holds, claimed with one conditional UPDATE whose
+   row count is checked. On PostgreSQL the candidate is first locked with
+   `SELECT ... FOR UPDATE SKIP LOCKED`, so concurrent launches on several
+   nodes take different machines instead of queueing for the same row.
+
+The claim, the new session and the audit event commit in one transaction:
+a broker that dies half-way leaves either all of them or none. The database
+backs this up with unique indexes (one live session per user and pool, one
+per machine, one machine per user and pool), so a race that slips past the
+code still cannot hand a machine to two users.
 """
 
 from __future__ import annotations
 
 import secrets
+from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 
-from sqlalchemy import select, update
+from sqlalchemy import ColumnElement, func, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from broker_stub import log
 from broker_stub.clock import utcnow
-from broker_stub.db.models import DesktopSession, Machine, MachineState, Pool, SessionState, User
-from broker_stub.domain import audit
+from broker_stub.db.models import (
+    LIVE_SESSION_STATES,
+    DesktopSession,
+    Machine,
+    MachineState,
+    Pool,
+    SessionState,
+    User,
+)
+from broker_stub.domain import audit, lifecycle
 from broker_stub.domain.entitlements import entitled_pools, is_entitled
 from broker_stub.domain.errors import (
+    MachineUnavailable,
     NoMachineAvailable,
     NotEntitled,
     PoolNotFound,
     ProtocolNotOffered,
-    SessionNotFound,
 )
+
+# SQLite: candidates read per round; losers of a race move on to the next one.
+_CANDIDATES = 16
+_MAX_ROUNDS = 1000
+_UNUSABLE = {
+    MachineState.MAINTENANCE: "under maintenance",
+    MachineState.ERROR: "out of order",
+    MachineState.PROVISIONING: "being prepared",
+    MachineState.RELEASING: "being cleaned up",
+    MachineState.READY: "being prepared",
+}
 
 
 @dataclass(frozen=True)
@@ -35,15 +65,19 @@ class Launch:
 
     session: DesktopSession
     machine: Machine
+    pool: Pool
     reconnected: bool
 
 
 @dataclass(frozen=True)
 class DesktopView:
-    """One entitled pool as this user sees it."""
+    """One entitled pool as this user sees it.
+
+    `state`: available, connected, disconnected, starting, unavailable or maintenance.
+    """
 
     pool: Pool
-    free: bool
+    state: str
     session: DesktopSession | None
     machine: Machine | None
 
@@ -55,12 +89,15 @@ def launch(
     protocol: str | None = None,
     *,
     address: str | None = None,
+    now: datetime | None = None,
 ) -> Launch:
-    """Return the user's active session in the pool, or claim a free machine for one.
+    """The user's live session in the pool, or a new pending one on a claimed machine.
 
-    Either way the launch goes to the audit log with the client's `address`.
+    Either way the launch goes to the audit log with the client's `address`,
+    in the same transaction as the claim.
     """
-    result = _launch(db, user, pool_id, protocol)
+    now = now or utcnow()
+    result = _launch(db, user, pool_id, protocol, now)
     audit.record(
         db,
         actor=user.username,
@@ -73,143 +110,184 @@ def launch(
             "reconnected": result.reconnected,
         },
         address=address,
+        at=now,
     )
     db.commit()
     return result
 
 
-def _launch(db: Session, user: User, pool_id: str, protocol: str | None) -> Launch:
+def _launch(db: Session, user: User, pool_id: str, wanted: str | None, now: datetime) -> Launch:
     pool = db.get(Pool, pool_id)
     if pool is None:
         raise PoolNotFound(pool_id)
     if not is_entitled(db, user, pool):
         raise NotEntitled(pool.name)
-    protocol = protocol or pool.protocol
+    protocol = wanted or pool.default_protocol
     if protocol not in pool.protocols:
         raise ProtocolNotOffered(pool.name, protocol, pool.protocols)
 
-    existing = _active_session(db, user, pool)
-    if existing is not None:
-        return existing
-
-    candidates = db.scalars(
-        select(Machine.id)
-        .where(
-            Machine.pool_id == pool.id,
-            Machine.assigned_user_id.is_(None),
-            Machine.state == MachineState.READY,
-        )
-        .order_by(Machine.name)
-    ).all()
-    for machine_id in candidates:
-        if _claim(db, machine_id, user):
-            return _start_session(db, user, pool, machine_id, protocol)
+    for _attempt in range(2):
+        existing = _reconnect(db, user, pool, wanted, now)
+        if existing is not None:
+            return existing
+        try:
+            machine_id = _bound_machine(db, user, pool) if pool.dedicated else None
+            if machine_id is None:
+                machine_id = _claim_free(db, user, pool)
+            if machine_id is None:
+                break
+            return _start_session(db, user, pool, machine_id, protocol, now)
+        except IntegrityError:
+            # The same user launched this pool twice at once and the other
+            # request won: our claim is rolled back; theirs is the session.
+            db.rollback()
     db.rollback()
     # A launch of the same user running beside this one may have taken the
     # last machine for them; that session is theirs to reconnect to.
-    existing = _active_session(db, user, pool)
+    existing = _reconnect(db, user, pool, wanted, now)
     if existing is not None:
         return existing
     log.domain.info("pool %s: no machine free for %r", pool.id, user.username)
     raise NoMachineAvailable(pool.name)
 
 
-def _active_session(db: Session, user: User, pool: Pool) -> Launch | None:
+def _live_session(db: Session, user: User, pool: Pool) -> tuple[DesktopSession, Machine] | None:
     row = db.execute(
         select(DesktopSession, Machine)
         .join(Machine, Machine.id == DesktopSession.machine_id)
         .where(
             DesktopSession.user_id == user.id,
             DesktopSession.pool_id == pool.id,
-            DesktopSession.state == SessionState.ACTIVE,
+            DesktopSession.state.in_(LIVE_SESSION_STATES),
         )
+        .execution_options(populate_existing=True)
     ).one_or_none()
-    if row is None:
+    return None if row is None else (row[0], row[1])
+
+
+def _reconnect(
+    db: Session, user: User, pool: Pool, wanted: str | None, now: datetime
+) -> Launch | None:
+    """The user's live session, given a fresh pre-launch window, or None."""
+    found = _live_session(db, user, pool)
+    if found is None:
         return None
-    return Launch(session=row[0], machine=row[1], reconnected=True)
+    session, machine = found
+    window = now + timedelta(seconds=pool.prelaunch_timeout_s)
+    # The launcher starts a client again: give it as long as a first launch
+    # before the pending or disconnect deadline fires.
+    if session.state == SessionState.PENDING:
+        lifecycle.change_session(db, session.id, (SessionState.PENDING,), {"pending_until": window})
+    elif session.state == SessionState.DISCONNECTED and (
+        session.disconnect_deadline is not None and session.disconnect_deadline < window
+    ):
+        lifecycle.change_session(
+            db, session.id, (SessionState.DISCONNECTED,), {"disconnect_deadline": window}
+        )
+    if wanted is not None and wanted != session.protocol:
+        lifecycle.change_session(db, session.id, LIVE_SESSION_STATES, {"protocol": wanted})
+        session.protocol = wanted
+    return Launch(session=session, machine=machine, pool=pool, reconnected=True)
 
 
-def _claim(db: Session, machine_id: int, user: User) -> bool:
-    result = db.connection().execute(
+def _bound_machine(db: Session, user: User, pool: Pool) -> int | None:
+    """A dedicated pool's machine bound to the user, made ready for a session."""
+    machine = db.scalar(
+        select(Machine).where(Machine.pool_id == pool.id, Machine.assigned_user_id == user.id)
+    )
+    if machine is None:
+        return None
+    if machine.state not in lifecycle.HELD:
+        raise MachineUnavailable(pool.name, _UNUSABLE.get(MachineState(machine.state), "busy"))
+    # Also locks the row until commit, so one launch at a time starts on it.
+    changed = lifecycle.rows_changed(
+        db,
         update(Machine)
         .where(
-            Machine.id == machine_id,
-            Machine.assigned_user_id.is_(None),
-            Machine.state == MachineState.READY,
+            Machine.id == machine.id,
+            Machine.assigned_user_id == user.id,
+            Machine.state.in_(lifecycle.HELD),
         )
-        .values(assigned_user_id=user.id, state=MachineState.IN_USE)
+        .values(state=MachineState.ASSIGNED),
     )
-    return result.rowcount == 1
+    if changed != 1:
+        raise MachineUnavailable(pool.name, "busy")
+    return machine.id
 
 
-def _start_session(db: Session, user: User, pool: Pool, machine_id: int, protocol: str) -> Launch:
+def _free(pool: Pool) -> Sequence[ColumnElement[bool]]:
+    return (
+        Machine.pool_id == pool.id,
+        Machine.state == MachineState.READY,
+        Machine.assigned_user_id.is_(None),
+    )
+
+
+def _take(db: Session, machine_id: int, user: User, pool: Pool) -> bool:
+    """The conditional UPDATE: True if this transaction got the machine."""
+    changed = lifecycle.rows_changed(
+        db,
+        update(Machine)
+        .where(Machine.id == machine_id, *_free(pool))
+        .values(assigned_user_id=user.id, state=MachineState.ASSIGNED, woken_at=None),
+    )
+    return changed == 1
+
+
+def _claim_free(db: Session, user: User, pool: Pool) -> int | None:
+    """Claim a ready machine nobody holds; None if there is none."""
+    order = (Machine.name, Machine.id)
+    if db.get_bind().dialect.name == "postgresql":
+        # Rows other launches have locked are skipped, not waited for.
+        machine_id = db.scalar(
+            select(Machine.id)
+            .where(*_free(pool))
+            .order_by(*order)
+            .limit(1)
+            .with_for_update(skip_locked=True)
+        )
+        if machine_id is None or not _take(db, machine_id, user, pool):
+            return None
+        return machine_id
+    # SQLite has one writer at a time: a lost race costs one more UPDATE.
+    for _round in range(_MAX_ROUNDS):
+        candidates = db.scalars(
+            select(Machine.id).where(*_free(pool)).order_by(*order).limit(_CANDIDATES)
+        ).all()
+        if not candidates:
+            return None
+        for machine_id in candidates:
+            if _take(db, machine_id, user, pool):
+                return machine_id
+    return None
+
+
+def _start_session(
+    db: Session, user: User, pool: Pool, machine_id: int, protocol: str, now: datetime
+) -> Launch:
+    max_session = lifecycle.seconds(pool.max_session_s)
     session = DesktopSession(
         id=secrets.token_urlsafe(18),
         user_id=user.id,
         pool_id=pool.id,
         machine_id=machine_id,
         protocol=protocol,
-        state=SessionState.ACTIVE,
-        started_at=utcnow(),
+        state=SessionState.PENDING,
+        started_at=now,
+        pending_until=now + timedelta(seconds=pool.prelaunch_timeout_s),
+        max_deadline=now + max_session if max_session is not None else None,
     )
     db.add(session)
-    try:
-        db.commit()
-    except IntegrityError:
-        # The same user launched this pool twice at once and the other request
-        # won; our claim is rolled back with this transaction. Hand out theirs.
-        db.rollback()
-        existing = _active_session(db, user, pool)
-        if existing is None:
-            raise
-        return existing
+    db.flush()  # IntegrityError here: the user's other launch won
     machine = db.get_one(Machine, machine_id, populate_existing=True)
     log.domain.info(
         "session %s: %r got machine %s in pool %s", session.id, user.username, machine.name, pool.id
     )
-    return Launch(session=session, machine=machine, reconnected=False)
-
-
-def logoff(
-    db: Session,
-    user: User,
-    session_id: str,
-    now: datetime | None = None,
-    *,
-    address: str | None = None,
-) -> None:
-    """End the user's session and free its machine. Ending an ended session is a no-op.
-
-    The logoff goes to the audit log with the client's `address`.
-    """
-    session = db.get(DesktopSession, session_id)
-    if session is None or session.user_id != user.id:
-        raise SessionNotFound()
-    if session.state == SessionState.ENDED:
-        return
-    session.state = SessionState.ENDED
-    session.ended_at = now or utcnow()
-    db.flush()
-    db.connection().execute(
-        update(Machine)
-        .where(Machine.id == session.machine_id, Machine.assigned_user_id == user.id)
-        .values(assigned_user_id=None, state=MachineState.READY)
-    )
-    machine = db.get(Machine, session.machine_id)
-    audit.record(
-        db,
-        actor=user.username,
-        action=audit.LOGOFF,
-        target=f"session:{session.id}",
-        detail={"pool": session.pool_id, "machine": machine.name if machine else None},
-        address=address,
-    )
-    db.commit()
-    log.domain.info("session %s: %r logged off", session.id, user.username)
+    return Launch(session=session, machine=machine, pool=pool, reconnected=False)
 
 
 def desktops(db: Session, user: User) -> list[DesktopView]:
-    """The user's entitled pools, sorted by name, with free-ness and the user's session."""
+    """The user's entitled pools, sorted by name, each with its state for this user."""
     pools = entitled_pools(db, user)
     ids = [p.id for p in pools]
     sessions = {
@@ -219,24 +297,62 @@ def desktops(db: Session, user: User) -> list[DesktopView]:
             .join(Machine, Machine.id == DesktopSession.machine_id)
             .where(
                 DesktopSession.user_id == user.id,
-                DesktopSession.state == SessionState.ACTIVE,
+                DesktopSession.state.in_(LIVE_SESSION_STATES),
                 DesktopSession.pool_id.in_(ids),
             )
         )
     }
-    free = set(
+    bound = {
+        m.pool_id: m
+        for m in db.scalars(
+            select(Machine).where(Machine.pool_id.in_(ids), Machine.assigned_user_id == user.id)
+        )
+    }
+    free = set(db.scalars(select(Machine.pool_id).where(*_free_in(ids)).distinct()))
+    # Pools whose every machine is in maintenance.
+    in_maintenance = set(
         db.scalars(
             select(Machine.pool_id)
-            .where(
-                Machine.pool_id.in_(ids),
-                Machine.assigned_user_id.is_(None),
-                Machine.state == MachineState.READY,
-            )
-            .distinct()
+            .where(Machine.pool_id.in_(ids))
+            .group_by(Machine.pool_id)
+            .having(func.count() == func.count().filter(Machine.state == MachineState.MAINTENANCE))
         )
     )
     views = []
     for pool in pools:
         session, machine = sessions.get(pool.id, (None, None))
-        views.append(DesktopView(pool=pool, free=pool.id in free, session=session, machine=machine))
+        own = bound.get(pool.id) if pool.dedicated else None
+        state = _state(pool, session, machine, own, pool.id in free, pool.id in in_maintenance)
+        views.append(DesktopView(pool=pool, state=state, session=session, machine=machine or own))
     return views
+
+
+def _free_in(pool_ids: list[str]) -> Sequence[ColumnElement[bool]]:
+    return (
+        Machine.pool_id.in_(pool_ids),
+        Machine.state == MachineState.READY,
+        Machine.assigned_user_id.is_(None),
+    )
+
+
+def _state(
+    pool: Pool,
+    session: DesktopSession | None,
+    machine: Machine | None,
+    own: Machine | None,
+    free: bool,
+    in_maintenance: bool,
+) -> str:
+    if session is not None and machine is not None:
+        if session.state == SessionState.DISCONNECTED:
+            return "disconnected"
+        if session.state == SessionState.PENDING and machine.woken_at is not None:
+            return "starting"
+        return "connected"
+    if own is not None:
+        if own.state == MachineState.MAINTENANCE:
+            return "maintenance"
+        return "available" if own.state in lifecycle.HELD else "unavailable"
+    if free:
+        return "available"
+    return "maintenance" if in_maintenance else "unavailable"

@@ -8,6 +8,7 @@ tokens or console passwords, in `target` or in `detail`.
 from __future__ import annotations
 
 from collections.abc import Mapping
+from datetime import datetime
 from typing import Any, Final
 
 from sqlalchemy.orm import Session
@@ -18,8 +19,39 @@ from broker_stub.db.models import AuditEvent
 SIGN_IN: Final = "auth.sign_in"
 SIGN_IN_FAILED: Final = "auth.sign_in_failed"
 SIGN_OUT: Final = "auth.sign_out"
+ACCOUNT_LOCKED: Final = "auth.account_locked"
+ADDRESS_BLOCKED: Final = "auth.address_blocked"
 LAUNCH: Final = "session.launch"
 LOGOFF: Final = "session.logoff"
+DISCONNECT: Final = "session.disconnect"
+RESET: Final = "session.reset"
+RESTART: Final = "session.restart"
+# A deadline the scheduler fired: detail names the deadline and what it did.
+DEADLINE: Final = "session.deadline"
+
+# Administrators' changes (domain/admin.py), over the API or from rubicon-broker.
+# All start with "admin." so one prefix query finds them.
+USER_CREATE: Final = "admin.user.create"
+USER_UPDATE: Final = "admin.user.update"
+USER_DELETE: Final = "admin.user.delete"
+USER_PASSWORD: Final = "admin.user.password"  # noqa: S105 (an action name)
+USER_ROLE: Final = "admin.user.role"
+GROUP_CREATE: Final = "admin.group.create"
+GROUP_DELETE: Final = "admin.group.delete"
+GROUP_ADD_MEMBER: Final = "admin.group.add_member"
+GROUP_REMOVE_MEMBER: Final = "admin.group.remove_member"
+POOL_CREATE: Final = "admin.pool.create"
+POOL_UPDATE: Final = "admin.pool.update"
+POOL_DELETE: Final = "admin.pool.delete"
+MACHINE_ADD: Final = "admin.machine.add"
+MACHINE_UPDATE: Final = "admin.machine.update"
+MACHINE_REMOVE: Final = "admin.machine.remove"
+MACHINE_MAINTENANCE_ON: Final = "admin.machine.maintenance_on"
+MACHINE_MAINTENANCE_OFF: Final = "admin.machine.maintenance_off"
+ENTITLEMENT_ADD: Final = "admin.entitlement.add"
+ENTITLEMENT_REMOVE: Final = "admin.entitlement.remove"
+SESSION_DISCONNECT: Final = "admin.session.disconnect"
+SESSION_LOGOFF: Final = "admin.session.logoff"
 
 
 def record(
@@ -30,10 +62,14 @@ def record(
     target: str,
     detail: Mapping[str, Any] | None = None,
     address: str | None,
+    at: datetime | None = None,
 ) -> AuditEvent:
-    """Add an event to `db`'s transaction; the caller commits it."""
+    """Add an event to `db`'s transaction; the caller commits it.
+
+    `at` defaults to now; routes pass the app's clock.
+    """
     event = AuditEvent(
-        at=utcnow(),
+        at=at or utcnow(),
         actor=actor,
         action=action,
         target=target,

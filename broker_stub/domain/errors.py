@@ -1,13 +1,41 @@
 """Errors the broker's domain raises; the API turns each into a problem document.
 
-    BrokerError                     (code, status, title, detail)
+    BrokerError                     (code, status, title, detail, headers)
     ├── InvalidCredentials          401 invalid_credentials
+    ├── OtpRequired                 401 otp_required
+    ├── InvalidOtp                  401 invalid_otp
     ├── InvalidToken                401 invalid_token
+    ├── AccountLocked               429 account_locked (Retry-After)
+    ├── TooManyAttempts             429 too_many_attempts (Retry-After)
+    ├── DirectoryUnavailable        503 directory_unavailable (Retry-After)
+    ├── OtpRequiredForPool          403 otp_required_for_pool
     ├── NotEntitled                 403 not_entitled
     ├── PoolNotFound                404 pool_not_found
     ├── SessionNotFound             404 session_not_found
     ├── ProtocolNotOffered          400 protocol_not_offered
-    └── NoMachineAvailable          409 no_machine_available
+    ├── AdminRequired               403 admin_required
+    ├── UnknownUser                 404 user_not_found
+    ├── UnknownGroup                404 group_not_found
+    ├── UnknownPool                 404 pool_not_found (worded for admins)
+    ├── UnknownMachine              404 machine_not_found
+    ├── UnknownSession              404 session_not_found (worded for admins)
+    ├── UnknownEntitlement          404 entitlement_not_found
+    ├── AlreadyExists               409 (abstract: something with that name is there)
+    │   ├── UserExists              409 user_exists
+    │   ├── GroupExists             409 group_exists
+    │   ├── MachineExists           409 machine_exists
+    │   └── EntitlementExists       409 entitlement_exists
+    ├── MachineInUse                409 machine_in_use
+    ├── InvalidMachine              400 invalid_machine
+    ├── LastAdmin                   409 last_admin
+    ├── InvalidCursor               400 invalid_cursor
+    ├── NoMachineAvailable          409 no_machine_available
+    ├── MachineUnavailable          409 machine_unavailable (your dedicated machine)
+    ├── SessionEnded                409 session_ended
+    ├── ActionNotAllowed            403 action_not_allowed (the pool forbids it)
+    ├── ActionNotSupported          409 action_not_supported (the backend cannot)
+    ├── MachineActionFailed         502 machine_action_failed
+    └── IdempotencyKeyReused        422 idempotency_key_reused
 
 Problems that belong to HTTP itself (not_found, method_not_allowed,
 invalid_request, database_unavailable, internal_error) are made in
@@ -17,6 +45,9 @@ the launcher: what is wrong and what to do about it.
 
 from __future__ import annotations
 
+import math
+from collections.abc import Mapping
+from datetime import timedelta
 from typing import ClassVar
 
 
@@ -25,9 +56,11 @@ class BrokerError(Exception):
     status: ClassVar[int] = 500
     title: ClassVar[str] = "Internal error"
 
-    def __init__(self, detail: str) -> None:
+    def __init__(self, detail: str, headers: Mapping[str, str] | None = None) -> None:
         super().__init__(detail)
         self.detail = detail
+        # Extra HTTP response headers, such as Retry-After.
+        self.headers: Mapping[str, str] = dict(headers or {})
 
 
 class InvalidCredentials(BrokerError):
@@ -38,6 +71,94 @@ class InvalidCredentials(BrokerError):
     def __init__(self) -> None:
         # Same words for unknown user and wrong password: usernames stay private.
         super().__init__("The username or password is wrong. Check both and try again.")
+
+
+class OtpRequired(BrokerError):
+    code = "otp_required"
+    status = 401
+    title = "One-time code needed"
+
+    def __init__(self) -> None:
+        # Only said after the right password: the launcher then asks for the code.
+        super().__init__(
+            "This account needs a one-time code from your authenticator app. "
+            "Enter the code it shows now and sign in again."
+        )
+
+
+class InvalidOtp(BrokerError):
+    code = "invalid_otp"
+    status = 401
+    title = "Wrong one-time code"
+
+    def __init__(self) -> None:
+        super().__init__(
+            "The one-time code is wrong, too old, or was already used. "
+            "Wait for the next code in your authenticator app and try again."
+        )
+
+
+def _retry_after(wait: timedelta) -> tuple[int, str]:
+    """Whole seconds for Retry-After (at least 1) and the wait in words."""
+    seconds = max(1, math.ceil(wait.total_seconds()))
+    minutes = math.ceil(seconds / 60)
+    words = f"{minutes} minute{'s' if minutes != 1 else ''}"
+    return seconds, words
+
+
+class AccountLocked(BrokerError):
+    code = "account_locked"
+    status = 429
+    title = "Account locked"
+
+    def __init__(self, wait: timedelta) -> None:
+        seconds, words = _retry_after(wait)
+        super().__init__(
+            "There were too many failed sign-ins to this account, so it is locked for now. "
+            f"Try again in {words}; if you forgot your password, ask your administrator.",
+            {"Retry-After": str(seconds)},
+        )
+
+
+class TooManyAttempts(BrokerError):
+    code = "too_many_attempts"
+    status = 429
+    title = "Too many attempts"
+
+    def __init__(self, wait: timedelta) -> None:
+        seconds, words = _retry_after(wait)
+        super().__init__(
+            "There were too many failed sign-ins from your computer's network address. "
+            f"Try again in {words}.",
+            {"Retry-After": str(seconds)},
+        )
+
+
+class DirectoryUnavailable(BrokerError):
+    code = "directory_unavailable"
+    status = 503
+    title = "Directory unavailable"
+    RETRY_AFTER_S: ClassVar[int] = 30
+
+    def __init__(self) -> None:
+        super().__init__(
+            "The broker cannot reach the user directory (LDAP) to check your password. "
+            "Try again in a minute; if it persists, tell your administrator.",
+            {"Retry-After": str(self.RETRY_AFTER_S)},
+        )
+
+
+class OtpRequiredForPool(BrokerError):
+    code = "otp_required_for_pool"
+    status = 403
+    title = "One-time code needed"
+
+    def __init__(self, pool_name: str, enrolled: bool) -> None:
+        if enrolled:
+            todo = "Sign out, then sign in again with the code from your authenticator app."
+        else:
+            todo = "Ask your administrator to set up a one-time code for your account."
+        super().__init__(f'"{pool_name}" needs a one-time code at sign-in. {todo}')
 
 
 class InvalidToken(BrokerError):
@@ -102,4 +223,253 @@ class NoMachineAvailable(BrokerError):
         super().__init__(
             f'Every desktop in "{pool_name}" is in use. Try again in a few minutes '
             "or ask your administrator for more desktops."
+        )
+
+
+# Administration: /api/v1/admin and the rubicon-broker commands that change things.
+# Their details name what is missing or in the way and how to look it up.
+
+
+class AdminRequired(BrokerError):
+    code = "admin_required"
+    status = 403
+    title = "Administrators only"
+
+    def __init__(self) -> None:
+        super().__init__(
+            "This needs an administrator's account. Sign in as an administrator, "
+            "or ask one to make the change."
+        )
+
+
+class UnknownUser(BrokerError):
+    code = "user_not_found"
+    status = 404
+    title = "No such user"
+
+    def __init__(self, username: str) -> None:
+        super().__init__(f'There is no user "{username}". Check the name in the list of users.')
+
+
+class UnknownGroup(BrokerError):
+    code = "group_not_found"
+    status = 404
+    title = "No such group"
+
+    def __init__(self, name: str) -> None:
+        super().__init__(f'There is no group "{name}". Check the name in the list of groups.')
+
+
+class UnknownPool(BrokerError):
+    code = "pool_not_found"
+    status = 404
+    title = "No such pool"
+
+    def __init__(self, pool_id: str) -> None:
+        super().__init__(
+            f'There is no pool "{pool_id}". Check the id in the list of pools; '
+            "pools come from the pools file."
+        )
+
+
+class UnknownMachine(BrokerError):
+    code = "machine_not_found"
+    status = 404
+    title = "No such machine"
+
+    def __init__(self, pool_id: str, name: str) -> None:
+        super().__init__(
+            f'Pool "{pool_id}" has no machine "{name}". Check the name in the pool\'s machines.'
+        )
+
+
+class UnknownSession(BrokerError):
+    code = "session_not_found"
+    status = 404
+    title = "No such session"
+
+    def __init__(self, session_id: str) -> None:
+        super().__init__(
+            f'There is no session "{session_id}". Check the id in the list of sessions.'
+        )
+
+
+class UnknownEntitlement(BrokerError):
+    code = "entitlement_not_found"
+    status = 404
+    title = "No such entitlement"
+
+    def __init__(self, pool_id: str, kind: str, name: str) -> None:
+        super().__init__(
+            f'Pool "{pool_id}" has no entitlement for {kind} "{name}"; there is nothing to remove.'
+        )
+
+
+class AlreadyExists(BrokerError):
+    """Something with this name is there already."""
+
+    status = 409
+    title = "Already exists"
+
+    def __init__(self, what: str, todo: str) -> None:
+        super().__init__(f"{what} already exists. {todo}")
+
+
+class UserExists(AlreadyExists):
+    code = "user_exists"
+
+    def __init__(self, username: str) -> None:
+        super().__init__(
+            f'User "{username}"', "Pick another username, or change the existing user instead."
+        )
+
+
+class GroupExists(AlreadyExists):
+    code = "group_exists"
+
+    def __init__(self, name: str) -> None:
+        super().__init__(f'Group "{name}"', "Pick another name, or add members to that group.")
+
+
+class MachineExists(AlreadyExists):
+    code = "machine_exists"
+
+    def __init__(self, pool_id: str, name: str) -> None:
+        super().__init__(
+            f'Machine "{name}" in pool "{pool_id}"',
+            "Pick another name, or remove the existing machine first.",
+        )
+
+
+class EntitlementExists(AlreadyExists):
+    code = "entitlement_exists"
+
+    def __init__(self, pool_id: str, kind: str, name: str) -> None:
+        super().__init__(
+            f'The entitlement of {kind} "{name}" to pool "{pool_id}"', "Nothing needs to change."
+        )
+
+
+class MachineInUse(BrokerError):
+    code = "machine_in_use"
+    status = 409
+    title = "Machine in use"
+
+    def __init__(self, name: str, username: str | None, doing: str) -> None:
+        who = f"{username} is using it" if username else "a session is using it"
+        super().__init__(
+            f'Machine "{name}" cannot be {doing} while {who}. Log the session off first '
+            "(list the machine's sessions to find it), then try again."
+        )
+
+
+class InvalidMachine(BrokerError):
+    code = "invalid_machine"
+    status = 400
+    title = "Invalid machine"
+
+    def __init__(self, name: str, problem: str) -> None:
+        super().__init__(f'Machine "{name}" cannot be added: {problem}.')
+
+
+class LastAdmin(BrokerError):
+    code = "last_admin"
+    status = 409
+    title = "Last administrator"
+
+    def __init__(self, username: str) -> None:
+        super().__init__(
+            f'"{username}" is the only administrator left. Make another user an '
+            "administrator first, so somebody can still manage the broker."
+        )
+
+
+class InvalidCursor(BrokerError):
+    code = "invalid_cursor"
+    status = 400
+    title = "Invalid cursor"
+
+    def __init__(self) -> None:
+        super().__init__(
+            "The cursor is not one this broker handed out, or it belongs to another query. "
+            "Start again from the first page."
+        )
+
+
+class MachineUnavailable(BrokerError):
+    code = "machine_unavailable"
+    status = 409
+    title = "Desktop unavailable"
+
+    def __init__(self, pool_name: str, why: str) -> None:
+        super().__init__(
+            f'Your desktop in "{pool_name}" is {why}. Try again later, or ask your '
+            "administrator when it will be back."
+        )
+
+
+class SessionEnded(BrokerError):
+    code = "session_ended"
+    status = 409
+    title = "Session ended"
+
+    def __init__(self, reason: str | None) -> None:
+        why = {
+            "logoff": "you logged off",
+            "idle": "it was idle too long",
+            "disconnect_timeout": "it stayed disconnected too long",
+            "max_session": "it reached the longest time a session may last",
+            "prelaunch_timeout": "the desktop client did not start in time",
+            "admin": "an administrator ended it",
+        }.get(reason or "", "it was closed")
+        super().__init__(
+            f"This session has ended because {why}. Open the desktop again to start a new one."
+        )
+
+
+class ActionNotAllowed(BrokerError):
+    code = "action_not_allowed"
+    status = 403
+    title = "Not allowed"
+
+    def __init__(self, pool_name: str, action: str) -> None:
+        super().__init__(
+            f'Desktops in "{pool_name}" may not be {action} by their users. '
+            "Ask your administrator if you need it."
+        )
+
+
+class ActionNotSupported(BrokerError):
+    code = "action_not_supported"
+    status = 409
+    title = "Not supported"
+
+    def __init__(self, pool_name: str, action: str) -> None:
+        super().__init__(
+            f'The broker has no way to {action} desktops in "{pool_name}". Restart it from '
+            "inside the desktop, or ask your administrator to set up a command for it."
+        )
+
+
+class MachineActionFailed(BrokerError):
+    code = "machine_action_failed"
+    status = 502
+    title = "Action failed"
+
+    def __init__(self, machine_name: str, action: str) -> None:
+        super().__init__(
+            f'The broker could not {action} "{machine_name}". Try again in a minute; if it '
+            "fails again, tell your administrator (the broker's log says why)."
+        )
+
+
+class IdempotencyKeyReused(BrokerError):
+    code = "idempotency_key_reused"
+    status = 422
+    title = "Idempotency-Key reused"
+
+    def __init__(self) -> None:
+        super().__init__(
+            "This Idempotency-Key was already used for another launch. Send a new random "
+            "key with every new launch and reuse it only to retry the same one."
         )

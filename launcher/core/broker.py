@@ -11,8 +11,15 @@ sentence to show the user (``message``) and what to do about it (``hint``)::
     ├── DesktopStarting          202: the machine is powering on; launch again later
     └── BrokerRejected           the broker said no (problem+json, ``code``)
         ├── InvalidCredentials   wrong username or password
+        ├── OtpRequired          right password; the user has TOTP: ask for the code
+        ├── InvalidOtp           the code is wrong, too old or used already
+        ├── OtpRequiredForPool   the pool wants a sign-in with a code: sign in again
+        ├── TooManyAttempts      429: locked for ``retry_after`` seconds
+        │   └── AccountLocked    ... this account (not the whole address)
+        ├── BrokerBusy           503: directory or database down; ``retry_after``
         ├── SessionExpired       the sign-in token is no longer valid
         ├── NotEntitled          the user may not use that desktop
+        ├── ActionNotAllowed     the pool does not let its users reset/restart
         └── NoDesktopAvailable   every machine in the pool is taken
 
 The client is synchronous on purpose: the UI runs it off the GUI thread.
@@ -20,12 +27,20 @@ The client is synchronous on purpose: the UI runs it off the GUI thread.
 
 from __future__ import annotations
 
-import ssl
+import uuid
 from datetime import datetime
 from types import TracebackType
-from typing import Any, Self
+from typing import TYPE_CHECKING, Any, Self
 
-import httpx
+from launcher.core.lazy import Lazy
+
+if TYPE_CHECKING:
+    import ssl
+
+    import httpx
+else:  # not needed to show the first window
+    httpx = Lazy("httpx")
+    ssl = Lazy("ssl")
 
 from launcher.core import log, trust
 from launcher.core.models import (
@@ -41,6 +56,9 @@ from launcher.core.models import (
 )
 
 __all__ = [
+    "AccountLocked",
+    "ActionNotAllowed",
+    "BrokerBusy",
     "BrokerClient",
     "BrokerError",
     "BrokerProtocolError",
@@ -49,10 +67,15 @@ __all__ = [
     "CertificateChanged",
     "DesktopStarting",
     "InvalidCredentials",
+    "InvalidOtp",
     "NoDesktopAvailable",
     "NotEntitled",
+    "OtpRequired",
+    "OtpRequiredForPool",
     "SessionExpired",
+    "TooManyAttempts",
     "UntrustedCertificate",
+    "new_idempotency_key",
 ]
 
 API = "/api/v1"
@@ -115,15 +138,55 @@ class DesktopStarting(BrokerError):
 
 
 class BrokerRejected(BrokerError):
-    """The broker answered with a problem document."""
+    """The broker answered with a problem document.
 
-    def __init__(self, message: str, *, code: str, status: int, hint: str = "") -> None:
+    ``retry_after``: seconds from the ``Retry-After`` header (429, 503), else None.
+    """
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        code: str,
+        status: int,
+        hint: str = "",
+        retry_after: int | None = None,
+    ) -> None:
         super().__init__(message, hint=hint)
         self.code = code
         self.status = status
+        self.retry_after = retry_after
 
 
 class InvalidCredentials(BrokerRejected):
+    pass
+
+
+class OtpRequired(BrokerRejected):
+    """Not a failure: the password was right; send the login again with ``otp``."""
+
+
+class InvalidOtp(BrokerRejected):
+    pass
+
+
+class OtpRequiredForPool(BrokerRejected):
+    pass
+
+
+class TooManyAttempts(BrokerRejected):
+    """Sign-ins from this address are refused until ``retry_after`` seconds have passed."""
+
+
+class AccountLocked(TooManyAttempts):
+    """This account is locked for ``retry_after`` seconds, even with the right password."""
+
+
+class BrokerBusy(BrokerRejected):
+    """503: the broker cannot reach its directory or database; try after ``retry_after``."""
+
+
+class ActionNotAllowed(BrokerRejected):
     pass
 
 
@@ -141,8 +204,16 @@ class NoDesktopAvailable(BrokerRejected):
 
 _BY_CODE: dict[str, type[BrokerRejected]] = {
     "invalid_credentials": InvalidCredentials,
+    "otp_required": OtpRequired,
+    "invalid_otp": InvalidOtp,
+    "otp_required_for_pool": OtpRequiredForPool,
+    "account_locked": AccountLocked,
+    "too_many_attempts": TooManyAttempts,
+    "directory_unavailable": BrokerBusy,
+    "database_unavailable": BrokerBusy,
     "invalid_token": SessionExpired,
     "not_entitled": NotEntitled,
+    "action_not_allowed": ActionNotAllowed,
     "no_machine_available": NoDesktopAvailable,
 }
 
@@ -150,6 +221,38 @@ _HINTS: dict[type[BrokerRejected], str] = {
     InvalidCredentials: "Check your username and password and try again.",
     SessionExpired: "Sign in again.",
 }
+
+
+def new_idempotency_key() -> str:
+    """A fresh key for one launch the user asked for; reuse it only to ask again."""
+    return str(uuid.uuid4())
+
+
+def wait_in_words(seconds: int) -> str:
+    """``5 minutes``, ``1 minute``, ``40 seconds``: for "try again in ..."."""
+    if seconds >= 90:
+        minutes = (seconds + 59) // 60
+        return f"{minutes} minutes"
+    if seconds >= 60:
+        return "1 minute"
+    return "1 second" if seconds == 1 else f"{max(seconds, 1)} seconds"
+
+
+def _retry_hint(cls: type[BrokerRejected], retry_after: int | None) -> str:
+    if retry_after is None:
+        return ""
+    when = wait_in_words(retry_after)
+    if issubclass(cls, TooManyAttempts):
+        return f"You can try again in {when}."
+    return f"Try again in {when}."
+
+
+def _retry_after(response: httpx.Response) -> int | None:
+    """``Retry-After`` in whole seconds; an HTTP date or garbage counts as absent."""
+    value = response.headers.get("Retry-After", "").strip()
+    if value.isdigit():
+        return int(value)
+    return None
 
 
 class BrokerClient:
@@ -198,12 +301,19 @@ class BrokerClient:
     def signed_in(self) -> bool:
         return self._token is not None
 
-    def login(self, *, username: str, password: str) -> SignIn:
-        data = self._call("POST", "/auth/login", json={"username": username, "password": password})
+    def login(self, *, username: str, password: str, otp: str | None = None) -> SignIn:
+        """Sign in; ``otp`` is the TOTP code, sent after an :class:`OtpRequired`."""
+        body = {"username": username, "password": password}
+        if otp:
+            body["otp"] = otp
+        data = self._call("POST", "/auth/login", json=body)
         try:
             user = data["user"]
+            role = user.get("role") or "user"
+            if not isinstance(role, str):
+                raise TypeError("user.role must be a string")
             sign_in = SignIn(
-                user=User(username=user["username"], display_name=user["display_name"]),
+                user=User(username=user["username"], display_name=user["display_name"], role=role),
                 token=data["token"],
                 expires_at=datetime.fromisoformat(data["expires_at"]),
             )
@@ -228,22 +338,55 @@ class BrokerClient:
         except (KeyError, TypeError, ValueError) as e:
             raise self._unreadable("desktop list") from e
 
-    def launch(self, desktop_id: str, *, protocol: Protocol | None = None) -> Launch:
+    def launch(
+        self,
+        desktop_id: str,
+        *,
+        protocol: Protocol | None = None,
+        idempotency_key: str | None = None,
+    ) -> Launch:
+        """Claim or reconnect a machine; :class:`DesktopStarting` while it powers on.
+
+        ``idempotency_key``: one per launch the user asked for (see
+        :func:`new_idempotency_key`), sent again unchanged while polling a
+        starting machine, so a retry never claims a second one.
+        """
         body = {"protocol": protocol.value} if protocol else {}
-        data = self._call("POST", f"/desktops/{_segment(desktop_id)}/launch", json=body)
-        if isinstance(data, dict) and data.get("status") == "starting":
+        headers = {"Idempotency-Key": idempotency_key} if idempotency_key else {}
+        response = self._request(
+            "POST", f"/desktops/{_segment(desktop_id)}/launch", json=body, headers=headers
+        )
+        data = response.json() if response.content else None
+        if response.status_code == 202 or (
+            isinstance(data, dict) and data.get("status") == "starting"
+        ):
+            if not isinstance(data, dict):
+                raise self._unreadable("start-up notice")
+            retry = data.get("retry_after")
+            if isinstance(retry, bool) or not isinstance(retry, int) or retry < 1:
+                retry = _retry_after(response) or 10
             raise DesktopStarting(
                 str(data.get("detail") or "Your desktop is starting."),
                 session_id=str(data.get("session_id", "")),
-                retry_after=int(data.get("retry_after") or 10),
+                retry_after=min(retry, 300),
             )
         try:
+            if not isinstance(data, dict):
+                raise TypeError("not an object")
             return _launch(data)
         except (KeyError, TypeError, ValueError) as e:
             raise self._unreadable("connection details") from e
 
     def logoff(self, session_id: str) -> None:
         self._call("POST", f"/sessions/{_segment(session_id)}/logoff")
+
+    def reset(self, session_id: str) -> None:
+        """Power-cycle the session's machine (where the pool allows it); unsaved work is lost."""
+        self._call("POST", f"/sessions/{_segment(session_id)}/reset")
+
+    def restart(self, session_id: str) -> None:
+        """Reboot the session's machine (where the pool allows it)."""
+        self._call("POST", f"/sessions/{_segment(session_id)}/restart")
 
     def heartbeat(self, session_id: str) -> None:
         """Tell the broker the client of ``session_id`` is still running (204)."""
@@ -260,6 +403,13 @@ class BrokerClient:
         """True if the broker answers ``GET /healthz`` with 200; no sign-in needed."""
         try:
             response = self._http.get("/healthz")
+        except httpx.ConnectError as e:
+            if _certificate_refused(e):  # not the network: say so, as the other calls do
+                raise self._trust_problem() from e
+            raise BrokerUnreachable(
+                f"Cannot reach the broker at {self.base_url}.",
+                hint="Check the server address and your network connection.",
+            ) from e
         except httpx.HTTPError as e:
             raise BrokerUnreachable(
                 f"Cannot reach the broker at {self.base_url}.",
@@ -268,7 +418,16 @@ class BrokerClient:
         return response.status_code == 200
 
     def _call(self, method: str, path: str, *, json: Any = None) -> Any:
-        headers = {"Authorization": f"Bearer {self._token}"} if self._token else {}
+        response = self._request(method, path, json=json)
+        return response.json() if response.content else None
+
+    def _request(
+        self, method: str, path: str, *, json: Any = None, headers: dict[str, str] | None = None
+    ) -> httpx.Response:
+        """The successful response, or the :class:`BrokerError` that says why not."""
+        headers = dict(headers or {})
+        if self._token:
+            headers["Authorization"] = f"Bearer {self._token}"
         try:
             response = self._http.request(method, API + path, json=json, headers=headers)
         except httpx.TimeoutException as e:
@@ -292,7 +451,12 @@ class BrokerClient:
             ) from e
         log.broker.debug("%s %s -> %s", method, path, response.status_code)
         if response.is_success:
-            return response.json() if response.content else None
+            try:
+                if response.content:
+                    response.json()
+            except ValueError as e:
+                raise self._unreadable("reply") from e
+            return response
         raise self._rejection(response)
 
     def _trust_problem(self) -> BrokerError:
@@ -326,8 +490,14 @@ class BrokerClient:
         if code == "invalid_token":
             self._token = None
         cls = _BY_CODE.get(code, BrokerRejected)
+        retry_after = _retry_after(response)
         return cls(
-            str(detail), code=str(code), status=response.status_code, hint=_HINTS.get(cls, "")
+            str(detail),
+            code=str(code),
+            status=response.status_code,
+            hint=_HINTS.get(cls)
+            or ("" if "try again" in str(detail).lower() else _retry_hint(cls, retry_after)),
+            retry_after=retry_after,
         )
 
     def _unreadable(self, what: str) -> BrokerProtocolError:
@@ -378,6 +548,8 @@ def _desktop(item: dict[str, Any]) -> Desktop:
         protocols=tuple(Protocol(p) for p in item["protocols"]),
         default_protocol=Protocol(item["default_protocol"]),
         state=DesktopState(item["state"]),
+        allow_reset=item.get("allow_reset") is True,
+        allow_restart=item.get("allow_restart") is True,
         session=(
             SessionRef(id=session["id"], state=session["state"], machine=session["machine"])
             if session

@@ -9,10 +9,16 @@ Manager. Errors::
 
 from __future__ import annotations
 
-import keyring
-import keyring.errors
+from typing import TYPE_CHECKING
 
 from launcher.core import log
+from launcher.core.lazy import Lazy
+
+if TYPE_CHECKING:
+    import keyring
+    import keyring.errors
+else:  # the keychain back ends take long to load; the first window needs none
+    keyring = Lazy("keyring", "errors")
 
 SERVICE_PREFIX = "rubicon:"
 

@@ -52,6 +52,7 @@ __all__ = [
     "FREERDP_VERSIONS",
     "Client",
     "FreeRdpVersions",
+    "LaunchCancelled",
     "OpenedDesktop",
     "Preferences",
     "Prepared",
@@ -109,6 +110,10 @@ class Preferences:
             vnc_client=settings.vnc.client,
             spice_usbredir=settings.spice.usbredir,
         )
+
+
+class LaunchCancelled(Exception):
+    """The user cancelled while the broker was being asked; no client was started."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -426,17 +431,26 @@ def open_desktop(
     sso: Secret | None = None,
     platform: str | None = None,
     versions: FreeRdpVersions | None = None,
+    idempotency_key: str | None = None,
+    cancelled: threading.Event | None = None,
 ) -> OpenedDesktop:
     """Ask the broker for a machine in ``desktop`` and start its client.
 
     ``sso`` is the sign-in password, passed to the client only for an RDP
     connection whose pool signs the user in (``connection.sso``).
+    ``idempotency_key`` goes with the launch (the same one while a machine
+    powers on; the broker raises ``DesktopStarting`` until it is up).
+    ``cancelled`` set by the time the broker answers: no client is started
+    (:class:`LaunchCancelled`).
     """
     preferences = preferences or Preferences()
     platform = platform or platform_key()
     chosen = choose_protocol(desktop, protocol)
     client = locate(chosen, preferences, platform=platform, versions=versions)
-    launch = broker.launch(desktop.id, protocol=chosen)
+    launch = broker.launch(desktop.id, protocol=chosen, idempotency_key=idempotency_key)
+    if cancelled is not None and cancelled.is_set():
+        log.launch.info("launch of %s cancelled; no client started", desktop.id)
+        raise LaunchCancelled(desktop.id)
     connection = launch.connection
     if connection.protocol is not chosen:
         # The broker knows best; find the client for what it actually sent.

@@ -29,6 +29,7 @@ class DesktopState(enum.StrEnum):
 class User:
     username: str
     display_name: str
+    role: str = "user"  # "user" or "admin"
 
 
 @dataclass(frozen=True, slots=True)
@@ -55,6 +56,10 @@ class Desktop:
     default_protocol: Protocol
     state: DesktopState
     session: SessionRef | None = None
+    # Whether the pool lets its users reset (power-cycle) or restart (reboot)
+    # the machine of their session; a broker that does not say means no.
+    allow_reset: bool = False
+    allow_restart: bool = False
 
 
 @dataclass(frozen=True, slots=True)

@@ -1,19 +1,33 @@
-"""The user's own settings, kept in one JSON file in the config directory.
+"""Settings in layers: the admin's system file, the command line, the user's file.
 
-Only what the user chose lives here; never a password or token (those
-belong to the OS keychain). A damaged file is set aside, not lost, and the
-defaults are used.
+Which value wins, first to last::
+
+    system file (locked)     /etc/rubicon/rubicon.toml, top-level keys: the user cannot change them
+    command line             --fullscreen, ...: this run only, never saved
+    user settings            settings.json in the user config directory (JSON, 0600)
+    admin defaults           the system file's [defaults] table: a start the user may change
+    built-in defaults        the dataclasses below
+
+The user's file keeps only what the user chose; never a password or token
+(those belong to the OS keychain). A damaged file is set aside, not lost,
+and the defaults are used. The system file is never written; a key in it
+that Rubicon does not know, or of the wrong type, is logged and ignored.
+Its ``[kiosk]`` table belongs to kiosk mode and is handed over untouched
+(:meth:`SystemConfig.section`).
 """
 
 from __future__ import annotations
 
+import copy
 import json
 import os
 import re
+import sys
 import tempfile
+import tomllib
 import typing
 from collections.abc import Mapping
-from dataclasses import asdict, dataclass, field, is_dataclass
+from dataclasses import asdict, dataclass, field, fields, is_dataclass
 from pathlib import Path
 from types import UnionType
 from typing import Any, Union
@@ -35,6 +49,17 @@ CLIENT_KEYS = ("vncviewer", "remote-viewer", "xfreerdp", "mstsc", "rdp-app")
 LEGACY_CLIENT_KEYS = {"vnc": "vncviewer", "spice": "remote-viewer"}
 AUDIO_CHOICES = ("local", "remote", "off")
 VNC_CLIENTS = ("vncviewer", "remote-viewer")
+VIEWS = ("tiles", "list")
+# ask: a broker whose certificate no system CA vouches for is shown to the user,
+# who may pin it; system: only certificates the system's CAs vouch for (or
+# pinned before) are accepted, nobody is asked.
+CERT_POLICIES = ("ask", "system")
+LOG_LEVELS = ("debug", "info", "warning", "error")
+MAX_SERVERS = 20
+MAX_RECENTS = 5
+SYSTEM_CONFIG_ENV = "RUBICON_SYSTEM_CONFIG"
+# Tables of the system file that belong to other parts of Rubicon.
+OTHER_SECTIONS = ("kiosk",)
 _DRIVE_NAME = re.compile(r"[A-Za-z0-9 _.-]{1,32}")
 
 
@@ -97,6 +122,35 @@ class UserSettings:
     rdp: RdpSettings = field(default_factory=RdpSettings)
     vnc: VncSettings = field(default_factory=VncSettings)
     spice: SpiceSettings = field(default_factory=SpiceSettings)
+    # Broker addresses, the one used last first (see servers.py).
+    servers: list[str] = field(default_factory=list)
+    # Windows domain put before the username (DOMAIN\user); the field shows when
+    # show_domain is on or a domain is set.
+    domain: str = ""
+    show_domain: bool = False
+    # Keep the password in the OS keychain (credentials.py) after a sign-in.
+    remember_password: bool = False
+    view: str = "tiles"
+    # Open the desktop at once when the broker lists exactly one.
+    auto_launch: bool = False
+    # Per broker (its normalized URL): desktop ids starred, and opened lately (newest first).
+    favourites: dict[str, list[str]] = field(default_factory=dict)
+    recents: dict[str, list[str]] = field(default_factory=dict)
+    cert_policy: str = "ask"
+    log_level: str = "info"
+
+    def problems(self) -> list[tuple[str, str]]:
+        found: list[tuple[str, str]] = []
+        for key, allowed in (
+            ("view", VIEWS),
+            ("cert_policy", CERT_POLICIES),
+            ("log_level", LOG_LEVELS),
+        ):
+            if getattr(self, key) not in allowed:
+                found.append((key, f"must be one of {', '.join(allowed)}"))
+        if len(self.servers) > MAX_SERVERS:
+            found.append(("servers", f"at most {MAX_SERVERS}"))
+        return found
 
     @classmethod
     def load(cls, path: Path, *, warn: bool = True) -> UserSettings:
@@ -196,7 +250,11 @@ def _accepts(hint: Any, value: Any) -> bool:
         if option is str and isinstance(value, str):
             return True
         if typing.get_origin(option) is dict and isinstance(value, dict):
-            return all(isinstance(k, str) and isinstance(v, str) for k, v in value.items())
+            _, inner = typing.get_args(option)
+            return all(isinstance(k, str) and _accepts(inner, v) for k, v in value.items())
+        if typing.get_origin(option) is list and isinstance(value, list):
+            (inner,) = typing.get_args(option)
+            return all(_accepts(inner, v) for v in value)
     return False
 
 
@@ -215,7 +273,13 @@ def _fill(target: Any, raw: dict[str, Any], prefix: str = "") -> list[tuple[str,
             else:
                 ignored.append((name, "must be an object"))
         elif _accepts(hint, value):
-            setattr(target, key, dict(value) if isinstance(value, dict) else value)
+            if isinstance(value, dict):
+                # A layer adds to the keys of the one below (clients, favourites).
+                merged = dict(getattr(target, key))
+                merged.update(copy.deepcopy(value))
+                setattr(target, key, merged)
+            else:
+                setattr(target, key, copy.deepcopy(value))
         else:
             ignored.append((name, "wrong type"))
     check = getattr(target, "problems", None)
@@ -234,3 +298,263 @@ def _set_aside(path: Path, why: Any) -> None:
         os.replace(path, broken)
     except OSError as e:
         log.app.warning("could not move %s aside: %s", path, e)
+
+
+# --- the system file -------------------------------------------------------------
+
+
+def system_config_path(
+    platform: str | None = None, environ: Mapping[str, str] | None = None
+) -> Path:
+    """Where the admin's file is on ``platform`` (``RUBICON_SYSTEM_CONFIG`` wins)."""
+    environ = os.environ if environ is None else environ
+    override = environ.get(SYSTEM_CONFIG_ENV)
+    if override:
+        return Path(override)
+    platform = platform or sys.platform
+    if platform.startswith("win"):
+        base = environ.get("PROGRAMDATA") or r"C:\ProgramData"
+        return Path(base) / "Rubicon" / "rubicon.toml"
+    if platform == "darwin":
+        return Path("/Library/Application Support/Rubicon/rubicon.toml")
+    return Path("/etc/rubicon/rubicon.toml")
+
+
+@dataclass(frozen=True, slots=True)
+class SystemConfig:
+    """The admin's settings: ``locked`` (top-level keys) and ``defaults`` ([defaults]).
+
+    Both are nested dicts in the shape of :class:`UserSettings`, holding only
+    values that fit it. ``problems`` lists what was ignored, and why.
+    """
+
+    path: Path | None = None
+    locked: Mapping[str, Any] = field(default_factory=dict)
+    defaults: Mapping[str, Any] = field(default_factory=dict)
+    sections: Mapping[str, Any] = field(default_factory=dict)
+    problems: tuple[str, ...] = ()
+
+    @classmethod
+    def load(cls, path: Path | None = None) -> SystemConfig:
+        """Read ``path`` (default :func:`system_config_path`); a missing file is no config."""
+        path = path or system_config_path()
+        try:
+            raw = tomllib.loads(path.read_text(encoding="utf-8"))
+        except FileNotFoundError:
+            return cls(path)
+        except (OSError, ValueError) as e:
+            log.app.warning("system settings %s unreadable (%s); not used", path, e)
+            return cls(path, problems=(f"cannot be read: {e}",))
+        return cls.from_mapping(raw, path=path)
+
+    @classmethod
+    def from_mapping(cls, raw: Mapping[str, Any], *, path: Path | None = None) -> SystemConfig:
+        problems: list[str] = []
+        sections = {k: raw[k] for k in OTHER_SECTIONS if k in raw}
+        defaults_raw = raw.get("defaults", {})
+        if not isinstance(defaults_raw, dict):
+            problems.append("defaults: must be a table")
+            defaults_raw = {}
+        locked_raw = {k: v for k, v in raw.items() if k != "defaults" and k not in OTHER_SECTIONS}
+        locked, bad = _valid_part(locked_raw)
+        problems += bad
+        defaults, bad = _valid_part(defaults_raw)
+        problems += [f"defaults.{p}" for p in bad]
+        for problem in problems:
+            log.app.warning("system settings %s: ignoring %s", path, problem)
+        return cls(path, locked, defaults, sections, tuple(problems))
+
+    def locked_keys(self) -> frozenset[str]:
+        """Dotted names the admin fixed: ``fullscreen``, ``rdp.multimon``, ``clients.xfreerdp``."""
+        return frozenset(_dotted(self.locked))
+
+    def section(self, name: str) -> Mapping[str, Any]:
+        """A table for another part of Rubicon (``kiosk``), as written; {} if absent."""
+        value = self.sections.get(name, {})
+        return value if isinstance(value, dict) else {}
+
+
+def _valid_part(raw: Mapping[str, Any]) -> tuple[dict[str, Any], list[str]]:
+    """The values of ``raw`` that fit UserSettings, and ``key: why`` for the rest."""
+    scratch = UserSettings()
+    ignored = dict(_fill(scratch, dict(raw)))
+    good = _prune(dict(raw), ignored, "")
+    return good, [f"{key}: {why}" for key, why in ignored.items()]
+
+
+def _prune(raw: dict[str, Any], ignored: Mapping[str, str], prefix: str) -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    for key, value in raw.items():
+        name = prefix + key
+        if name in ignored:
+            continue
+        if isinstance(value, dict) and _is_section(key, prefix):
+            out[key] = _prune(value, ignored, f"{name}.")
+        else:
+            out[key] = value
+    return out
+
+
+def _is_section(key: str, prefix: str) -> bool:
+    """Whether ``key`` names a nested settings dataclass (rdp, vnc, spice)."""
+    return not prefix and key in _SECTIONS
+
+
+def _dotted(values: Mapping[str, Any]) -> list[str]:
+    names: list[str] = []
+    for key, value in values.items():
+        if isinstance(value, dict) and (key in _SECTIONS or key in _MERGED):
+            names += [f"{key}.{inner}" for inner in value]
+        else:
+            names.append(key)
+    return names
+
+
+_SECTIONS = frozenset(f.name for f in fields(UserSettings) if f.name in ("rdp", "vnc", "spice"))
+# dict-valued settings whose keys are locked one by one.
+_MERGED = frozenset({"clients"})
+
+
+# --- the layers together -----------------------------------------------------------
+
+
+class Layers:
+    """The settings of one run: system file > command line > user file > defaults.
+
+    ``user`` is what the user chose, over the admin's and the built-in
+    defaults; it is what the settings dialog edits and what :meth:`save`
+    writes (only where it differs from those defaults). :meth:`effective`
+    puts the command line and the locked keys on top.
+    """
+
+    def __init__(
+        self,
+        path: Path | None = None,
+        *,
+        system: SystemConfig | None = None,
+        command_line: Mapping[str, Any] | None = None,
+        user: UserSettings | None = None,
+    ) -> None:
+        self.path = path
+        self.system = system or SystemConfig()
+        self.command_line: dict[str, Any] = dict(command_line or {})
+        self.base = UserSettings()
+        _fill(self.base, dict(self.system.defaults))
+        if user is not None:
+            self.user = copy.deepcopy(user)
+        else:
+            self.user = copy.deepcopy(self.base)
+            if path is not None:
+                raw = _read_user_file(path)
+                for key, why in _fill(self.user, raw):
+                    log.app.warning("settings %s: ignoring %r (%s)", path, key, why)
+
+    @classmethod
+    def load(
+        cls,
+        path: Path,
+        *,
+        system_path: Path | None = None,
+        command_line: Mapping[str, Any] | None = None,
+    ) -> Layers:
+        return cls(path, system=SystemConfig.load(system_path), command_line=command_line)
+
+    def effective(self) -> UserSettings:
+        """What this run uses: a copy, safe to hand around."""
+        settings = copy.deepcopy(self.user)
+        _fill(settings, copy.deepcopy(self.command_line))
+        _fill(settings, copy.deepcopy(dict(self.system.locked)))
+        return settings
+
+    def locked(self, key: str) -> bool:
+        """Whether the admin fixed ``key`` (dotted: ``rdp.multimon``, or a whole ``rdp``)."""
+        keys = self.system.locked_keys()
+        parts = key.split(".")
+        return any(".".join(parts[:n]) in keys for n in range(1, len(parts) + 1))
+
+    def update(self, chosen: UserSettings) -> None:
+        """Take the user's choices from an edited copy of :meth:`effective`.
+
+        Locked keys and command-line values are not the user's choice and keep
+        what the user file had.
+        """
+        chosen_raw = asdict(chosen)
+        current = asdict(self.user)
+        merged = _take_choices(current, chosen_raw, self, "", set(self.command_line))
+        fresh = copy.deepcopy(self.base)
+        _fill(fresh, merged)
+        self.user = fresh
+
+    def save(self) -> None:
+        """Write the user's choices (where they differ from the defaults); no path: nothing."""
+        if self.path is None:
+            return
+        diff = _difference(asdict(self.user), asdict(self.base))
+        self.path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+        fd, tmp = tempfile.mkstemp(dir=self.path.parent, prefix=".settings-", suffix=".json")
+        try:
+            with os.fdopen(fd, "w", encoding="utf-8") as f:
+                json.dump(diff, f, indent=2, sort_keys=True)
+                f.write("\n")
+            os.replace(tmp, self.path)
+        except BaseException:
+            Path(tmp).unlink(missing_ok=True)
+            raise
+
+
+def _read_user_file(path: Path) -> dict[str, Any]:
+    try:
+        raw = json.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        return {}
+    except (OSError, ValueError) as e:
+        _set_aside(path, e)
+        return {}
+    if not isinstance(raw, dict):
+        _set_aside(path, "not a JSON object")
+        return {}
+    return raw
+
+
+def _take_choices(
+    current: dict[str, Any],
+    chosen: dict[str, Any],
+    layers: Layers,
+    prefix: str,
+    from_command_line: set[str],
+) -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    for key, value in chosen.items():
+        name = prefix + key
+        if isinstance(value, dict) and _is_section(key, prefix):
+            out[key] = _take_choices(current.get(key, {}), value, layers, f"{name}.", set())
+        elif layers.locked(name) or (not prefix and key in from_command_line):
+            if key in _MERGED and isinstance(value, dict):
+                out[key] = value  # handled per entry below
+            else:
+                out[key] = current.get(key)
+        else:
+            out[key] = value
+        if key in _MERGED and isinstance(value, dict):
+            mine = dict(current.get(key, {}))
+            for entry, path in value.items():
+                if not layers.locked(f"{name}.{entry}"):
+                    mine[entry] = path
+            for entry in list(mine):
+                if entry not in value and not layers.locked(f"{name}.{entry}"):
+                    del mine[entry]
+            out[key] = mine
+    return out
+
+
+def _difference(values: dict[str, Any], base: dict[str, Any]) -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    for key, value in values.items():
+        below = base.get(key)
+        if isinstance(value, dict) and isinstance(below, dict) and key in _SECTIONS:
+            inner = _difference(value, below)
+            if inner:
+                out[key] = inner
+        elif value != below:
+            out[key] = value
+    return out

@@ -15,13 +15,19 @@ import hashlib
 import json
 import os
 import socket
-import ssl
 import tempfile
 from dataclasses import asdict, dataclass
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from launcher.core import log
+from launcher.core.lazy import Lazy
+
+if TYPE_CHECKING:
+    import ssl
+else:  # not needed to show the first window
+    ssl = Lazy("ssl")
 
 __all__ = [
     "Pin",

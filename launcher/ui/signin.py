@@ -1,29 +1,57 @@
-"""The sign-in page: server, username, password."""
+"""The sign-in page: broker (from the user's list), username, password, domain, code.
+
+It emits intents and renders what the window tells it; it never talks to
+the broker. ``submitted(server, account, password)`` carries the account
+name with the domain put in (``DOMAIN\\user``); :meth:`otp` and
+:attr:`remember` say the rest. The one-time code field appears only when
+the broker asked for one (:meth:`ask_otp`).
+"""
 
 from __future__ import annotations
 
-from PySide6.QtCore import Qt, Signal
+from collections.abc import Callable
+
+from PySide6.QtCore import QEvent, QObject, Qt, Signal
+from PySide6.QtGui import QKeyEvent
 from PySide6.QtWidgets import (
+    QCheckBox,
+    QComboBox,
     QFormLayout,
+    QHBoxLayout,
+    QInputDialog,
     QLabel,
     QLineEdit,
+    QMenu,
     QPushButton,
+    QSizePolicy,
+    QToolButton,
     QVBoxLayout,
     QWidget,
 )
 
-from launcher.ui.resources import icon
+from launcher.core import servers
+from launcher.core.signin import account_name, caps_lock_from_key, clean_otp
+from launcher.ui.resources import icon, themed_icon
 from launcher.ui.widgets import Banner
 
 
 class SignInPage(QWidget):
-    """Emits ``submitted(server, username, password)``; shows busy and errors."""
+    """Emits ``submitted(server, account, password)``; shows busy, errors and prompts."""
 
     submitted = Signal(str, str, str)
     help_requested = Signal()
+    settings_requested = Signal()
+    about_requested = Signal()
+    servers_changed = Signal(list)  # the user's list after an add, edit or remove
+    server_chosen = Signal(str)  # another broker picked from the list
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
+        self._servers: list[str] = []
+        self._servers_locked = False
+        self._caps_lock: bool | None = None
+        self.server_dialog: QInputDialog | None = None
+
         logo = QLabel()
         logo.setPixmap(icon("rubicon").pixmap(72, 72))
         logo.setAlignment(Qt.AlignmentFlag.AlignCenter)
@@ -34,78 +62,294 @@ class SignInPage(QWidget):
         subtitle.setAlignment(Qt.AlignmentFlag.AlignCenter)
         subtitle.setStyleSheet("color: palette(placeholder-text);")
 
-        self.server = QLineEdit()
+        # The broker: an editable list; self.server is its text field.
+        self.server_box = QComboBox()
+        self.server_box.setEditable(True)
+        self.server_box.setInsertPolicy(QComboBox.InsertPolicy.NoInsert)
+        self.server_box.setAccessibleName(self.tr("Broker address"))
+        self.server_box.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Fixed)
+        line = self.server_box.lineEdit()
+        assert line is not None
+        self.server: QLineEdit = line
         self.server.setPlaceholderText("https://broker.example.com")
         self.server.setAccessibleName(self.tr("Broker address"))
+        self.servers_button = QToolButton()
+        self.servers_button.setIcon(themed_icon("more"))
+        self.servers_button.setToolTip(self.tr("Add, edit or remove brokers"))
+        self.servers_button.setAccessibleName(self.tr("Manage brokers"))
+        self.servers_button.setPopupMode(QToolButton.ToolButtonPopupMode.InstantPopup)
+        self.servers_button.setStyleSheet("QToolButton::menu-indicator { image: none; }")
+        self.servers_menu = QMenu(self.servers_button)
+        self.add_action = self.servers_menu.addAction(themed_icon("add"), self.tr("Add a broker…"))
+        self.edit_action = self.servers_menu.addAction(
+            themed_icon("edit"), self.tr("Edit this address…")
+        )
+        self.remove_action = self.servers_menu.addAction(
+            themed_icon("remove"), self.tr("Remove from the list")
+        )
+        self.servers_button.setMenu(self.servers_menu)
+        server_row = QHBoxLayout()
+        server_row.setContentsMargins(0, 0, 0, 0)
+        server_row.addWidget(self.server_box, 1)
+        server_row.addWidget(self.servers_button)
+
         self.username = QLineEdit()
         self.username.setAccessibleName(self.tr("Username"))
         self.password = QLineEdit()
         self.password.setEchoMode(QLineEdit.EchoMode.Password)
         self.password.setAccessibleName(self.tr("Password"))
+        self.caps_hint = QLabel(self.tr("Caps Lock is on"))
+        self.caps_hint.setAccessibleName(self.tr("Caps Lock is on"))
+        self.caps_hint.setStyleSheet("color: #b26a00; font-weight: 600;")
+        self.caps_hint.hide()
+        self.domain = QLineEdit()
+        self.domain.setPlaceholderText(self.tr("optional, e.g. CORP"))
+        self.domain.setAccessibleName(self.tr("Domain"))
+        self.otp = QLineEdit()
+        self.otp.setAccessibleName(self.tr("One-time code"))
+        self.otp.setPlaceholderText(self.tr("6-digit code from your authenticator app"))
+        self.otp.setMaxLength(12)
+        self.otp.setInputMethodHints(Qt.InputMethodHint.ImhDigitsOnly)
+        self.remember = QCheckBox(self.tr("&Remember my password"))
+        self.remember.setAccessibleName(self.tr("Remember my password"))
+        self.remember.setToolTip(
+            self.tr("Keep the password in this computer's keychain, never in a file")
+        )
         self.banner = Banner()
         self.button = QPushButton(self.tr("Sign in"))
         self.button.setDefault(True)
         self.button.setAccessibleName(self.tr("Sign in"))
         self.button.setMinimumHeight(34)
+        self.settings_button = QPushButton(self.tr("Settings"))
+        self.settings_button.setFlat(True)
+        self.settings_button.setAccessibleName(self.tr("Settings"))
         self.help_button = QPushButton(self.tr("Help"))
         self.help_button.setFlat(True)
         self.help_button.setAccessibleName(self.tr("Help and diagnostics"))
         self.help_button.setToolTip(self.tr("Check this computer and the broker (F1)"))
+        self.about_button = QPushButton(self.tr("About"))
+        self.about_button.setFlat(True)
+        self.about_button.setAccessibleName(self.tr("About Rubicon"))
 
-        form = QFormLayout()
-        form.addRow(self.tr("&Server"), self.server)
-        form.addRow(self.tr("&Username"), self.username)
-        form.addRow(self.tr("&Password"), self.password)
+        self.form = QFormLayout()
+        self.form.setFieldGrowthPolicy(QFormLayout.FieldGrowthPolicy.AllNonFixedFieldsGrow)
+        self.form.addRow(self._label(self.tr("&Server"), self.server_box), server_row)
+        self.form.addRow(self._label(self.tr("&Username"), self.username), self.username)
+        self.form.addRow(self._label(self.tr("&Password"), self.password), self.password)
+        self.form.addRow("", self.caps_hint)
+        self.domain_label = self._label(self.tr("&Domain"), self.domain)
+        self.form.addRow(self.domain_label, self.domain)
+        self.otp_label = self._label(self.tr("One-time &code"), self.otp)
+        self.form.addRow(self.otp_label, self.otp)
+        self.form.addRow("", self.remember)
+        self.form.setRowVisible(self.caps_hint, False)
+        self.form.setRowVisible(self.domain, False)
+        self.form.setRowVisible(self.otp, False)
+
+        links = QHBoxLayout()
+        links.addStretch(1)
+        links.addWidget(self.settings_button)
+        links.addWidget(self.help_button)
+        links.addWidget(self.about_button)
+        links.addStretch(1)
 
         card = QWidget()
-        card.setFixedWidth(380)
+        card.setFixedWidth(400)
         inner = QVBoxLayout(card)
         inner.setSpacing(12)
         inner.addWidget(logo)
         inner.addWidget(title)
         inner.addWidget(subtitle)
         inner.addSpacing(8)
-        inner.addLayout(form)
+        inner.addLayout(self.form)
         inner.addWidget(self.banner)
         inner.addWidget(self.button)
-        inner.addWidget(self.help_button, 0, Qt.AlignmentFlag.AlignHCenter)
+        inner.addLayout(links)
 
         outer = QVBoxLayout(self)
         outer.addStretch(1)
         outer.addWidget(card, 0, Qt.AlignmentFlag.AlignHCenter)
         outer.addStretch(2)
 
+        self.setTabOrder(self.server, self.servers_button)
+        self.setTabOrder(self.servers_button, self.username)
+        self.setTabOrder(self.username, self.password)
+        self.setTabOrder(self.password, self.domain)
+        self.setTabOrder(self.domain, self.otp)
+        self.setTabOrder(self.otp, self.remember)
+        self.setTabOrder(self.remember, self.button)
+        self.setTabOrder(self.button, self.settings_button)
+        self.setTabOrder(self.settings_button, self.help_button)
+        self.setTabOrder(self.help_button, self.about_button)
+
         self.button.clicked.connect(self.submit)
         self.help_button.clicked.connect(self.help_requested)
-        for field in (self.server, self.username, self.password):
+        self.settings_button.clicked.connect(self.settings_requested)
+        self.about_button.clicked.connect(self.about_requested)
+        for field in (self.server, self.username, self.password, self.domain, self.otp):
             field.returnPressed.connect(self.submit)
+        self.server_box.activated.connect(self._picked)
+        self.add_action.triggered.connect(lambda: self._ask_address(None))
+        self.edit_action.triggered.connect(lambda: self._ask_address(self.server.text()))
+        self.remove_action.triggered.connect(self.remove_current_server)
+        self.servers_menu.aboutToShow.connect(self._update_server_actions)
+        self.password.installEventFilter(self)
+
+    def _label(self, text: str, buddy: QWidget) -> QLabel:
+        label = QLabel(text)
+        label.setBuddy(buddy)
+        return label
+
+    # -- the broker list -------------------------------------------------------
+
+    def set_servers(self, addresses: list[str], *, locked: bool = False) -> None:
+        """Fill the list; ``locked``: the admin fixed it, no add/edit/remove."""
+        self._servers = list(addresses)
+        self._servers_locked = locked
+        text = self.server.text()
+        self.server_box.blockSignals(True)
+        self.server_box.clear()
+        self.server_box.addItems(self._servers)
+        self.server_box.setCurrentIndex(-1)
+        self.server_box.blockSignals(False)
+        self.server.setText(text)
+        self.servers_button.setEnabled(not locked)
+        self.servers_button.setToolTip(
+            self.tr("Your administrator set the brokers")
+            if locked
+            else self.tr("Add, edit or remove brokers")
+        )
+        self.server.setReadOnly(locked and bool(addresses))
+
+    def servers(self) -> list[str]:
+        return list(self._servers)
+
+    def _picked(self, row: int) -> None:
+        if 0 <= row < len(self._servers):
+            self.server.setText(self._servers[row])
+            self.server_chosen.emit(self._servers[row])
+
+    def _update_server_actions(self) -> None:
+        known = self.server.text().strip() in self._servers
+        self.edit_action.setEnabled(known)
+        self.remove_action.setEnabled(known)
+
+    def _ask_address(self, current: str | None) -> None:
+        dialog = QInputDialog(self)
+        dialog.setWindowTitle(self.tr("Edit broker") if current else self.tr("Add a broker"))
+        dialog.setLabelText(self.tr("Broker address, for example broker.example.com:"))
+        dialog.setTextValue(current or "")
+        dialog.setAccessibleName(dialog.windowTitle())
+        dialog.textValueSelected.connect(
+            lambda text: self.edit_server(current, text) if current else self.add_server(text)
+        )
+        dialog.finished.connect(dialog.deleteLater)
+        self.server_dialog = dialog
+        dialog.open()
+
+    def add_server(self, address: str) -> bool:
+        return self._change_servers(lambda: servers.add(self._servers, address))
+
+    def edit_server(self, old: str | None, address: str) -> bool:
+        if old is None:
+            return self.add_server(address)
+        return self._change_servers(lambda: servers.replace(self._servers, old, address))
+
+    def remove_current_server(self) -> None:
+        current = self.server.text().strip()
+        if current not in self._servers or self._servers_locked:
+            return
+        updated = servers.remove(self._servers, current)
+        self.server.clear()
+        self.set_servers(updated)
+        self.server.setText(updated[0] if updated else "")
+        self.servers_changed.emit(updated)
+
+    def _change_servers(self, change: Callable[[], list[str]]) -> bool:
+        if self._servers_locked:
+            return False
+        try:
+            updated = change()
+        except ValueError as e:
+            self.banner.show_message(str(e))
+            return False
+        self.banner.clear_message()
+        self.set_servers(updated)
+        self.server.setText(updated[0])
+        self.servers_changed.emit(updated)
+        return True
+
+    # -- the form --------------------------------------------------------------
 
     def prefill(self, *, server: str, username: str) -> None:
         self.server.setText(server)
         self.username.setText(username)
         self.focus_first_empty()
 
+    def set_domain_shown(self, shown: bool, domain: str = "") -> None:
+        self.form.setRowVisible(self.domain, shown or bool(domain))
+        if domain and not self.domain.text():
+            self.domain.setText(domain)
+
     def focus_first_empty(self) -> None:
         for field in (self.server, self.username, self.password):
             if not field.text():
                 field.setFocus()
                 return
+        if self.otp_requested:
+            self.otp.setFocus()
+            return
         self.password.setFocus()
 
+    @property
+    def otp_requested(self) -> bool:
+        return not self.otp.isHidden()
+
+    def otp_code(self) -> str | None:
+        """The code typed, cleaned; None when none is asked for or typed."""
+        if not self.otp_requested or not self.otp.text().strip():
+            return None
+        return clean_otp(self.otp.text())
+
+    def ask_otp(self, message: str) -> None:
+        """The broker wants a one-time code: show the field and say so."""
+        self.set_busy(False)
+        self.form.setRowVisible(self.otp, True)
+        self.otp.clear()
+        self.banner.show_message(message, kind="info")
+        self.otp.setFocus()
+
     def set_busy(self, busy: bool) -> None:
-        for widget in (self.server, self.username, self.password, self.button):
+        for widget in (
+            self.server_box,
+            self.servers_button,
+            self.username,
+            self.password,
+            self.domain,
+            self.otp,
+            self.remember,
+            self.button,
+        ):
             widget.setEnabled(not busy)
+        if not busy and self._servers_locked:
+            self.servers_button.setEnabled(False)
         self.button.setText(self.tr("Signing in…") if busy else self.tr("Sign in"))
 
     def show_error(self, text: str) -> None:
         self.set_busy(False)
         self.banner.show_message(text)
+        if self.otp_requested:
+            self.otp.selectAll()
+            self.otp.setFocus()
+            return
         self.password.selectAll()
         self.password.setFocus()
 
     def reset(self) -> None:
-        """Back to a fresh form: the password is never kept."""
+        """Back to a fresh form: the password and the code are never kept."""
         self.password.clear()
+        self.otp.clear()
+        self.form.setRowVisible(self.otp, False)
         self.banner.clear_message()
         self.set_busy(False)
         self.focus_first_empty()
@@ -132,6 +376,39 @@ class SignInPage(QWidget):
             self.banner.show_message(self.tr("Enter your %s.") % listed)
             self.focus_first_empty()
             return
+        if self.otp_requested:
+            try:
+                clean_otp(self.otp.text())
+            except ValueError:
+                self.banner.show_message(
+                    self.tr("Enter the 6-digit code your authenticator app shows.")
+                )
+                self.otp.setFocus()
+                return
         self.banner.clear_message()
         self.set_busy(True)
-        self.submitted.emit(server, username, password)
+        self.submitted.emit(server, account_name(username, self.domain.text()), password)
+
+    # -- caps lock -------------------------------------------------------------
+
+    @property
+    def caps_lock_shown(self) -> bool:
+        return not self.caps_hint.isHidden()
+
+    def eventFilter(self, watched: QObject, event: QEvent) -> bool:  # noqa: N802
+        if watched is self.password:
+            if event.type() == QEvent.Type.KeyPress and isinstance(event, QKeyEvent):
+                shift = bool(event.modifiers() & Qt.KeyboardModifier.ShiftModifier)
+                state = caps_lock_from_key(event.text(), shift)
+                if state is not None:
+                    self._caps_lock = state
+                self._show_caps_hint(bool(self._caps_lock))
+            elif event.type() == QEvent.Type.FocusOut:
+                self._show_caps_hint(False)
+            elif event.type() == QEvent.Type.FocusIn:
+                self._show_caps_hint(bool(self._caps_lock))
+        return super().eventFilter(watched, event)
+
+    def _show_caps_hint(self, shown: bool) -> None:
+        if shown != self.caps_lock_shown:
+            self.form.setRowVisible(self.caps_hint, shown)

@@ -1,15 +1,32 @@
-"""Small widgets shared by the pages."""
+"""Small widgets shared by the pages: the message banner, the power-on panel."""
 
 from __future__ import annotations
 
-from PySide6.QtCore import Qt
-from PySide6.QtWidgets import QLabel, QWidget
+from PySide6.QtCore import Qt, Signal
+from PySide6.QtWidgets import (
+    QFrame,
+    QHBoxLayout,
+    QLabel,
+    QProgressBar,
+    QPushButton,
+    QVBoxLayout,
+    QWidget,
+)
 
-_STYLES = {
-    "error": "background:#fdecea; color:#611a15; border:1px solid #f5c2bd;",
-    "warn": "background:#fff4e5; color:#663c00; border:1px solid #f3d19e;",
-    "info": "background:#e8f1fb; color:#0d3c61; border:1px solid #b9d4f1;",
-    "ok": "background:#edf7ed; color:#1e4620; border:1px solid #b7dfb9;",
+from launcher.ui.resources import is_dark
+
+# background, text, border; a light and a dark set, picked by the palette.
+_LIGHT = {
+    "error": ("#fdecea", "#611a15", "#f5c2bd"),
+    "warn": ("#fff4e5", "#663c00", "#f3d19e"),
+    "info": ("#e8f1fb", "#0d3c61", "#b9d4f1"),
+    "ok": ("#edf7ed", "#1e4620", "#b7dfb9"),
+}
+_DARK = {
+    "error": ("#3d1714", "#f8c9c3", "#7a2e27"),
+    "warn": ("#3a2a0c", "#f7dca8", "#7a5a1c"),
+    "info": ("#12283d", "#c4ddf5", "#2f5578"),
+    "ok": ("#15301a", "#c3e6c6", "#2f6236"),
 }
 
 
@@ -25,7 +42,11 @@ class Banner(QLabel):
         self.hide()
 
     def show_message(self, text: str, *, kind: str = "error") -> None:
-        self.setStyleSheet(f"QLabel {{ {_STYLES[kind]} border-radius:6px; padding:8px 10px; }}")
+        background, colour, border = (_DARK if is_dark(self.palette()) else _LIGHT)[kind]
+        self.setStyleSheet(
+            f"QLabel {{ background:{background}; color:{colour}; border:1px solid {border};"
+            " border-radius:6px; padding:8px 10px; }"
+        )
         self._kind = kind
         self.setText(text)
         self.setAccessibleDescription(text)
@@ -42,3 +63,49 @@ class Banner(QLabel):
         if not self.isVisible():
             return None
         return self._kind
+
+
+class StartingPanel(QFrame):
+    """While a machine powers on: a moving bar, when Rubicon asks again, and Cancel."""
+
+    cancelled = Signal()
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setFrameShape(QFrame.Shape.StyledPanel)
+        self.title = QLabel()
+        self.title.setWordWrap(True)
+        self.countdown = QLabel()
+        self.countdown.setAccessibleName(self.tr("Time until Rubicon checks again"))
+        self.bar = QProgressBar()
+        self.bar.setRange(0, 0)  # indeterminate: the broker gives no percentage
+        self.bar.setTextVisible(False)
+        self.bar.setMaximumHeight(8)
+        self.bar.setAccessibleName(self.tr("Desktop starting"))
+        self.cancel_button = QPushButton(self.tr("Cancel"))
+        self.cancel_button.setAccessibleName(self.tr("Stop waiting for the desktop"))
+        text = QVBoxLayout()
+        text.addWidget(self.title)
+        text.addWidget(self.countdown)
+        text.addWidget(self.bar)
+        row = QHBoxLayout(self)
+        row.addLayout(text, 1)
+        row.addWidget(self.cancel_button, 0, Qt.AlignmentFlag.AlignVCenter)
+        self.cancel_button.clicked.connect(self.cancelled)
+        self.hide()
+
+    def start(self, name: str) -> None:
+        self.title.setText(
+            self.tr("<b>%s</b> is starting. It opens as soon as it is ready.") % name
+        )
+        self.countdown.setText(self.tr("Asking the broker…"))
+        self.show()
+
+    def set_seconds(self, seconds: int) -> None:
+        if seconds <= 0:
+            self.countdown.setText(self.tr("Checking now…"))
+        else:
+            self.countdown.setText(self.tr("Checking again in %d s") % seconds)
+
+    def stop(self) -> None:
+        self.hide()

@@ -92,7 +92,7 @@ def test_the_sign_in_password_reaches_the_rdp_client_on_stdin_only(
     pid = started.args[0].client.pid
     for where in (f"/proc/{pid}/cmdline", f"/proc/{pid}/environ"):
         assert PASSWORD.encode() not in Path(where).read_bytes()
-    held = window._sso
+    held = window.session.sso
     assert held is not None
 
     qtbot.mouseClick(window.desktops_page.sign_out_button, Qt.MouseButton.LeftButton)

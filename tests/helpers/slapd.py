@@ -4,7 +4,9 @@ Built from scratch in a temp dir: a slapd.conf (no cn=config tree to bootstrap),
 the entries loaded offline with slapadd, then slapd in the foreground (``-d 0``)
 on a free loopback port, so the process we started is the server we stop.
 
-Fixture: ``ldap_server`` (session, a frozen ``LdapServer``).
+Fixtures: ``ldap_server`` (session, a frozen ``LdapServer``) and
+``ldap_tls_server`` (the same directory served with a self-signed certificate,
+for StartTLS on ``url`` and TLS from the first byte on ``ldaps_url``).
 """
 
 from __future__ import annotations
@@ -65,6 +67,9 @@ class LdapServer:
     users: Mapping[str, str]  # uid -> password
     groups: Mapping[str, tuple[str, ...]]  # groupOfNames cn -> member uids
     posix_groups: Mapping[str, tuple[str, ...]]  # posixGroup cn -> memberUid values
+    # With TLS: the ldaps:// URL, and the certificate to trust (self-signed, PEM).
+    ldaps_url: str | None = None
+    ca_file: Path | None = None
 
     @property
     def people_dn(self) -> str:
@@ -111,8 +116,11 @@ def ssha(password: str) -> str:
     return "{SSHA}" + base64.b64encode(digest + salt).decode()
 
 
-def slapd_conf(root: Path) -> str:
+def slapd_conf(root: Path, tls: tuple[Path, Path] | None = None) -> str:
     lines = [f"include {SCHEMA_DIR / name}.schema" for name in SCHEMAS]
+    if tls is not None:
+        cert, key = tls
+        lines += [f"TLSCertificateFile {cert}", f"TLSCertificateKeyFile {key}"]
     lines += [
         f"pidfile {root / 'slapd.pid'}",
         f"argsfile {root / 'slapd.args'}",
@@ -227,15 +235,28 @@ class Slapd:
             conn.unbind()
 
 
-def start_slapd(slapd: Path, slapadd: Path, timeout: float = START_TIMEOUT) -> Slapd:
-    """Configure, seed and start a private slapd on a free loopback port."""
+def start_slapd(
+    slapd: Path, slapadd: Path, timeout: float = START_TIMEOUT, *, tls: bool = False
+) -> Slapd:
+    """Configure, seed and start a private slapd on a free loopback port.
+
+    With `tls`, it also gets a self-signed certificate for 127.0.0.1 and
+    localhost, offers StartTLS and listens for ldaps:// on a second port.
+    """
     root = Path(tempfile.mkdtemp(prefix="rubicon-slapd-"))
     instance: Slapd | None = None
     try:
         (root / "data").mkdir()
+        files = None
+        if tls:
+            from broker_stub import tls as broker_tls
+
+            made = broker_tls.create(root / "tls", ["localhost"])
+            files = (made.cert, made.key)
         conf = root / "slapd.conf"
-        conf.write_text(slapd_conf(root))
+        conf.write_text(slapd_conf(root, files))
         port = free_tcp_port(HOST)
+        ldaps_port = free_tcp_port(HOST) if tls else None
         server = LdapServer(
             url=f"ldap://{HOST}:{port}",
             base_dn=BASE_DN,
@@ -244,6 +265,8 @@ def start_slapd(slapd: Path, slapadd: Path, timeout: float = START_TIMEOUT) -> S
             users=MappingProxyType({uid: pw for uid, (_cn, pw) in PEOPLE.items()}),
             groups=MappingProxyType(dict(GROUPS)),
             posix_groups=MappingProxyType(dict(POSIX_GROUPS)),
+            ldaps_url=f"ldaps://{HOST}:{ldaps_port}" if ldaps_port else None,
+            ca_file=files[0] if files else None,
         )
         (root / "seed.ldif").write_text(seed_ldif(server))
         seeded = subprocess.run(
@@ -255,9 +278,10 @@ def start_slapd(slapd: Path, slapadd: Path, timeout: float = START_TIMEOUT) -> S
         )
         if seeded.returncode != 0:
             raise RuntimeError(f"slapadd failed:\n{seeded.stdout}{seeded.stderr}")
+        listen = " ".join(f"{u}/" for u in (server.url, server.ldaps_url) if u)
         with (root / "slapd.log").open("ab") as log:
             process = subprocess.Popen(
-                [slapd, "-f", conf, "-h", f"{server.url}/", "-d", "0"],
+                [slapd, "-f", conf, "-h", listen, "-d", "0"],
                 cwd=root,
                 stdin=subprocess.DEVNULL,
                 stdout=log,
@@ -285,6 +309,16 @@ def start_slapd(slapd: Path, slapadd: Path, timeout: float = START_TIMEOUT) -> S
 def ldap_server() -> Iterator[LdapServer]:
     """A running, seeded OpenLDAP server shared by the whole test session."""
     instance = start_slapd(*require_slapd())
+    try:
+        yield instance.server
+    finally:
+        instance.stop()
+
+
+@pytest.fixture(scope="session")
+def ldap_tls_server() -> Iterator[LdapServer]:
+    """Like ldap_server, with StartTLS and ldaps:// (trust `ca_file`)."""
+    instance = start_slapd(*require_slapd(), tls=True)
     try:
         yield instance.server
     finally:

@@ -10,9 +10,6 @@ import ipaddress
 import re
 from collections.abc import Sequence
 
-from cryptography.hazmat.decrepit.ciphers.algorithms import TripleDES
-from cryptography.hazmat.primitives.ciphers import Cipher, modes
-
 from launcher.core.models import ConnectionInfo, Protocol
 from launcher.core.protocols import ClientNotFound, ExitReason, LaunchPlan, find_client
 
@@ -44,6 +41,10 @@ def obfuscate_password(password: str) -> bytes:
     VNC authentication uses only the first 8 bytes; longer passwords are cut
     exactly as the server cuts them.
     """
+    # Here, not at the top: cryptography's bindings take a while to load.
+    from cryptography.hazmat.decrepit.ciphers.algorithms import TripleDES
+    from cryptography.hazmat.primitives.ciphers import Cipher, modes
+
     raw = password.encode("utf-8")[:MAX_PASSWORD].ljust(MAX_PASSWORD, b"\0")
     # Triple DES with one key repeated is single DES.
     encryptor = Cipher(TripleDES(_MIRRORED_KEY * 3), modes.ECB()).encryptor()  # noqa: S305

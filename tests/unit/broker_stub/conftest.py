@@ -86,15 +86,22 @@ USERS: dict[str, UserSpec] = {
 }
 
 
+def toml_value(value: Any) -> str:
+    """JSON strings, numbers, booleans and lists are valid TOML; tables go inline."""
+    if isinstance(value, dict):
+        return "{" + ", ".join(f"{k} = {toml_value(v)}" for k, v in value.items()) + "}"
+    return json.dumps(value)
+
+
 def to_toml(pools: list[PoolSpec]) -> str:
-    """The pools file for `pools` (JSON strings and lists are valid TOML values)."""
+    """The pools file for `pools`."""
     lines: list[str] = []
     for pool in pools:
         lines.append("[[pools]]")
-        lines += [f"{k} = {json.dumps(v)}" for k, v in pool.items() if k != "machines"]
+        lines += [f"{k} = {toml_value(v)}" for k, v in pool.items() if k != "machines"]
         for machine in pool.get("machines", []):
             lines.append("[[pools.machines]]")
-            lines += [f"{k} = {json.dumps(v)}" for k, v in machine.items()]
+            lines += [f"{k} = {toml_value(v)}" for k, v in machine.items()]
     return "\n".join(lines) + "\n"
 
 
@@ -190,6 +197,8 @@ def make_broker(
                 **{
                     "database_url": database_url,
                     "config": write_config(pools),
+                    # Tests fire deadlines themselves, at the time they choose.
+                    "scheduler": False,
                     **settings,
                 }
             )

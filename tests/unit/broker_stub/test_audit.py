@@ -61,7 +61,7 @@ def test_one_user_day(broker: Broker) -> None:
             "actor": "alice",
             "action": audit.SIGN_IN,
             "target": "user:alice",
-            "detail": {},
+            "detail": {"source": "local", "mfa": False},
             "address": "testclient",
         },
         {

@@ -337,11 +337,14 @@ def test_serve_bad_config_names_file_and_key(
     assert uvicorn_calls == []
 
 
-def test_serve_without_config(
-    db_url: str, capsys: pytest.CaptureFixture[str], uvicorn_calls: list[Any]
+def test_serve_without_config_serves_the_pools_in_the_database(
+    db_url: str, caplog: pytest.LogCaptureFixture, uvicorn_calls: list[Any]
 ) -> None:
-    assert cli.main(["serve", "--database-url", db_url]) == 2
-    assert "--config" in one_error_line(capsys)
+    # `apply` and the admin API manage the pools of such a site.
+    assert cli.main(["serve", "--database-url", db_url, "--insecure-http"]) == 0
+
+    assert len(uvicorn_calls) == 1
+    assert "no pools file given" in caplog.text
 
 
 def test_serve_database_unreachable(

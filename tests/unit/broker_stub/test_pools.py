@@ -7,11 +7,12 @@ from collections.abc import Callable
 from typing import Any
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import select, update
 
+from broker_stub.clock import utcnow
 from broker_stub.config import load_config
-from broker_stub.db.models import Entitlement, Machine, Pool
-from broker_stub.domain import allocation
+from broker_stub.db.models import Entitlement, Machine, MachineState, Pool
+from broker_stub.domain import allocation, sessions
 from broker_stub.domain.pools import sync_pools
 
 from .conftest import Broker, PoolSpec
@@ -21,7 +22,7 @@ def snapshot(broker: Broker) -> dict[str, list[tuple[Any, ...]]]:
     with broker.session() as db:
         return {
             "pools": [
-                (p.id, p.name, p.protocol, p.sort)
+                (p.id, p.name, p.default_protocol, p.sort)
                 for p in db.scalars(select(Pool).order_by(Pool.sort))
             ],
             "machines": sorted(
@@ -108,7 +109,7 @@ def test_machine_in_use_is_kept(
 
     # The session goes on; once it ends, the next start removes the leftovers.
     with second.session() as db:
-        allocation.logoff(db, second.user("carol"), held.session.id)
+        sessions.logoff(db, second.user("carol"), held.session.id, utcnow(), address=None)
     third = make_broker(pools=pools)
     assert [p[0] for p in snapshot(third)["pools"]] == ["engineering", "art"]
 
@@ -119,3 +120,116 @@ def test_sync_is_idempotent(broker: Broker) -> None:
     with broker.session() as db:
         sync_pools(db, load_config(broker.settings.config))
     assert snapshot(broker) == before
+
+
+def test_pool_options_reach_the_database(
+    make_broker: Callable[..., Broker], pools: list[PoolSpec]
+) -> None:
+    pools[0].update(
+        kind="dedicated",
+        protocol=None,
+        protocols=["rdp", "vnc", "spice"],
+        default_protocol="vnc",
+        disconnect_timeout="30m",
+        idle_timeout="1h",
+        idle_action="logoff",
+        max_session="10h",
+        prelaunch_timeout="90s",
+        allow_reset=True,
+        sso=True,
+        spares=1,
+        backend={"wake_address": "10.0.20.255", "reset_command": ["ipmitool", "{name}"]},
+    )
+    del pools[0]["protocol"]
+    pools[0]["machines"] = [
+        {
+            "name": "eng-1",
+            "host": "10.0.20.11",
+            "vnc_port": 5901,
+            "spice_tls_port": 5931,
+            "mac": "52-54-00-AA-BB-01",
+        }
+    ]
+    broker = make_broker(pools=pools)
+
+    with broker.session() as db:
+        pool = db.get_one(Pool, "engineering")
+        machine = db.scalar(select(Machine).where(Machine.name == "eng-1"))
+    assert (pool.kind, pool.protocols, pool.default_protocol) == (
+        "dedicated",
+        ["rdp", "vnc", "spice"],
+        "vnc",
+    )
+    assert (
+        pool.disconnect_timeout_s,
+        pool.idle_timeout_s,
+        pool.idle_action,
+        pool.max_session_s,
+        pool.prelaunch_timeout_s,
+    ) == (1800, 3600, "logoff", 36000, 90)
+    assert (pool.allow_reset, pool.allow_restart, pool.sso, pool.spares) == (True, False, True, 1)
+    assert pool.backend == {
+        "type": "static",
+        "wake_address": "10.0.20.255",
+        "wake_port": 9,
+        "reset_command": ["ipmitool", "{name}"],
+        "restart_command": None,
+        "command_timeout_s": 30,
+    }
+    assert machine is not None
+    # port is the default protocol's; RDP gets its usual port; SPICE has TLS only.
+    assert (
+        machine.port,
+        machine.vnc_port,
+        machine.rdp_port,
+        machine.spice_port,
+        machine.spice_tls_port,
+    ) == (5901, 5901, 3389, None, 5931)
+    assert machine.mac == "52:54:00:aa:bb:01"
+
+
+def test_defaults_mean_no_limits(broker: Broker) -> None:
+    with broker.session() as db:
+        pool = db.get_one(Pool, "engineering")
+    assert pool.kind == "floating"
+    assert (pool.disconnect_timeout_s, pool.idle_timeout_s, pool.max_session_s) == (None,) * 3
+    assert pool.prelaunch_timeout_s == 120
+    assert (pool.allow_reset, pool.allow_restart, pool.sso, pool.spares) == (False, False, False, 0)
+
+
+def test_turning_a_dedicated_pool_floating_frees_idle_bindings(
+    make_broker: Callable[..., Broker], pools: list[PoolSpec]
+) -> None:
+    pools[0]["kind"] = "dedicated"
+    first = make_broker(pools=pools)
+    with first.session() as db:
+        alice = allocation.launch(db, first.user("alice"), "engineering")
+        sessions.logoff(db, first.user("alice"), alice.session.id, utcnow(), address=None)
+        bob = allocation.launch(db, first.user("bob"), "engineering")
+
+    pools[0]["kind"] = "floating"
+    second = make_broker(pools=pools)
+
+    with second.session() as db:
+        machines = {m.name: m for m in db.scalars(select(Machine))}
+    # alice's idle binding goes; bob's machine stays his while his session lives.
+    assert machines[alice.machine.name].state == MachineState.READY
+    assert machines[alice.machine.name].assigned_user_id is None
+    assert machines[bob.machine.name].assigned_user_id == second.user("bob").id
+    assert machines[bob.machine.name].state == MachineState.ASSIGNED
+
+
+def test_start_up_retries_machines_in_error(
+    make_broker: Callable[..., Broker], caplog: pytest.LogCaptureFixture
+) -> None:
+    first = make_broker()
+    with first.session() as db:
+        db.execute(update(Machine).where(Machine.name == "eng-2").values(state=MachineState.ERROR))
+        db.commit()
+
+    with caplog.at_level(logging.WARNING):
+        second = make_broker()
+
+    with second.session() as db:
+        assert db.scalar(select(Machine.state).where(Machine.name == "eng-2")) == "ready"
+    assert "machine eng-2 was in error; trying it again" in caplog.text

@@ -1,9 +1,9 @@
-"""Bearer tokens: random, stored as SHA-256 only, expiring, revocable."""
+"""Bearer tokens: random, stored as SHA-256 only, expiring (absolute and idle), revocable."""
 
 from __future__ import annotations
 
 import hashlib
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from sqlalchemy import select
 
@@ -68,3 +68,59 @@ def test_revoked_token_stops_working(broker: Broker) -> None:
 
         assert tokens.lookup(db, token) is None
         assert tokens.lookup(db, other) is not None
+
+
+# Idle expiry, and how often last_used_at is written
+
+
+def stored_last_use(broker: Broker, token: str) -> datetime:
+    with broker.session() as db:
+        found = db.scalar(select(Token.last_used_at).where(Token.hash == tokens.token_hash(token)))
+    assert found is not None
+    return found
+
+
+def test_an_idle_token_stops_working(broker: Broker) -> None:
+    alice = broker.user("alice")
+    now = utcnow()
+    idle = timedelta(minutes=30)
+    with broker.session() as db:
+        token, _ = tokens.issue(db, alice, timedelta(hours=10), now=now)
+
+        assert tokens.lookup(db, token, now + timedelta(minutes=29), idle) is not None
+        # That use moved last_used_at: 30 minutes from there it is still good...
+        assert tokens.lookup(db, token, now + timedelta(minutes=58), idle) is not None
+        # ...and 30 minutes of silence end it.
+        assert tokens.lookup(db, token, now + timedelta(minutes=88), idle) is None
+        assert tokens.lookup(db, token, now + timedelta(minutes=89), idle) is None
+        # Without an idle timeout only the absolute expiry counts.
+        assert tokens.lookup(db, token, now + timedelta(minutes=89)) is not None
+
+
+def test_last_use_is_written_at_most_once_a_minute(broker: Broker) -> None:
+    alice = broker.user("alice")
+    now = utcnow()
+    with broker.session() as db:
+        token, _ = tokens.issue(db, alice, timedelta(hours=1), now=now)
+
+    for seconds in (1, 20, 59):
+        with broker.session() as db:
+            assert tokens.lookup(db, token, now + timedelta(seconds=seconds)) is not None
+        assert stored_last_use(broker, token) == now
+
+    with broker.session() as db:
+        tokens.lookup(db, token, now + timedelta(seconds=60))
+    assert stored_last_use(broker, token) == now + timedelta(seconds=60)
+
+
+def test_resolve_returns_the_token_row(broker: Broker) -> None:
+    alice = broker.user("alice")
+    with broker.session() as db:
+        token, _ = tokens.issue(db, alice, timedelta(hours=1), mfa=True)
+        found = tokens.resolve(db, token)
+
+    assert found is not None
+    user, row = found
+    assert user.username == "alice"
+    assert row.mfa is True
+    assert row.hash == tokens.token_hash(token)

@@ -8,9 +8,11 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
+from argon2 import PasswordHasher
 from sqlalchemy import select, update
 
 from broker_stub.db.models import Token, User
+from tests.helpers.clock import FakeClock
 
 from ..conftest import SQLITE_FILE, Broker, assert_problem, sqlite_only
 
@@ -28,7 +30,7 @@ def test_login(broker: Broker) -> None:
     assert reply.headers["content-type"] == "application/json"
     body = reply.json()
     assert set(body) == {"token", "expires_at", "user"}
-    assert body["user"] == {"username": "alice", "display_name": "Alice Liddell"}
+    assert body["user"] == {"username": "alice", "display_name": "Alice Liddell", "role": "user"}
     assert len(body["token"]) >= 43
     assert body["expires_at"].endswith("Z")
     expires_at = datetime.fromisoformat(body["expires_at"])
@@ -162,3 +164,115 @@ def test_no_secret_reaches_the_logs(broker: Broker, caplog: pytest.LogCaptureFix
     assert "alice" in caplog.text  # the log did record these events
     for secret in (alice_password, "Wr0ng-guess!", "An0ther-guess!", token, vnc_password):
         assert secret not in caplog.text
+
+
+# Idle and absolute expiry, by the app's clock
+
+
+@pytest.fixture
+def clock() -> FakeClock:
+    return FakeClock()
+
+
+@pytest.fixture
+def timed(make_broker: Callable[..., Broker], clock: FakeClock) -> Broker:
+    broker = make_broker()
+    broker.app.state.clock = clock
+    return broker
+
+
+def test_a_token_unused_for_30_minutes_stops_working(timed: Broker, clock: FakeClock) -> None:
+    headers = timed.login("alice")
+
+    clock.advance(minutes=29)
+    assert timed.client.get(DESKTOPS, headers=headers).status_code == 200
+    clock.advance(minutes=29)  # 29 minutes after the last use
+    assert timed.client.get(DESKTOPS, headers=headers).status_code == 200
+    clock.advance(minutes=30)
+
+    assert_problem(timed.client.get(DESKTOPS, headers=headers), 401, "invalid_token")
+
+
+def test_a_used_token_still_ends_after_10_hours(timed: Broker, clock: FakeClock) -> None:
+    reply = timed.client.post(LOGIN, json={"username": "alice", "password": "alice-Secret-1"})
+    headers = {"Authorization": f"Bearer {reply.json()['token']}"}
+    assert datetime.fromisoformat(reply.json()["expires_at"]) == clock() + timedelta(hours=10)
+
+    for _ in range(59):
+        clock.advance(minutes=10)
+        assert timed.client.get(DESKTOPS, headers=headers).status_code == 200
+    clock.advance(minutes=10)  # 10 hours after sign-in
+
+    assert_problem(timed.client.get(DESKTOPS, headers=headers), 401, "invalid_token")
+
+
+def test_idle_timeout_comes_from_settings(
+    make_broker: Callable[..., Broker], clock: FakeClock
+) -> None:
+    broker = make_broker(token_idle_timeout=timedelta(minutes=5))
+    broker.app.state.clock = clock
+    headers = broker.login("alice")
+
+    clock.advance(minutes=4, seconds=59)
+    assert broker.client.get(DESKTOPS, headers=headers).status_code == 200
+    clock.advance(minutes=5)
+
+    assert_problem(broker.client.get(DESKTOPS, headers=headers), 401, "invalid_token")
+
+
+# The role claim
+
+
+def test_login_says_who_is_an_admin(broker: Broker) -> None:
+    with broker.session() as db:
+        db.execute(update(User).where(User.username == "bob").values(role="admin"))
+        db.commit()
+
+    bob = broker.client.post(LOGIN, json={"username": "bob", "password": "bob-Secret-2"})
+    alice = broker.client.post(LOGIN, json={"username": "alice", "password": "alice-Secret-1"})
+
+    assert bob.json()["user"]["role"] == "admin"
+    assert alice.json()["user"]["role"] == "user"
+
+
+# Password hashes
+
+
+def test_a_weak_hash_is_upgraded_at_sign_in(broker: Broker) -> None:
+    weak = PasswordHasher(time_cost=1, memory_cost=8192, parallelism=1).hash("alice-Secret-1")
+    with broker.session() as db:
+        db.execute(update(User).where(User.username == "alice").values(password_hash=weak))
+        db.commit()
+
+    assert (
+        broker.client.post(
+            LOGIN, json={"username": "alice", "password": "alice-Secret-1"}
+        ).status_code
+        == 200
+    )
+
+    stored = broker.user("alice").password_hash
+    assert stored is not None
+    assert stored != weak
+    assert stored.startswith("$argon2id$v=19$m=19456,t=2,p=1$")
+    assert broker.login("alice")
+
+
+@sqlite_only
+def test_an_overlong_code_is_a_validation_error(broker: Broker) -> None:
+    reply = broker.client.post(
+        LOGIN, json={"username": "alice", "password": "alice-Secret-1", "otp": "1" * 33}
+    )
+
+    problem = assert_problem(reply, 422, "invalid_request")
+    assert [e["loc"] for e in problem["errors"]] == [["body", "otp"]]
+
+
+@sqlite_only
+def test_openapi_lists_the_sign_in_problems(broker: Broker) -> None:
+    schema = broker.client.get("/openapi.json").json()
+
+    login = schema["paths"][LOGIN]["post"]
+    assert {"200", "401", "422", "429", "503"} <= set(login["responses"])
+    assert "otp" in schema["components"]["schemas"]["LoginRequest"]["properties"]
+    assert "role" in schema["components"]["schemas"]["UserOut"]["properties"]

@@ -77,9 +77,19 @@ def test_openapi_describes_errors_as_problem_json(broker: Broker) -> None:
     schema = broker.client.get("/openapi.json").json()
 
     launch = schema["paths"]["/api/v1/desktops/{pool}/launch"]["post"]
-    assert set(launch["responses"]) == {"200", "400", "401", "403", "404", "409", "422"}
+    assert set(launch["responses"]) == {
+        "200",
+        "202",
+        "400",
+        "401",
+        "403",
+        "404",
+        "409",
+        "422",
+        "502",
+    }
     for status, response in launch["responses"].items():
-        media = "application/json" if status == "200" else "application/problem+json"
+        media = "application/json" if status in ("200", "202") else "application/problem+json"
         assert list(response["content"]) == [media]
     assert launch["responses"]["200"]["content"]["application/json"]["schema"] == {
         "$ref": "#/components/schemas/LaunchResponse"

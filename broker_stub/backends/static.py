@@ -1,0 +1,149 @@
+"""Fixed hosts: machines that are simply there (PCs, VMs made by hand).
+
+Recycling is a no-op: the machine goes straight back to ready. A machine
+with a MAC address may be asleep: power_on probes the protocol's port and,
+if nothing answers, sends a Wake-on-LAN magic packet and says "starting".
+Reset and restart run the admin's commands from the pools file, if any;
+without one they are not supported.
+"""
+
+from __future__ import annotations
+
+import socket
+import subprocess
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from datetime import timedelta
+from typing import Any
+
+from broker_stub import log
+from broker_stub.backends import BackendError, ConsoleTicket, MachineRef, NotSupported, Power
+
+PROBE_TIMEOUT_S = 1.0
+# How long a launcher waits before it asks again about a machine being woken.
+WAKE_RETRY_AFTER_S = 5
+_OUTPUT_IN_ERROR = 200  # characters of a failed command's output kept for the log
+
+
+@dataclass(frozen=True)
+class StaticOptions:
+    wake_address: str = "255.255.255.255"
+    wake_port: int = 9
+    reset_command: tuple[str, ...] | None = None
+    restart_command: tuple[str, ...] | None = None
+    command_timeout_s: float = 30.0
+
+    @classmethod
+    def from_json(cls, options: Mapping[str, Any]) -> StaticOptions:
+        def command(key: str) -> tuple[str, ...] | None:
+            value = options.get(key)
+            return tuple(str(arg) for arg in value) if value else None
+
+        return cls(
+            wake_address=str(options.get("wake_address", cls.wake_address)),
+            wake_port=int(options.get("wake_port", cls.wake_port)),
+            reset_command=command("reset_command"),
+            restart_command=command("restart_command"),
+            command_timeout_s=float(options.get("command_timeout_s", cls.command_timeout_s)),
+        )
+
+
+def magic_packet(mac: str) -> bytes:
+    """Six 0xFF bytes, then the MAC address 16 times."""
+    raw = bytes.fromhex(mac.replace(":", "").replace("-", ""))
+    if len(raw) != 6:
+        raise ValueError(f"not a MAC address: {mac!r}")
+    return b"\xff" * 6 + raw * 16
+
+
+def send_magic_packet(mac: str, address: str, port: int) -> None:
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as sock:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_BROADCAST, 1)
+        sock.sendto(magic_packet(mac), (address, port))
+
+
+def answers(host: str, port: int, timeout: float = PROBE_TIMEOUT_S) -> bool:
+    """True if something accepts a TCP connection on host:port."""
+    try:
+        with socket.create_connection((host, port), timeout=timeout):
+            return True
+    except OSError:
+        return False
+
+
+class StaticBackend:
+    name = "static"
+
+    def __init__(self, options: StaticOptions) -> None:
+        self.options = options
+
+    def power_on(self, machine: MachineRef, protocol: str) -> Power:
+        if machine.mac is None:
+            return Power(running=True)
+        port = machine.ports.get(protocol)
+        if port is not None and answers(machine.host, port):
+            return Power(running=True)
+        try:
+            send_magic_packet(machine.mac, self.options.wake_address, self.options.wake_port)
+        except OSError as exc:
+            raise BackendError(
+                f"cannot send the Wake-on-LAN packet for {machine.name} to "
+                f"{self.options.wake_address}:{self.options.wake_port}: {exc.strerror or exc}"
+            ) from None
+        log.backend.info("woke machine %s (%s)", machine.name, machine.mac)
+        return Power(running=False, retry_after=WAKE_RETRY_AFTER_S)
+
+    def recycle(self, machine: MachineRef) -> None:
+        # Nothing to undo on a fixed host: the user's own logoff cleaned it up.
+        return None
+
+    def reset(self, machine: MachineRef) -> None:
+        self._run("reset", self.options.reset_command, machine)
+
+    def restart(self, machine: MachineRef) -> None:
+        self._run("restart", self.options.restart_command, machine)
+
+    def console_password(self, machine: MachineRef, protocol: str, ttl: timedelta) -> ConsoleTicket:
+        # A fixed host has a fixed password; it cannot be made one-time.
+        return ConsoleTicket(password=machine.password, expires_at=None)
+
+    def warm_up(self, machines: Sequence[MachineRef]) -> None:
+        # Fixed hosts are on, or woken at launch: nothing to prepare.
+        return None
+
+    def _run(self, action: str, template: tuple[str, ...] | None, machine: MachineRef) -> None:
+        if template is None:
+            raise NotSupported(
+                action,
+                self.name,
+                f"the pools file gives this pool no {action}_command",
+            )
+        values = {"name": machine.name, "host": machine.host, "mac": machine.mac or ""}
+        argv = [arg.format(**values) for arg in template]
+        log.backend.info("%s %s: running %s", action, machine.name, argv[0])
+        try:
+            done = subprocess.run(
+                argv,
+                stdin=subprocess.DEVNULL,
+                capture_output=True,
+                text=True,
+                errors="replace",
+                timeout=self.options.command_timeout_s,
+                check=False,
+            )
+        except subprocess.TimeoutExpired:
+            raise BackendError(
+                f"the {action} command for {machine.name} ran longer than "
+                f"{self.options.command_timeout_s:g}s and was stopped"
+            ) from None
+        except OSError as exc:
+            raise BackendError(
+                f"cannot run the {action} command {argv[0]!r} for {machine.name}: "
+                f"{exc.strerror or exc}"
+            ) from None
+        if done.returncode != 0:
+            output = (done.stderr or done.stdout).strip()[-_OUTPUT_IN_ERROR:]
+            raise BackendError(
+                f"the {action} command for {machine.name} failed with exit status "
+                f"{done.returncode}: {output or '(no output)'}"
+            )

@@ -1,0 +1,1050 @@
+"""The kiosk window: full screen, frameless, no way out but the admin PIN.
+
+It renders :class:`launcher.core.kiosk.Kiosk` (the state machine decides
+every move) and does the work with the same :class:`SessionController` as
+the desktop window. Screens::
+
+    waiting for the network   countdown, "Try now"         broker unreachable at boot
+    sign in                   the SignInPage, trimmed       server fixed by the admin
+    desktops                  a plain list, Connect         idle sign-out
+    connecting                "Opening …"                   auto-connect lands here
+    in session                "Your desktop is open"        the client is full screen above
+    admin PIN                 Ctrl+Alt+Shift+K              the right PIN leaves kiosk mode
+
+When the client ends, however it ends, the broker hears ``disconnect`` or
+``logoff`` (the policy's ``on_session_end``), the user is signed out and the
+sign-in form is emptied; if the desktop never opened, the sign-in screen
+says why. (Going back to the list instead would leave the user signed in
+whenever a silent client, FreeRDP or SPICE, was closed before it counted as
+connected.) A launch that fails before any client runs (the broker refuses,
+the client is missing) returns to the list with the reason.
+
+Closing is refused (the close button, Alt+F4, the window manager's close);
+:meth:`KioskWindow.shutdown` is for SIGTERM and the admin's exit only.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import time
+from collections.abc import Callable
+
+from PySide6.QtCore import (
+    QCoreApplication,
+    QEvent,
+    QModelIndex,
+    QObject,
+    QPersistentModelIndex,
+    QRect,
+    QRegularExpression,
+    QSize,
+    Qt,
+    QTimer,
+    Signal,
+)
+from PySide6.QtGui import (
+    QCloseEvent,
+    QFont,
+    QFontMetrics,
+    QKeyEvent,
+    QKeySequence,
+    QPainter,
+    QPalette,
+    QPen,
+    QRegularExpressionValidator,
+    QShortcut,
+)
+from PySide6.QtWidgets import (
+    QApplication,
+    QCheckBox,
+    QFormLayout,
+    QHBoxLayout,
+    QLabel,
+    QLayout,
+    QLineEdit,
+    QListWidget,
+    QListWidgetItem,
+    QProgressBar,
+    QPushButton,
+    QStackedWidget,
+    QStyle,
+    QStyledItemDelegate,
+    QStyleOptionViewItem,
+    QVBoxLayout,
+    QWidget,
+)
+
+from launcher.core import heartbeat, log, trust
+from launcher.core.broker import (
+    BrokerClient,
+    BrokerUnreachable,
+    CertificateChanged,
+    DesktopStarting,
+    OtpRequired,
+    SessionExpired,
+    UntrustedCertificate,
+)
+from launcher.core.kiosk import Kiosk, KioskConfig, Screen, check_pin
+from launcher.core.launching import OpenedDesktop, Preferences
+from launcher.core.models import Desktop, DesktopState, SignIn
+from launcher.core.supervisor import ClientExit
+from launcher.ui import tasks
+from launcher.ui.controller import SessionController, describe
+from launcher.ui.resources import icon
+from launcher.ui.signin import SignInPage
+from launcher.ui.widgets import Banner
+
+ADMIN_CHORD = "Ctrl+Alt+Shift+K"
+DesktopRole = Qt.ItemDataRole.UserRole + 1
+MAX_START_WAIT = 60  # seconds between tries while a desktop powers on, at most
+
+
+def state_text(state: DesktopState) -> str:
+    """A desktop's state in a kiosk's words (and the user's language)."""
+    texts = {
+        DesktopState.AVAILABLE: QCoreApplication.translate("KioskDesktops", "Available"),
+        DesktopState.CONNECTED: QCoreApplication.translate("KioskDesktops", "Open elsewhere"),
+        DesktopState.DISCONNECTED: QCoreApplication.translate("KioskDesktops", "Waiting for you"),
+        DesktopState.STARTING: QCoreApplication.translate("KioskDesktops", "Starting"),
+        DesktopState.UNAVAILABLE: QCoreApplication.translate("KioskDesktops", "All in use"),
+        DesktopState.MAINTENANCE: QCoreApplication.translate("KioskDesktops", "Maintenance"),
+    }
+    return texts.get(state, state.value)
+
+
+# Input that counts as someone at the kiosk.
+_ACTIVITY = frozenset(
+    {
+        QEvent.Type.KeyPress,
+        QEvent.Type.MouseButtonPress,
+        QEvent.Type.MouseMove,
+        QEvent.Type.Wheel,
+        QEvent.Type.TouchBegin,
+        QEvent.Type.TouchUpdate,
+    }
+)
+
+
+def _title(text: str) -> QLabel:
+    label = QLabel(text)
+    label.setAlignment(Qt.AlignmentFlag.AlignCenter)
+    label.setWordWrap(True)
+    label.setStyleSheet("font-size: 22pt; font-weight: 600;")
+    return label
+
+
+def _detail(text: str = "") -> QLabel:
+    label = QLabel(text)
+    label.setAlignment(Qt.AlignmentFlag.AlignCenter)
+    label.setWordWrap(True)
+    label.setStyleSheet("font-size: 13pt; color: palette(placeholder-text);")
+    return label
+
+
+def _logo(size: int = 72) -> QLabel:
+    logo = QLabel()
+    logo.setPixmap(icon("rubicon").pixmap(size, size))
+    logo.setAlignment(Qt.AlignmentFlag.AlignCenter)
+    logo.setMinimumHeight(size)
+    return logo
+
+
+def _centred(*parts: QWidget | QLayout, width: int = 520) -> QWidget:
+    """A page with ``parts`` in a column in the middle of the screen.
+
+    The column is as tall as the page, with the space above and below it
+    inside: a column only as tall as its size hint would squeeze labels whose
+    text wraps (their height depends on their width).
+    """
+    page = QWidget()
+    card = QWidget()
+    card.setFixedWidth(width)
+    column = QVBoxLayout(card)
+    column.setSpacing(14)
+    column.addStretch(1)
+    for part in parts:
+        if isinstance(part, QLayout):
+            column.addLayout(part)
+        else:
+            column.addWidget(part)
+    column.addStretch(2)
+    outer = QHBoxLayout(page)
+    outer.addWidget(card, 0, Qt.AlignmentFlag.AlignHCenter)
+    return page
+
+
+class WaitingPage(QWidget):
+    """The broker does not answer: what is wrong, when the next try is, and "Try now"."""
+
+    retry_requested = Signal()
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.heading = _title(self.tr("Waiting for the network"))
+        self.detail = _detail()
+        self.countdown = _detail()
+        self.countdown.setAccessibleName(self.tr("Time until the next try"))
+        self.retry_button = QPushButton(self.tr("Try now"))
+        self.retry_button.setAccessibleName(self.tr("Try to reach the broker now"))
+        self.retry_button.setMinimumSize(160, 44)
+        self.retry_button.clicked.connect(self.retry_requested)
+        row = QHBoxLayout()
+        row.addStretch(1)
+        row.addWidget(self.retry_button)
+        row.addStretch(1)
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(0, 0, 0, 0)
+        layout.addWidget(_centred(_logo(), self.heading, self.detail, self.countdown, row))
+
+    def set_reason(self, text: str) -> None:
+        self.detail.setText(text)
+
+    def set_seconds(self, seconds: int, *, trying: bool) -> None:
+        if trying:
+            self.countdown.setText(self.tr("Trying now…"))
+        elif seconds <= 0:
+            self.countdown.setText(self.tr("Trying again shortly."))
+        elif seconds == 1:
+            self.countdown.setText(self.tr("Trying again in 1 second."))
+        else:
+            self.countdown.setText(self.tr("Trying again in %d seconds.") % seconds)
+        self.retry_button.setEnabled(not trying)
+
+
+class MessagePage(QWidget):
+    """A calm full-screen message: connecting, in session, leaving."""
+
+    cancelled = Signal()
+
+    def __init__(
+        self, heading: str, detail: str = "", *, busy: bool = False, parent: QWidget | None = None
+    ) -> None:
+        super().__init__(parent)
+        self.heading = _title(heading)
+        self.detail = _detail(detail)
+        self.bar = QProgressBar()
+        self.bar.setRange(0, 0)
+        self.bar.setTextVisible(False)
+        self.bar.setMaximumHeight(8)
+        self.bar.setVisible(busy)
+        self.cancel_button = QPushButton(self.tr("Cancel"))
+        self.cancel_button.setAccessibleName(self.tr("Stop waiting and go back"))
+        self.cancel_button.setMinimumSize(160, 44)
+        self.cancel_button.hide()
+        self.cancel_button.clicked.connect(self.cancelled)
+        row = QHBoxLayout()
+        row.addStretch(1)
+        row.addWidget(self.cancel_button)
+        row.addStretch(1)
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(0, 0, 0, 0)
+        layout.addWidget(_centred(_logo(), self.heading, self.detail, self.bar, row))
+
+
+class PinPage(QWidget):
+    """The admin's way out: a PIN, checked against the hash in the system config."""
+
+    submitted = Signal(str)
+    cancelled = Signal()
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.heading = _title(self.tr("Administrator"))
+        self.detail = _detail(self.tr("Enter the administrator PIN to leave kiosk mode."))
+        self.pin = QLineEdit()
+        self.pin.setEchoMode(QLineEdit.EchoMode.Password)
+        self.pin.setMaxLength(12)
+        self.pin.setValidator(
+            QRegularExpressionValidator(QRegularExpression(r"\d{0,12}"), self.pin)
+        )
+        self.pin.setInputMethodHints(Qt.InputMethodHint.ImhDigitsOnly)
+        self.pin.setAccessibleName(self.tr("Administrator PIN"))
+        self.pin.setAlignment(Qt.AlignmentFlag.AlignCenter)
+        self.pin.setStyleSheet("font-size: 18pt;")
+        self.banner = Banner()
+        self.ok_button = QPushButton(self.tr("Leave kiosk mode"))
+        self.ok_button.setDefault(True)
+        self.ok_button.setAccessibleName(self.tr("Leave kiosk mode"))
+        self.cancel_button = QPushButton(self.tr("Cancel"))
+        self.cancel_button.setAccessibleName(self.tr("Cancel and go back"))
+        for button in (self.ok_button, self.cancel_button):
+            button.setMinimumHeight(44)
+        row = QHBoxLayout()
+        row.addStretch(1)
+        row.addWidget(self.cancel_button)
+        row.addWidget(self.ok_button)
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(0, 0, 0, 0)
+        layout.addWidget(_centred(self.heading, self.detail, self.pin, self.banner, row, width=420))
+        self.ok_button.clicked.connect(self._submit)
+        self.pin.returnPressed.connect(self._submit)
+        self.cancel_button.clicked.connect(self.cancelled)
+
+    def _submit(self) -> None:
+        if self.pin.text():
+            self.submitted.emit(self.pin.text())
+
+    def set_busy(self, busy: bool) -> None:
+        for widget in (self.pin, self.ok_button, self.cancel_button):
+            widget.setEnabled(not busy)
+
+    def reset(self) -> None:
+        self.pin.clear()
+        self.banner.clear_message()
+        self.set_busy(False)
+        self.pin.setFocus()
+
+    def keyPressEvent(self, event: QKeyEvent) -> None:  # noqa: N802
+        if event.key() == Qt.Key.Key_Escape:
+            self.cancelled.emit()
+            return
+        super().keyPressEvent(event)
+
+
+def _fit(text: str, metrics: QFontMetrics, rect: QRect, flags: int) -> str:
+    """``text``, cut short with an ellipsis until it fits ``rect`` when wrapped."""
+    if metrics.boundingRect(rect, flags, text).height() <= rect.height():
+        return text
+    words = text
+    while len(words) > 1:
+        words = words[:-1].rstrip()
+        if metrics.boundingRect(rect, flags, words + "…").height() <= rect.height():
+            return words + "…"
+    return "…"
+
+
+class _Tile(QStyledItemDelegate):
+    """A desktop as a big tile: its icon, its name on up to two lines, its state."""
+
+    SIZE = QSize(224, 184)
+
+    def sizeHint(  # noqa: N802
+        self, option: QStyleOptionViewItem, index: QModelIndex | QPersistentModelIndex
+    ) -> QSize:
+        return self.SIZE
+
+    def paint(
+        self,
+        painter: QPainter,
+        option: QStyleOptionViewItem,
+        index: QModelIndex | QPersistentModelIndex,
+    ) -> None:
+        desktop: Desktop = index.data(DesktopRole)
+        rect = option.rect.adjusted(8, 8, -8, -8)
+        palette: QPalette = option.palette
+        selected = bool(option.state & QStyle.StateFlag.State_Selected)
+        painter.save()
+        painter.setRenderHint(QPainter.RenderHint.Antialiasing)
+        if selected:
+            painter.setPen(QPen(palette.color(QPalette.ColorRole.Highlight), 3))
+        else:
+            painter.setPen(palette.color(QPalette.ColorRole.Mid))
+        painter.setBrush(palette.color(QPalette.ColorRole.Base))
+        painter.drawRoundedRect(rect, 12, 12)
+        icon("desktop").paint(painter, QRect(rect.center().x() - 32, rect.top() + 14, 64, 64))
+
+        font = QFont(option.font)
+        font.setBold(True)
+        painter.setFont(font)
+        painter.setPen(palette.color(QPalette.ColorRole.Text))
+        flags = int(Qt.AlignmentFlag.AlignHCenter | Qt.AlignmentFlag.AlignTop) | int(
+            Qt.TextFlag.TextWordWrap
+        )
+        name_rect = QRect(rect.left() + 10, rect.top() + 86, rect.width() - 20, 44)
+        name = _fit(desktop.name, painter.fontMetrics(), name_rect, flags)
+        painter.drawText(name_rect, flags, name)
+
+        font.setBold(False)
+        painter.setFont(font)
+        painter.setPen(palette.color(QPalette.ColorRole.PlaceholderText))
+        state_rect = QRect(rect.left() + 10, rect.bottom() - 30, rect.width() - 20, 22)
+        painter.drawText(state_rect, Qt.AlignmentFlag.AlignCenter, state_text(desktop.state))
+        painter.restore()
+
+
+class KioskDesktopsPage(QWidget):
+    """The user's desktops, big and plain: Connect, Log off, Sign out."""
+
+    connect_requested = Signal(object)  # Desktop
+    logoff_requested = Signal(object)  # Desktop
+    sign_out_requested = Signal()
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.heading = QLabel(self.tr("Your desktops"))
+        self.heading.setStyleSheet("font-size: 20pt; font-weight: 600;")
+        self.user_label = QLabel()
+        self.user_label.setStyleSheet("font-size: 12pt;")
+        self.sign_out_button = QPushButton(self.tr("Sign out"))
+        self.sign_out_button.setAccessibleName(self.tr("Sign out"))
+        self.sign_out_button.setMinimumSize(120, 44)
+        self.view = QListWidget()
+        self.view.setAccessibleName(self.tr("Desktops"))
+        self.view.setViewMode(QListWidget.ViewMode.IconMode)
+        self.view.setResizeMode(QListWidget.ResizeMode.Adjust)
+        self.view.setMovement(QListWidget.Movement.Static)
+        self.view.setItemDelegate(_Tile(self.view))
+        self.view.setSpacing(4)
+        self.view.setUniformItemSizes(True)
+        self.view.setStyleSheet("QListWidget { font-size: 12pt; }")
+        self.empty_label = _detail(
+            self.tr("No desktops are assigned to you. Ask your administrator for access.")
+        )
+        self.empty_label.hide()
+        self.banner = Banner()
+        self.logoff_button = QPushButton(self.tr("Log off"))
+        self.logoff_button.setAccessibleName(self.tr("Log off the selected desktop"))
+        self.logoff_button.setMinimumSize(120, 44)
+        self.connect_button = QPushButton(self.tr("Connect"))
+        self.connect_button.setAccessibleName(self.tr("Connect to the selected desktop"))
+        self.connect_button.setDefault(True)
+        self.connect_button.setMinimumHeight(44)
+        self.connect_button.setMinimumWidth(180)
+
+        top = QHBoxLayout()
+        top.addWidget(self.heading)
+        top.addStretch(1)
+        top.addWidget(self.user_label)
+        top.addSpacing(12)
+        top.addWidget(self.sign_out_button)
+        bottom = QHBoxLayout()
+        bottom.addStretch(1)
+        bottom.addWidget(self.logoff_button)
+        bottom.addWidget(self.connect_button)
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(40, 32, 40, 32)
+        layout.setSpacing(16)
+        layout.addLayout(top)
+        layout.addWidget(self.view, 1)
+        layout.addWidget(self.empty_label, 1)
+        layout.addWidget(self.banner)
+        layout.addLayout(bottom)
+
+        self.view.itemActivated.connect(self._activated)
+        self.view.currentItemChanged.connect(self._update_buttons)
+        self.connect_button.clicked.connect(self._connect_selected)
+        self.logoff_button.clicked.connect(self._logoff_selected)
+        self.sign_out_button.clicked.connect(self.sign_out_requested)
+        self._busy = False
+        self._update_buttons()
+
+    def set_user(self, display_name: str) -> None:
+        self.user_label.setText(self.tr("Signed in as %s") % display_name if display_name else "")
+
+    def set_desktops(self, desktops: list[Desktop]) -> None:
+        current = self.selected()
+        self.view.clear()
+        for desktop in desktops:
+            state = state_text(desktop.state)
+            item = QListWidgetItem(desktop.name)
+            item.setData(DesktopRole, desktop)
+            item.setToolTip(f"{desktop.name}, {state}")
+            item.setData(Qt.ItemDataRole.AccessibleTextRole, f"{desktop.name}, {state}")
+            self.view.addItem(item)
+        if desktops:
+            ids = [d.id for d in desktops]
+            row = ids.index(current.id) if current and current.id in ids else 0
+            self.view.setCurrentRow(row)
+        self.view.setVisible(bool(desktops))
+        self.empty_label.setVisible(not desktops)
+        self._update_buttons()
+
+    def desktops(self) -> list[Desktop]:
+        return [self.view.item(row).data(DesktopRole) for row in range(self.view.count())]
+
+    def selected(self) -> Desktop | None:
+        item = self.view.currentItem()
+        if item is None:
+            return None
+        desktop: Desktop = item.data(DesktopRole)
+        return desktop
+
+    def set_busy(self, busy: bool) -> None:
+        self._busy = busy
+        self.view.setEnabled(not busy)
+        self._update_buttons()
+
+    def _update_buttons(self, *_: object) -> None:
+        desktop = self.selected()
+        self.connect_button.setEnabled(not self._busy and desktop is not None)
+        self.connect_button.setText(
+            self.tr("Reconnect")
+            if desktop and desktop.state in (DesktopState.CONNECTED, DesktopState.DISCONNECTED)
+            else self.tr("Connect")
+        )
+        self.logoff_button.setVisible(desktop is not None and desktop.session is not None)
+        self.logoff_button.setEnabled(not self._busy)
+
+    def _activated(self, item: QListWidgetItem) -> None:
+        if not self._busy:
+            self.connect_requested.emit(item.data(DesktopRole))
+
+    def _connect_selected(self) -> None:
+        desktop = self.selected()
+        if desktop is not None:
+            self.connect_requested.emit(desktop)
+
+    def _logoff_selected(self) -> None:
+        desktop = self.selected()
+        if desktop is not None and desktop.session is not None:
+            self.logoff_requested.emit(desktop)
+
+
+def _hide_form_row(form: QFormLayout, widget: QWidget) -> None:
+    """Hide the row of ``form`` whose field is ``widget`` or holds it in a nested layout."""
+
+    def holds(layout: QLayout | None) -> bool:
+        if layout is None:
+            return False
+        for index in range(layout.count()):
+            item = layout.itemAt(index)
+            if item is not None and (item.widget() is widget or holds(item.layout())):
+                return True
+        return False
+
+    for row in range(form.rowCount()):
+        item = form.itemAt(row, QFormLayout.ItemRole.FieldRole)
+        if item is not None and (item.widget() is widget or holds(item.layout())):
+            form.setRowVisible(row, False)
+            return
+
+
+def trim_sign_in_page(page: SignInPage, server: str) -> None:
+    """Make the shared sign-in page a kiosk's: no settings, help or keeping anything.
+
+    With ``server`` (the admin's broker) its row is hidden and filled in.
+    """
+    form = page.findChild(QFormLayout)
+    for name in ("settings_button", "help_button", "about_button"):
+        button = getattr(page, name, None)
+        if isinstance(button, QWidget):
+            button.hide()
+    remember = getattr(page, "remember", None)
+    if isinstance(remember, QCheckBox):
+        remember.setChecked(False)
+        if form is not None:
+            _hide_form_row(form, remember)
+        remember.hide()
+    if server:
+        page.server.setText(server)
+        page.server.setReadOnly(True)
+        box = getattr(page, "server_box", None)
+        if form is not None:
+            _hide_form_row(form, box if isinstance(box, QWidget) else page.server)
+
+
+class KioskWindow(QWidget):
+    """Renders the kiosk state machine; does the work with a :class:`SessionController`."""
+
+    screen_changed = Signal(str)  # a Screen value
+    signed_out = Signal(str)  # why: "session", "failed", "idle", "user", "expired"
+    admin_exit = Signal()  # the right PIN: leave kiosk mode
+
+    def __init__(
+        self,
+        config: KioskConfig,
+        *,
+        preferences: Preferences | None = None,
+        client_factory: Callable[[str], BrokerClient] | None = None,
+        pins: trust.PinStore | None = None,
+        clock: Callable[[], float] = time.monotonic,
+        tick_interval: int = 1000,
+        single_sign_on: bool = False,
+        heartbeat_interval: float = heartbeat.DEFAULT_INTERVAL,
+        parent: QWidget | None = None,
+    ) -> None:
+        super().__init__(parent)
+        self.setObjectName("kiosk")
+        self.setWindowTitle(self.tr("Rubicon"))
+        self.setWindowIcon(icon("rubicon"))
+        self.setWindowFlags(
+            Qt.WindowType.Window
+            | Qt.WindowType.FramelessWindowHint
+            | Qt.WindowType.WindowStaysOnTopHint
+        )
+        self.setContextMenuPolicy(Qt.ContextMenuPolicy.NoContextMenu)
+        self.config = config
+        self.kiosk = Kiosk(config.policy)
+        self._clock = clock
+        self._closing_allowed = False
+        self._checking = False  # a try to reach the broker is under way
+        self._pin_checking = False
+        self._rendered: Screen | None = None
+        self._opening: Desktop | None = None  # what CONNECTING is opening
+        self._launch_pending = False
+        self._start_retry = QTimer(self)
+        self._start_retry.setSingleShot(True)
+        self._start_retry.timeout.connect(self._retry_start)
+        self._client_factory = client_factory or (lambda url: BrokerClient(url, pins=pins))
+        self.session = SessionController(
+            dataclasses.replace(preferences or Preferences(), kiosk=True),
+            client_factory=self._client_factory,
+            single_sign_on=single_sign_on,
+            heartbeat_interval=heartbeat_interval,
+            parent=self,
+        )
+        self.session.signed_in.connect(self._signed_in)
+        self.session.sign_in_failed.connect(self._sign_in_failed)
+        self.session.desktops_listed.connect(self._listed)
+        self.session.failed.connect(self._failed)
+        self.session.launch_failed.connect(self._launch_failed)
+        self.session.client_started.connect(self._client_started)
+        self.session.client_connected.connect(self._client_connected)
+        self.session.client_exited.connect(self._client_exited)
+        self.session.logged_off.connect(self._logged_off)
+
+        self.waiting_page = WaitingPage()
+        self.sign_in_page = SignInPage()
+        trim_sign_in_page(self.sign_in_page, config.server)
+        self.desktops_page = KioskDesktopsPage()
+        self.connecting_page = MessagePage(self.tr("Opening your desktop…"), busy=True)
+        self.session_page = MessagePage(
+            self.tr("Your desktop is open"),
+            self.tr(
+                "It fills the screen. When you sign out of it or close it, "
+                "you come back here and Rubicon signs you out."
+            ),
+        )
+        self.pin_page = PinPage()
+        self.exit_page = MessagePage(self.tr("Leaving kiosk mode…"), busy=True)
+        self.stack = QStackedWidget()
+        self._pages: dict[Screen, QWidget] = {
+            Screen.WAITING_FOR_NETWORK: self.waiting_page,
+            Screen.SIGN_IN: self.sign_in_page,
+            Screen.DESKTOPS: self.desktops_page,
+            Screen.CONNECTING: self.connecting_page,
+            Screen.IN_SESSION: self.session_page,
+            Screen.ADMIN_PIN: self.pin_page,
+            Screen.EXITED: self.exit_page,
+        }
+        for page in self._pages.values():
+            self.stack.addWidget(page)
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(0, 0, 0, 0)
+        layout.addWidget(self.stack)
+
+        self.waiting_page.retry_requested.connect(self.try_broker)
+        self.sign_in_page.submitted.connect(self._submitted)
+        self.desktops_page.connect_requested.connect(self.connect_desktop)
+        self.desktops_page.logoff_requested.connect(self._logoff)
+        self.desktops_page.sign_out_requested.connect(lambda: self.sign_out("user"))
+        self.connecting_page.cancelled.connect(self._cancel_start)
+        self.pin_page.submitted.connect(self._pin_submitted)
+        self.pin_page.cancelled.connect(self._pin_cancelled)
+
+        self.admin_shortcut = QShortcut(QKeySequence(ADMIN_CHORD), self)
+        self.admin_shortcut.setContext(Qt.ShortcutContext.ApplicationShortcut)
+        self.admin_shortcut.activated.connect(self.ask_for_pin)
+        self.ticker = QTimer(self)
+        self.ticker.setInterval(tick_interval)
+        self.ticker.timeout.connect(self.tick)
+
+    # -- start and stop ----------------------------------------------------------
+
+    def start(self) -> None:
+        """Show full screen, watch for activity, and try the broker (if one is set)."""
+        app = QApplication.instance()
+        if app is not None:
+            app.installEventFilter(self)
+        self.showFullScreen()
+        self.ticker.start()
+        if self.config.server:
+            self.try_broker()
+        else:
+            # No broker set by the admin: the user types one; nothing to wait for.
+            self.kiosk.broker_reachable(self._clock())
+            self._render()
+
+    def shutdown(self) -> None:
+        """Stop everything and close for real (SIGTERM, or after the admin's exit)."""
+        self.ticker.stop()
+        self._start_retry.stop()
+        app = QApplication.instance()
+        if app is not None:
+            app.removeEventFilter(self)
+        self.session.sign_out()  # the broker hears it from a pool thread, waited for at exit
+        self.session.close()
+        self._closing_allowed = True
+        self.close()
+
+    def closeEvent(self, event: QCloseEvent) -> None:  # noqa: N802
+        if self._closing_allowed:
+            super().closeEvent(event)
+            return
+        log.ui.info("kiosk: close refused")
+        event.ignore()
+
+    def keyPressEvent(self, event: QKeyEvent) -> None:  # noqa: N802
+        # Alt+F4 and Escape close nothing here (a window manager's Alt+F4
+        # arrives as a close event, refused above).
+        if event.key() == Qt.Key.Key_F4 and event.modifiers() & Qt.KeyboardModifier.AltModifier:
+            event.accept()
+            return
+        super().keyPressEvent(event)
+
+    def eventFilter(self, watched: QObject, event: QEvent) -> bool:  # noqa: N802
+        if event.type() in _ACTIVITY:
+            self.kiosk.activity(self._clock())
+        return False
+
+    # -- rendering -----------------------------------------------------------------
+
+    def _render(self) -> None:
+        screen = self.kiosk.screen
+        page = self._pages[screen]
+        if self.stack.currentWidget() is not page:
+            self.stack.setCurrentWidget(page)
+        if screen is Screen.WAITING_FOR_NETWORK:
+            self._update_countdown()
+        if screen is not self._rendered:
+            previous, self._rendered = self._rendered, screen
+            # Under a session the client's full-screen window must be on top.
+            self._stay_on_top(screen not in (Screen.CONNECTING, Screen.IN_SESSION))
+            if screen is Screen.SIGN_IN:
+                self.sign_in_page.focus_first_empty()
+            elif screen is Screen.ADMIN_PIN:
+                self.pin_page.reset()
+            log.ui.info("kiosk: %s → %s", previous, screen)
+            self.screen_changed.emit(screen.value)
+
+    def _stay_on_top(self, on: bool) -> None:
+        flag = Qt.WindowType.WindowStaysOnTopHint
+        if bool(self.windowFlags() & flag) == on:
+            return
+        shown = self.isVisible()
+        self.setWindowFlag(flag, on)  # hides a shown window
+        if shown:
+            self.showFullScreen()
+
+    # -- the network ---------------------------------------------------------------
+
+    def try_broker(self) -> None:
+        """Ask the broker's /healthz off the GUI thread; the answer moves the state."""
+        if self._checking or not self.config.server:
+            return
+        self._checking = True
+        self._update_countdown()
+        server = self.config.server
+
+        def work() -> None:
+            broker = self._client_factory(server)
+            try:
+                if not broker.healthz():
+                    raise BrokerUnreachable(
+                        f"The broker at {broker.base_url} answered but is not ready.",
+                        hint="It may be starting; Rubicon keeps trying.",
+                    )
+            finally:
+                broker.close()
+
+        tasks.run(self, work, on_success=self._reachable, on_failure=self._unreachable)
+
+    def _reachable(self, _: object) -> None:
+        self._checking = False
+        self.kiosk.broker_reachable(self._clock())
+        self._render()
+
+    def _unreachable(self, error: Exception) -> None:
+        self._checking = False
+        log.ui.warning("kiosk: broker unreachable: %s", error)
+        self.kiosk.broker_unreachable(self._clock())
+        self._show_reason(error)
+        self._render()
+
+    def _show_reason(self, error: Exception) -> None:
+        """Why the broker cannot be used: the network, or its certificate."""
+        page = self.waiting_page
+        if isinstance(error, (UntrustedCertificate, CertificateChanged)):
+            page.heading.setText(self.tr("The broker cannot be trusted"))
+            page.set_reason(
+                self.tr(
+                    "The broker at %s presents a certificate this kiosk does not trust. "
+                    "Tell your administrator."
+                )
+                % error.presented.origin
+            )
+        else:
+            page.heading.setText(self.tr("Waiting for the network"))
+            page.set_reason(describe(error))
+
+    def _update_countdown(self) -> None:
+        self.waiting_page.set_seconds(
+            self.kiosk.seconds_to_retry(self._clock()), trying=self._checking
+        )
+
+    # -- time ------------------------------------------------------------------------
+
+    def tick(self) -> None:
+        """Once a second: the countdown, idle sign-out, a stale form, a stale PIN prompt."""
+        now = self._clock()
+        before = self.kiosk.screen
+        self.kiosk.tick(now)
+        if before is Screen.DESKTOPS and self.kiosk.screen is Screen.SIGN_IN:
+            log.ui.info(
+                "kiosk: signed out after %.0f s without activity", self.config.policy.idle_sign_out
+            )
+            self._signed_out("idle")
+        elif self.kiosk.form_idle(now):
+            if self.sign_in_page.username.text() or self.sign_in_page.password.text():
+                self._clear_sign_in()
+            self.kiosk.activity(now)
+        if self.kiosk.retry_due(now) and not self._checking:
+            self.try_broker()
+        self._render()
+
+    # -- sign in and out ---------------------------------------------------------------
+
+    def _submitted(self, server: str, username: str, password: str) -> None:
+        self.kiosk.activity(self._clock())
+        try:
+            otp = self.sign_in_page.otp_code()
+        except ValueError as e:
+            self.sign_in_page.show_error(str(e))
+            return
+        self.session.sign_in(self.config.server or server, username, password, otp=otp)
+
+    def _sign_in_failed(self, error: Exception) -> None:
+        if isinstance(error, OtpRequired):
+            # The password was right: the code field appears, the password stays for it.
+            self.sign_in_page.ask_otp(describe(error))
+            return
+        if isinstance(error, UntrustedCertificate):
+            # Nobody at a kiosk is asked to trust a certificate.
+            self.sign_in_page.show_error(
+                self.tr(
+                    "The broker at %s uses a certificate this kiosk does not trust. "
+                    "Tell your administrator."
+                )
+                % error.presented.origin
+            )
+            return
+        if isinstance(error, BrokerUnreachable) and self.config.server:
+            self._clear_sign_in()
+            self.kiosk.broker_unreachable(self._clock())
+            self._show_reason(error)
+            self._render()
+            return
+        self.sign_in_page.show_error(describe(error))
+
+    def _signed_in(self, sign_in: SignIn) -> None:
+        self._clear_sign_in()
+        self.desktops_page.set_user(sign_in.user.display_name)
+        self.desktops_page.banner.clear_message()
+        self.desktops_page.set_desktops([])
+        self.kiosk.signed_in(self._clock())
+        self._opening = None
+        self._render()
+        self.refresh()
+
+    def sign_out(self, why: str, *, report: tuple[str, str] | None = None) -> None:
+        """Sign out now; ``report`` the ended session to the broker first."""
+        self.kiosk.sign_out(self._clock())
+        self.session.sign_out(report=report)
+        self._signed_out(why)
+
+    def _signed_out(self, why: str, *, detail: str = "") -> None:
+        """The state machine is back on sign-in: forget everything the screen showed."""
+        if self.session.current is not None:
+            self.session.sign_out()
+        self._start_retry.stop()
+        self._opening = None
+        self._launch_pending = False
+        self.connecting_page.heading.setText(self.tr("Opening your desktop…"))
+        self.connecting_page.detail.clear()
+        self.connecting_page.cancel_button.hide()
+        self._clear_sign_in()
+        self.desktops_page.set_desktops([])
+        self.desktops_page.set_user("")
+        self.desktops_page.banner.clear_message()
+        self.desktops_page.set_busy(False)
+        message = {
+            "session": self.tr("Your session has ended and you have been signed out."),
+            "idle": self.tr("You were signed out because nobody used the screen for a while."),
+            "expired": self.tr("Your sign-in expired. Sign in again."),
+            "failed": self.tr("Your desktop could not be opened: %s Sign in to try again.")
+            % detail,
+        }.get(why)
+        if message:
+            self.sign_in_page.banner.show_message(
+                message, kind="error" if why == "failed" else "info"
+            )
+        self._render()
+        self.signed_out.emit(why)
+
+    def _clear_sign_in(self) -> None:
+        """Empty the form: nothing the last user typed stays on screen."""
+        page = self.sign_in_page
+        page.reset()
+        page.username.clear()
+        page.password.clear()
+        if not self.config.server:
+            page.server.clear()
+        page.focus_first_empty()
+
+    # -- desktops ----------------------------------------------------------------------
+
+    def refresh(self) -> None:
+        if self.session.refresh():
+            self.desktops_page.set_busy(True)
+
+    def _listed(self, desktops: list[Desktop]) -> None:
+        self.desktops_page.set_busy(False)
+        self.desktops_page.set_desktops(desktops)
+        wanted = self.kiosk.desktop_to_open
+        auto = self.kiosk.underlying is Screen.CONNECTING and wanted
+        if not auto or self._launch_pending or self._opening is not None:
+            return
+        match = next((d for d in desktops if d.id == wanted), None)
+        if match is None:
+            self.kiosk.connect_failed(self._clock())
+            self.desktops_page.banner.show_message(
+                self.tr("The desktop set for this kiosk (%s) is not available to you.") % wanted
+            )
+            self._render()
+            return
+        self._launch(match)
+
+    def connect_desktop(self, desktop: Desktop) -> None:
+        self.kiosk.connect(desktop.id, self._clock())
+        if self.kiosk.underlying is Screen.CONNECTING:
+            self._launch(desktop)
+            self._render()
+
+    def _launch(self, desktop: Desktop) -> None:
+        self._opening = desktop
+        self.connecting_page.heading.setText(self.tr("Opening %s…") % desktop.name)
+        self.connecting_page.detail.setText("")
+        self.connecting_page.cancel_button.hide()
+        if self.session.connect_desktop(desktop):
+            self._launch_pending = True
+        elif self.session.is_open(desktop.id):
+            # Its client still runs (it is behind us): nothing to open.
+            self.kiosk.session_started()
+
+    def _launch_failed(self, desktop: Desktop, error: Exception) -> None:
+        self._launch_pending = False
+        if isinstance(error, DesktopStarting) and self.kiosk.underlying is Screen.CONNECTING:
+            wait = max(1, min(error.retry_after, MAX_START_WAIT))
+            self.connecting_page.detail.setText(
+                self.tr("%s is starting. Rubicon opens it as soon as it is ready.") % desktop.name
+            )
+            self.connecting_page.cancel_button.show()
+            self._start_retry.start(wait * 1000)
+            return
+        self.kiosk.connect_failed(self._clock())
+        self._opening = None
+        if isinstance(error, SessionExpired):
+            self.sign_out("expired")
+            return
+        self.desktops_page.banner.show_message(describe(error))
+        self._render()
+        self.refresh()
+
+    def _retry_start(self) -> None:
+        desktop = self._opening
+        if desktop is not None and self.kiosk.underlying is Screen.CONNECTING:
+            self._launch(desktop)
+
+    def _cancel_start(self) -> None:
+        self._start_retry.stop()
+        self.kiosk.connect_failed(self._clock())
+        self._opening = None
+        self._render()
+        self.refresh()
+
+    def _client_started(self, opened: OpenedDesktop) -> None:
+        self._launch_pending = False
+        log.ui.info("kiosk: %s started (pid %d)", opened.desktop.id, opened.client.pid)
+
+    def _client_connected(self, opened: OpenedDesktop) -> None:
+        self.kiosk.session_started()
+        self._render()
+
+    def _client_exited(self, opened: OpenedDesktop | None, result: ClientExit) -> None:
+        if opened is None:
+            return  # stopped by us, or nobody is signed in any more
+        self._opening = None
+        reason = result.reason
+        event = self.config.policy.session_end_event(
+            logged_off=reason is not None and reason.logged_off
+        )
+        log.ui.info("kiosk: session %s ended; broker hears %s", opened.session_id, event)
+        self.kiosk.session_ended(self._clock())
+        self.session.sign_out(report=(opened.session_id, event))
+        if reason is not None and reason.failed and not result.connected:
+            self._signed_out("failed", detail=reason.message)
+        else:
+            self._signed_out("session")
+
+    def _logoff(self, desktop: Desktop) -> None:
+        if self.session.logoff(desktop):
+            self.desktops_page.set_busy(True)
+
+    def _logged_off(self, desktop: Desktop) -> None:
+        self.desktops_page.banner.show_message(
+            self.tr("Logged off %s.") % desktop.name, kind="info"
+        )
+        self.refresh()
+
+    def _failed(self, error: Exception) -> None:
+        self.desktops_page.set_busy(False)
+        if isinstance(error, SessionExpired):
+            self.sign_out("expired")
+            return
+        self.desktops_page.banner.show_message(describe(error))
+
+    # -- the admin's way out --------------------------------------------------------------
+
+    def ask_for_pin(self) -> None:
+        if self.kiosk.ask_for_pin():
+            self.kiosk.activity(self._clock())
+            self._render()
+
+    def _pin_submitted(self, pin: str) -> None:
+        now = self._clock()
+        locked = self.kiosk.pin_locked_for(now)
+        if locked:
+            self._pin_locked(locked)
+            return
+        if self._pin_checking or self.config.policy.pin_hash is None:
+            return
+        self._pin_checking = True
+        self.pin_page.set_busy(True)
+        pin_hash = self.config.policy.pin_hash
+        tasks.run(
+            self,
+            lambda: check_pin(pin_hash, pin),
+            on_success=self._pin_checked,
+            on_failure=lambda _error: self._pin_checked(False),
+        )
+
+    def _pin_checked(self, correct: bool) -> None:
+        self._pin_checking = False
+        now = self._clock()
+        if self.kiosk.pin_checked(bool(correct), now):
+            log.app.warning("kiosk: the admin PIN was entered; leaving kiosk mode")
+            self._render()
+            self.session.sign_out()
+            self.session.close()
+            self.admin_exit.emit()
+            return
+        if self.kiosk.screen is not Screen.ADMIN_PIN:
+            return  # the prompt went away meanwhile
+        log.app.warning("kiosk: a wrong admin PIN was entered")
+        self.pin_page.reset()
+        locked = self.kiosk.pin_locked_for(now)
+        if locked:
+            self._pin_locked(locked)
+        else:
+            self.pin_page.banner.show_message(self.tr("That PIN is not right."))
+
+    def _pin_locked(self, seconds: int) -> None:
+        self.pin_page.pin.clear()
+        self.pin_page.banner.show_message(
+            self.tr("Too many wrong PINs. Try again in %d seconds.") % seconds
+        )
+
+    def _pin_cancelled(self) -> None:
+        self.kiosk.cancel_pin()
+        self.pin_page.reset()
+        self._render()

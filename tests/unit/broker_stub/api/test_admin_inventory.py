@@ -1,0 +1,241 @@
+"""/api/v1/admin/pools, their machines, and /entitlements."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import pytest
+
+from broker_stub.domain import audit
+
+from ..admin_helpers import ADMIN, API, admin_events, admin_headers, launch
+from ..conftest import Broker, UserSpec, assert_problem, sqlite_only
+
+MACHINES = f"{API}/pools/engineering/machines"
+
+
+def test_list_pools(broker: Broker) -> None:
+    headers = admin_headers(broker)
+    launch(broker, "alice")
+
+    pools = broker.client.get(f"{API}/pools", headers=headers).json()["pools"]
+
+    assert [p["id"] for p in pools] == ["engineering", "finance", "art"]  # pools-file order
+    engineering = pools[0]
+    assert engineering["name"] == "Engineering desktop"
+    assert engineering["protocols"] == ["vnc"]
+    assert sum(engineering["machines"].values()) == 2
+    assert engineering["machines"]["ready"] == 1
+    assert engineering["entitlements"] == [
+        {"pool": "engineering", "kind": "group", "name": "staff"},
+        {"pool": "engineering", "kind": "user", "name": "alice"},
+    ]
+    assert broker.client.get(f"{API}/pools/art", headers=headers).json()["machines"] == {"ready": 1}
+    assert_problem(broker.client.get(f"{API}/pools/nope", headers=headers), 404, "pool_not_found")
+
+
+def test_machines_show_who_holds_them_and_no_password(broker: Broker) -> None:
+    session_id = launch(broker, "alice")
+
+    reply = broker.client.get(MACHINES, headers=admin_headers(broker))
+
+    eng1, eng2 = reply.json()["machines"]
+    assert eng1["name"] == "eng-1"
+    assert eng1["user"] == "alice"
+    assert eng1["session"] == session_id
+    assert eng1["ports"] == {"vnc": 5901}
+    assert eng2["user"] is None
+    assert eng2["state"] == "ready"
+    assert "vncEng1!" not in reply.text
+
+
+def test_add_machine_then_launch_on_it(make_broker: Callable[..., Broker]) -> None:
+    broker = make_broker(users={f"u{i}": UserSpec(f"pw{i}", ["staff"]) for i in (1, 2, 3)})
+    headers = admin_headers(broker)
+    launch(broker, "u1")
+    launch(broker, "u2")
+
+    reply = broker.client.post(
+        MACHINES,
+        json={"name": "eng-3", "host": "10.0.20.13", "port": 5903, "password": "pw3"},
+        headers=headers,
+    )
+
+    assert reply.status_code == 201
+    assert reply.json() == {
+        "pool": "engineering",
+        "name": "eng-3",
+        "host": "10.0.20.13",
+        "ports": {"vnc": 5903},
+        "state": "ready",
+        "user": None,
+        "session": None,
+    }
+    third = broker.client.post("/api/v1/desktops/engineering/launch", headers=broker.login("u3"))
+    assert third.json()["connection"]["port"] == 5903
+    assert third.json()["connection"]["password"] == "pw3"
+    event = admin_events(broker)[-1]
+    assert event["action"] == audit.MACHINE_ADD
+    assert event["target"] == "machine:engineering/eng-3"
+    assert "pw3" not in str(event)
+
+
+def test_add_machine_errors(broker: Broker) -> None:
+    headers = admin_headers(broker)
+
+    taken = broker.client.post(MACHINES, json={"name": "eng-1", "host": "h"}, headers=headers)
+    long_password = broker.client.post(
+        MACHINES, json={"name": "eng-9", "host": "h", "password": "123456789"}, headers=headers
+    )
+    no_pool = broker.client.post(
+        f"{API}/pools/nope/machines", json={"name": "x", "host": "h"}, headers=headers
+    )
+
+    assert_problem(taken, 409, "machine_exists")
+    problem = assert_problem(long_password, 400, "invalid_machine")
+    assert "8 characters" in problem["detail"]
+    assert_problem(no_pool, 404, "pool_not_found")
+
+
+@sqlite_only
+@pytest.mark.parametrize(
+    ("body", "where"),
+    [
+        ({"name": "x", "host": "h", "port": 0}, ["body", "port"]),
+        ({"name": "x", "host": "h", "port": "5900"}, ["body", "port"]),
+        ({"name": "x", "host": "two words"}, ["body", "host"]),
+        ({"name": "x", "host": "h", "mac": "nope"}, ["body", "mac"]),
+        ({"name": "", "host": "h"}, ["body", "name"]),
+    ],
+)
+def test_add_machine_validation(broker: Broker, body: dict[str, object], where: list[str]) -> None:
+    reply = broker.client.post(MACHINES, json=body, headers=admin_headers(broker))
+
+    problem = assert_problem(reply, 422, "invalid_request")
+    assert [e["loc"] for e in problem["errors"]] == [where]
+
+
+def test_a_machine_in_use_is_not_removed(broker: Broker) -> None:
+    headers = admin_headers(broker)
+    launch(broker, "alice")
+
+    busy = broker.client.delete(f"{MACHINES}/eng-1", headers=headers)
+    free = broker.client.delete(f"{MACHINES}/eng-2", headers=headers)
+
+    problem = assert_problem(busy, 409, "machine_in_use")
+    assert problem["detail"] == (
+        'Machine "eng-1" cannot be removed while alice is using it. Log the session off '
+        "first (list the machine's sessions to find it), then try again."
+    )
+    assert free.status_code == 204
+    names = [m["name"] for m in broker.client.get(MACHINES, headers=headers).json()["machines"]]
+    assert names == ["eng-1"]
+    assert_problem(
+        broker.client.delete(f"{MACHINES}/eng-2", headers=headers), 404, "machine_not_found"
+    )
+    assert [e["action"] for e in admin_events(broker)][-1] == audit.MACHINE_REMOVE
+
+
+def test_maintenance(make_broker: Callable[..., Broker]) -> None:
+    broker = make_broker(users={f"u{i}": UserSpec(f"pw{i}", ["staff"]) for i in (1, 2)})
+    headers = admin_headers(broker)
+
+    on = broker.client.put(f"{MACHINES}/eng-1/maintenance", headers=headers)
+    again = broker.client.put(f"{MACHINES}/eng-1/maintenance", headers=headers)
+
+    assert on.json()["state"] == again.json()["state"] == "maintenance"
+    # Launches skip it: u1 gets eng-2, and u2 finds nothing free.
+    first = broker.client.post("/api/v1/desktops/engineering/launch", headers=broker.login("u1"))
+    assert first.json()["connection"]["port"] == 5902
+    second = broker.client.post("/api/v1/desktops/engineering/launch", headers=broker.login("u2"))
+    assert_problem(second, 409, "no_machine_available")
+
+    off = broker.client.delete(f"{MACHINES}/eng-1/maintenance", headers=headers)
+
+    assert off.json()["state"] == "ready"
+    retry = broker.client.post("/api/v1/desktops/engineering/launch", headers=broker.login("u2"))
+    assert retry.json()["connection"]["port"] == 5901
+    # The repeated "on" changed nothing and left no event.
+    assert [e["action"] for e in admin_events(broker) if "maintenance" in e["action"]] == [
+        audit.MACHINE_MAINTENANCE_ON,
+        audit.MACHINE_MAINTENANCE_OFF,
+    ]
+
+
+def test_maintenance_of_a_machine_in_use_lets_the_session_go_on(broker: Broker) -> None:
+    headers = admin_headers(broker)
+    session_id = launch(broker, "alice")
+
+    on = broker.client.put(f"{MACHINES}/eng-1/maintenance", headers=headers).json()
+    logoff = broker.client.post(f"{API}/sessions/{session_id}/logoff", headers=headers)
+    after = broker.client.get(f"{MACHINES}/eng-1", headers=headers).json()
+
+    assert on["state"] == "maintenance"
+    assert on["session"] == session_id
+    assert logoff.json()["state"] == "ended"
+    # It stays out of the pool after its session ends.
+    assert after["state"] == "maintenance"
+    assert after["user"] is None
+
+
+def test_entitlements(broker: Broker) -> None:
+    headers = admin_headers(broker)
+
+    added = broker.client.post(
+        f"{API}/entitlements",
+        json={"pool": "finance", "kind": "user", "name": "dave"},
+        headers=headers,
+    )
+    twice = broker.client.post(
+        f"{API}/entitlements",
+        json={"pool": "finance", "kind": "user", "name": "dave"},
+        headers=headers,
+    )
+    daves = broker.client.get(f"{API}/entitlements", params={"name": "dave"}, headers=headers)
+    desktops = broker.client.get("/api/v1/desktops", headers=broker.login("dave")).json()
+
+    assert added.status_code == 201
+    assert added.json() == {"pool": "finance", "kind": "user", "name": "dave"}
+    assert_problem(twice, 409, "entitlement_exists")
+    assert daves.json() == {"entitlements": [added.json()]}
+    assert [d["id"] for d in desktops["desktops"]] == ["finance"]
+
+    removed = broker.client.delete(f"{API}/entitlements/finance/user/dave", headers=headers)
+    gone = broker.client.delete(f"{API}/entitlements/finance/user/dave", headers=headers)
+
+    assert removed.status_code == 204
+    assert_problem(gone, 404, "entitlement_not_found")
+    assert broker.client.get("/api/v1/desktops", headers=broker.login("dave")).json() == {
+        "desktops": []
+    }
+    assert [(e["actor"], e["action"], e["detail"]) for e in admin_events(broker)][-2:] == [
+        (ADMIN, audit.ENTITLEMENT_ADD, {"kind": "user", "name": "dave"}),
+        (ADMIN, audit.ENTITLEMENT_REMOVE, {"kind": "user", "name": "dave"}),
+    ]
+
+
+@sqlite_only
+def test_entitlement_validation(broker: Broker) -> None:
+    headers = admin_headers(broker)
+
+    bad_kind = broker.client.post(
+        f"{API}/entitlements",
+        json={"pool": "finance", "kind": "robot", "name": "x"},
+        headers=headers,
+    )
+    bad_pool = broker.client.post(
+        f"{API}/entitlements",
+        json={"pool": "Finance!", "kind": "user", "name": "x"},
+        headers=headers,
+    )
+    unknown_pool = broker.client.post(
+        f"{API}/entitlements", json={"pool": "nope", "kind": "user", "name": "x"}, headers=headers
+    )
+
+    assert [e["loc"] for e in assert_problem(bad_kind, 422, "invalid_request")["errors"]] == [
+        ["body", "kind"]
+    ]
+    assert [e["loc"] for e in assert_problem(bad_pool, 422, "invalid_request")["errors"]] == [
+        ["body", "pool"]
+    ]
+    assert_problem(unknown_pool, 404, "pool_not_found")

@@ -1,0 +1,295 @@
+"""POST /api/v1/desktops/{pool}/launch: protocols, single sign-on, power-on (202),
+and Idempotency-Key."""
+
+from __future__ import annotations
+
+import socket
+import uuid
+from collections.abc import Callable, Iterator
+from datetime import timedelta
+from typing import Any
+
+import pytest
+from sqlalchemy import func, select
+
+from broker_stub.clock import utcnow
+from broker_stub.db.models import DesktopSession, IdempotencyKey, Machine
+from broker_stub.domain import idempotency
+from broker_stub.domain.errors import IdempotencyKeyReused
+
+from ..conftest import Broker, PoolSpec, assert_problem, sqlite_only
+
+
+def launch_url(pool: str = "engineering") -> str:
+    return f"/api/v1/desktops/{pool}/launch"
+
+
+def key_headers(headers: dict[str, str], key: str) -> dict[str, str]:
+    return {**headers, "Idempotency-Key": key}
+
+
+def sessions_of(broker: Broker) -> int:
+    with broker.session() as db:
+        return db.scalar(select(func.count()).select_from(DesktopSession)) or 0
+
+
+# Protocols and single sign-on
+
+
+@pytest.fixture
+def multi(make_broker: Callable[..., Broker], pools: list[PoolSpec]) -> Broker:
+    del pools[0]["protocol"]
+    pools[0].update(protocols=["rdp", "vnc"], default_protocol="rdp", sso=True)
+    pools[0]["machines"] = [
+        {"name": "eng-1", "host": "10.0.0.1", "vnc_port": 5901, "password": "vncpw"},
+    ]
+    pools[2].update(protocol="spice")
+    pools[2]["machines"] = [{"name": "art-1", "host": "10.0.0.3", "spice_tls_port": 5931}]
+    return make_broker(pools=pools)
+
+
+def test_rdp_with_single_sign_on(multi: Broker) -> None:
+    reply = multi.client.post(launch_url(), headers=multi.login("alice"))
+
+    assert reply.status_code == 200, reply.text
+    assert reply.json()["connection"] == {
+        "protocol": "rdp",
+        "host": "10.0.0.1",
+        "port": 3389,
+        "tls": False,
+        "username": "alice",
+        # The RDP password is the user's own, from the launcher's memory.
+        "password": None,
+        "expires_at": None,
+        "sso": True,
+        "tls_port": None,
+    }
+
+
+def test_the_same_pool_over_vnc(multi: Broker) -> None:
+    reply = multi.client.post(launch_url(), headers=multi.login("alice"), json={"protocol": "vnc"})
+
+    connection = reply.json()["connection"]
+    assert (connection["protocol"], connection["port"]) == ("vnc", 5901)
+    assert (connection["username"], connection["password"], connection["sso"]) == (
+        None,
+        "vncpw",
+        False,
+    )
+
+
+def test_reconnect_may_switch_protocol(multi: Broker) -> None:
+    alice = multi.login("alice")
+    first = multi.client.post(launch_url(), headers=alice).json()
+
+    second = multi.client.post(launch_url(), headers=alice, json={"protocol": "vnc"}).json()
+
+    assert second["session_id"] == first["session_id"]
+    assert second["connection"]["protocol"] == "vnc"
+    # And a launch without a protocol keeps the one the session has now.
+    third = multi.client.post(launch_url(), headers=alice).json()
+    assert third["connection"]["protocol"] == "vnc"
+
+
+def test_spice_with_tls_only(multi: Broker) -> None:
+    connection = multi.client.post(launch_url("art"), headers=multi.login("bob")).json()[
+        "connection"
+    ]
+
+    assert (connection["protocol"], connection["port"], connection["tls"]) == ("spice", 5931, True)
+    assert connection["tls_port"] is None
+
+
+def test_desktop_list_offers_the_pools_protocols(multi: Broker) -> None:
+    (entry,) = multi.client.get("/api/v1/desktops", headers=multi.login("alice")).json()["desktops"]
+
+    assert (entry["protocols"], entry["default_protocol"]) == (["rdp", "vnc"], "rdp")
+
+
+# Machines that sleep: Wake-on-LAN and 202
+
+
+@pytest.fixture
+def wake_listener() -> Iterator[socket.socket]:
+    """A UDP socket on loopback where the broker's magic packets land."""
+    sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    sock.bind(("127.0.0.1", 0))
+    sock.settimeout(5)
+    yield sock
+    sock.close()
+
+
+@pytest.fixture
+def sleeping_desktop() -> Iterator[socket.socket]:
+    """A TCP port that refuses connections until the test calls listen() on it."""
+    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    sock.bind(("127.0.0.1", 0))
+    yield sock
+    sock.close()
+
+
+@pytest.fixture
+def sleepy(
+    make_broker: Callable[..., Broker],
+    pools: list[PoolSpec],
+    wake_listener: socket.socket,
+    sleeping_desktop: socket.socket,
+) -> Broker:
+    pools[0]["backend"] = {"wake_address": "127.0.0.1", "wake_port": wake_listener.getsockname()[1]}
+    pools[0]["machines"] = [
+        {
+            "name": "eng-1",
+            "host": "127.0.0.1",
+            "port": sleeping_desktop.getsockname()[1],
+            "password": "vncpw",
+            "mac": "52:54:00:12:34:56",
+        }
+    ]
+    return make_broker(pools=pools)
+
+
+def test_a_sleeping_machine_is_woken_and_the_launcher_told_to_wait(
+    sleepy: Broker, wake_listener: socket.socket, sleeping_desktop: socket.socket
+) -> None:
+    alice = key_headers(sleepy.login("alice"), str(uuid.uuid4()))
+
+    reply = sleepy.client.post(launch_url(), headers=alice)
+
+    assert reply.status_code == 202, reply.text
+    assert reply.headers["retry-after"] == "5"
+    body = reply.json()
+    assert body["status"] == "starting"
+    assert body["retry_after"] == 5
+    assert body["detail"].endswith(".")
+    assert "vncpw" not in reply.text
+    packet, _ = wake_listener.recvfrom(1024)
+    assert packet == b"\xff" * 6 + bytes.fromhex("525400123456") * 16
+    (entry,) = sleepy.client.get("/api/v1/desktops", headers=alice).json()["desktops"]
+    assert entry["state"] == "starting"
+    assert entry["session"]["id"] == body["session_id"]
+
+    # Still asleep: the same answer, and the machine stays this user's.
+    again = sleepy.client.post(launch_url(), headers=alice)
+    assert again.status_code == 202
+    assert again.json()["session_id"] == body["session_id"]
+
+    sleeping_desktop.listen()  # it woke up
+    ready = sleepy.client.post(launch_url(), headers=alice)
+
+    assert ready.status_code == 200, ready.text
+    assert ready.json()["session_id"] == body["session_id"]
+    assert ready.json()["connection"]["password"] == "vncpw"
+    with sleepy.session() as db:
+        assert db.scalar(select(Machine.woken_at)) is None
+    (entry,) = sleepy.client.get("/api/v1/desktops", headers=alice).json()["desktops"]
+    assert entry["state"] == "connected"
+    assert sessions_of(sleepy) == 1
+
+
+def test_a_machine_that_is_awake_is_not_woken(
+    sleepy: Broker, wake_listener: socket.socket, sleeping_desktop: socket.socket
+) -> None:
+    sleeping_desktop.listen()
+
+    reply = sleepy.client.post(launch_url(), headers=sleepy.login("alice"))
+
+    assert reply.status_code == 200
+    wake_listener.settimeout(0.2)
+    with pytest.raises(TimeoutError):
+        wake_listener.recvfrom(1024)
+
+
+# Idempotency-Key
+
+
+def test_same_key_replays_the_first_answer(broker: Broker) -> None:
+    alice = broker.login("alice")
+    key = str(uuid.uuid4())
+    first = broker.client.post(launch_url(), headers=key_headers(alice, key))
+    session_id = first.json()["session_id"]
+    assert broker.client.post(f"/api/v1/sessions/{session_id}/logoff", headers=alice).is_success
+
+    again = broker.client.post(launch_url(), headers=key_headers(alice, key))
+
+    # The retry of a launch whose answer was lost gets that answer, and no new session.
+    assert again.status_code == 200
+    assert again.json() == first.json()
+    assert sessions_of(broker) == 1
+    # A new key is a new launch.
+    fresh = broker.client.post(launch_url(), headers=key_headers(alice, str(uuid.uuid4())))
+    assert fresh.json()["session_id"] != session_id
+
+
+def test_key_of_another_user_or_pool_is_refused(broker: Broker) -> None:
+    key = str(uuid.uuid4())
+    bob = broker.login("bob")
+    assert broker.client.post(launch_url(), headers=key_headers(bob, key)).status_code == 200
+
+    stolen = broker.client.post(launch_url(), headers=key_headers(broker.login("alice"), key))
+    other_pool = broker.client.post(launch_url("art"), headers=key_headers(bob, key))
+
+    problem = assert_problem(stolen, 422, "idempotency_key_reused")
+    assert "new random key" in problem["detail"]
+    assert_problem(other_pool, 422, "idempotency_key_reused")
+    assert sessions_of(broker) == 1
+
+
+def test_failed_launch_is_not_remembered(make_broker: Callable[..., Broker]) -> None:
+    broker = make_broker()
+    alice, bob = broker.login("alice"), broker.login("bob")
+    key = str(uuid.uuid4())
+    first = broker.client.post(launch_url("finance"), headers=key_headers(alice, key))
+    assert_problem(first, 403, "not_entitled")
+
+    # The key stays alice's for this pool; retrying runs the launch again.
+    again = broker.client.post(launch_url("finance"), headers=key_headers(alice, key))
+    assert_problem(again, 403, "not_entitled")
+    assert_problem(
+        broker.client.post(launch_url("finance"), headers=key_headers(bob, key)),
+        422,
+        "idempotency_key_reused",
+    )
+
+
+@sqlite_only
+@pytest.mark.parametrize("key", ["", "has space", "x" * 256])
+def test_malformed_key(broker: Broker, key: str) -> None:
+    headers = {**broker.login("alice"), "Idempotency-Key": key}
+
+    reply = broker.client.post(launch_url(), headers=headers)
+
+    problem = assert_problem(reply, 422, "invalid_request")
+    assert problem["errors"][0]["loc"] == ["header", "Idempotency-Key"]
+    assert sessions_of(broker) == 0
+
+
+def test_keys_expire_after_a_day(broker: Broker) -> None:
+    alice, bob = broker.user("alice"), broker.user("bob")
+    now = utcnow()
+    with broker.session() as db:
+        assert idempotency.claim(db, "k1", alice, "engineering", now) is None
+        assert idempotency.remember(db, "k1", 200, {"session_id": "s"}) is None
+        replay = idempotency.claim(db, "k1", alice, "engineering", now + timedelta(hours=23))
+        assert replay == idempotency.Replay(200, {"session_id": "s"})
+        with pytest.raises(IdempotencyKeyReused):
+            idempotency.claim(db, "k1", bob, "engineering", now + timedelta(hours=23))
+
+        # A day later the key is anyone's again, and the scheduler's purge drops old ones.
+        later = now + timedelta(hours=24)
+        assert idempotency.claim(db, "k1", bob, "engineering", later) is None
+        assert idempotency.claim(db, "k2", bob, "engineering", now) is None
+        assert idempotency.purge(db, later) == 1
+        assert db.scalars(select(IdempotencyKey.key)).all() == ["k1"]
+
+
+def test_concurrent_requests_with_one_key_store_one_answer(broker: Broker) -> None:
+    alice = broker.user("alice")
+    now = utcnow()
+    with broker.session() as first, broker.session() as second:
+        assert idempotency.claim(first, "k", alice, "engineering", now) is None
+        # The second request arrives while the first still runs: it runs too.
+        assert idempotency.claim(second, "k", alice, "engineering", now) is None
+        assert idempotency.remember(first, "k", 200, {"n": 1}) is None
+        earlier: Any = idempotency.remember(second, "k", 200, {"n": 2})
+
+    assert earlier == idempotency.Replay(200, {"n": 1})

@@ -1,0 +1,246 @@
+"""rubicon-broker users | groups | pools | machines | entitlements | sessions | audit | apply."""
+
+from __future__ import annotations
+
+import io
+import json
+import sys
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import pytest
+from fastapi.testclient import TestClient
+
+from broker_stub import cli
+from broker_stub.app import create_app
+from broker_stub.settings import BrokerSettings
+
+SITE = """
+[[pools]]
+id = "engineering"
+name = "Engineering desktop"
+protocol = "vnc"
+users = ["alice"]
+  [[pools.machines]]
+  name = "eng-1"
+  host = "10.0.20.11"
+  port = 5901
+
+[[groups]]
+name = "staff"
+members = ["alice"]
+
+[[users]]
+username = "alice"
+display_name = "Alice Liddell"
+"""
+
+Run = Callable[..., tuple[int, str, str]]
+
+
+@pytest.fixture
+def db_url(tmp_path: Path) -> str:
+    return f"sqlite:///{tmp_path / 'admin.sqlite3'}"
+
+
+@pytest.fixture
+def run(db_url: str, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch) -> Run:
+    """run(*args, stdin=...) -> (status, stdout, stderr), on the test's database."""
+
+    def go(*args: str, stdin: str = "") -> tuple[int, str, str]:
+        monkeypatch.setattr(sys, "stdin", io.StringIO(stdin))
+        try:
+            status = cli.main([*args, "--database-url", db_url])
+        except SystemExit as exc:  # argparse refused the arguments
+            status = int(exc.code or 0)
+        out = capsys.readouterr()
+        return status, out.out, out.err
+
+    return go
+
+
+@pytest.fixture
+def site(run: Run, tmp_path: Path) -> None:
+    path = tmp_path / "site.toml"
+    path.write_text(SITE)
+    assert run("apply", str(path))[0] == 0
+    assert run("users", "add", "alice", "--password-stdin", stdin="alice-pw\n")[0] == 0
+
+
+@pytest.fixture
+def client(db_url: str, site: None) -> Iterator[TestClient]:
+    """The user API on the same database, without a pools file."""
+    app = create_app(BrokerSettings(database_url=db_url, scheduler=False))
+    with TestClient(app) as client:
+        yield client
+
+
+def launch(client: TestClient) -> str:
+    login = client.post("/api/v1/auth/login", json={"username": "alice", "password": "alice-pw"})
+    headers = {"Authorization": f"Bearer {login.json()['token']}"}
+    reply = client.post("/api/v1/desktops/engineering/launch", headers=headers)
+    assert reply.status_code == 200, reply.text
+    session_id: str = reply.json()["session_id"]
+    return session_id
+
+
+def test_apply_prints_the_plan_and_is_idempotent(run: Run, tmp_path: Path) -> None:
+    path = tmp_path / "site.toml"
+    path.write_text(SITE)
+
+    dry = run("apply", str(path), "--dry-run")
+    real = run("apply", str(path))
+    again = run("apply", str(path))
+
+    assert dry[0] == real[0] == again[0] == 0
+    assert dry[1].splitlines() == [
+        "  + pool engineering (Engineering desktop)",
+        "  + machine engineering/eng-1 (10.0.20.11)",
+        "  + entitlement engineering: user alice",
+        "  + group staff (alice)",
+        "  + user alice (user, no password)",
+        "Dry run: 5 changes planned, none made.",
+    ]
+    assert real[1].splitlines()[-1] == "Applied 5 changes."
+    assert again[1] == "No changes: the database already matches.\n"
+
+
+def test_apply_with_a_mistake_in_the_file(run: Run, tmp_path: Path) -> None:
+    path = tmp_path / "site.toml"
+    path.write_text(SITE.replace('username = "alice"', 'username = "al ice"'))
+
+    status, out, err = run("apply", str(path))
+
+    assert status == 2
+    assert out == ""
+    assert err.startswith(f"rubicon-broker: {path}: users.0.username: 'al ice' is not a usable")
+
+
+@pytest.mark.usefixtures("site")
+def test_users(run: Run) -> None:
+    added = run("users", "add", "root", "--admin", "--password-stdin", stdin="root-pw\n")
+    table = run("users", "list")
+    as_json = run("users", "list", "--role", "admin", "--json")
+    role = run("users", "role", "alice", "admin")
+    passwd = run("users", "passwd", "alice", "--password-stdin", stdin="new-pw\n")
+    removed = run("users", "remove", "alice")
+
+    assert added[1] == "Added user 'root'.\n"
+    assert table[1].splitlines() == [
+        "USERNAME  DISPLAY NAME   ROLE   GROUPS  PASSWORD",
+        "alice     Alice Liddell  user   staff   local",
+        "root      root           admin  -       local",
+    ]
+    assert json.loads(as_json[1]) == [
+        {
+            "username": "root",
+            "display_name": "root",
+            "role": "admin",
+            "groups": [],
+            "local_password": True,
+        }
+    ]
+    assert role[1] == "'alice' is now an admin.\n"
+    assert passwd[1].startswith("Set a new password for 'alice'")
+    assert "new-pw" not in passwd[1] + passwd[2]
+    assert removed[1] == "Removed user 'alice'.\n"
+    assert [r.split() for r in run("users", "list")[1].splitlines()[1:]] == [
+        ["root", "root", "admin", "-", "local"]
+    ]
+
+
+@pytest.mark.usefixtures("site")
+def test_refusals_are_one_line_and_exit_1(run: Run) -> None:
+    unknown = run("users", "role", "zed", "admin")
+    no_group = run("groups", "remove", "nope")
+    run("users", "add", "root", "--admin", "--password-stdin", stdin="root-pw\n")
+    last_admin = run("users", "remove", "root")
+
+    assert unknown[0] == no_group[0] == last_admin[0] == 1
+    assert unknown[2] == (
+        'rubicon-broker: There is no user "zed". Check the name in the list of users.\n'
+    )
+    assert no_group[2].startswith('rubicon-broker: There is no group "nope".')
+    assert "only administrator left" in last_admin[2]
+
+
+@pytest.mark.usefixtures("site")
+def test_groups(run: Run) -> None:
+    assert run("groups", "add", "ops")[1] == "Added group 'ops'.\n"
+    assert run("groups", "add-member", "ops", "alice")[1] == "Added 'alice' to group 'ops'.\n"
+    assert run("groups", "add-member", "ops", "alice")[1] == (
+        "Nothing to do: 'alice' is already in group 'ops'.\n"
+    )
+    assert run("groups", "list")[1].splitlines() == [
+        "GROUP  MEMBERS",
+        "ops    alice",
+        "staff  alice",
+    ]
+    assert run("groups", "remove-member", "ops", "alice")[1] == (
+        "Removed 'alice' from group 'ops'.\n"
+    )
+    assert run("groups", "remove", "ops")[1] == "Removed group 'ops'.\n"
+    assert run("groups", "add", " bad")[0] == 2
+
+
+@pytest.mark.usefixtures("site")
+def test_pools_machines_entitlements(run: Run) -> None:
+    added = run(
+        "machines", "add", "engineering", "eng-2", "--host", "10.0.20.12", "--port", "5902",
+        "--password-stdin", stdin="vnc-pw\n",
+    )  # fmt: skip
+    maintenance = run("machines", "maintenance", "engineering", "eng-2", "on")
+    listed = run("machines", "list", "engineering")
+    pools = run("pools", "list", "--json")
+    granted = run("entitlements", "add", "engineering", "group", "staff")
+    grants = run("entitlements", "list")
+    removed = run("machines", "remove", "engineering", "eng-2")
+
+    assert added[1] == "Added machine 'eng-2' (10.0.20.12, vnc 5902) to pool 'engineering'.\n"
+    assert "vnc-pw" not in added[1] + added[2]
+    assert maintenance[1] == "Machine 'eng-2' in pool 'engineering' is maintenance.\n"
+    assert listed[1].splitlines() == [
+        "MACHINE  HOST        PORTS     STATE        USER  SESSION",
+        "eng-1    10.0.20.11  vnc=5901  ready        -     -",
+        "eng-2    10.0.20.12  vnc=5902  maintenance  -     -",
+    ]
+    (pool,) = json.loads(pools[1])
+    assert pool["machines"] == {"maintenance": 1, "ready": 1}
+    assert granted[1] == "Group 'staff' may now use pool 'engineering'.\n"
+    assert grants[1].splitlines() == [
+        "POOL         KIND   NAME",
+        "engineering  group  staff",
+        "engineering  user   alice",
+    ]
+    assert removed[1] == "Removed machine 'eng-2' from pool 'engineering'.\n"
+
+
+def test_sessions_and_audit(run: Run, client: TestClient) -> None:
+    session_id = launch(client)
+
+    busy = run("machines", "remove", "engineering", "eng-1")
+    listed = run("sessions", "list", "--json")
+    logoff = run("sessions", "logoff", session_id)
+    audit = run("audit", "--action", "admin.session.*", "--since", "1h", "--json")
+    table = run("audit", "--actor", "alice")
+
+    assert busy[0] == 1
+    assert "alice is using it" in busy[2]
+    (session,) = json.loads(listed[1])
+    assert (session["id"], session["user"], session["machine"]) == (session_id, "alice", "eng-1")
+    assert logoff[1] == f"Session {session_id} of alice on eng-1 is ended.\n"
+    (event,) = json.loads(audit[1])
+    assert event["action"] == "admin.session.logoff"
+    assert event["actor"].startswith("cli:")
+    assert event["target"] == f"session:{session_id}"
+    header, *rows = table[1].splitlines()
+    assert header.split() == ["TIME", "(UTC)", "ACTOR", "ACTION", "TARGET", "ADDRESS", "DETAIL"]
+    assert [r.split()[3] for r in rows] == ["session.launch", "auth.sign_in"]
+
+
+@pytest.mark.usefixtures("site")
+def test_audit_time_arguments(run: Run) -> None:
+    assert run("audit", "--since", "2999-01-01T00:00:00Z")[1] == "No audit events match.\n"
+    status, _, err = run("audit", "--since", "last tuesday")
+    assert status == 2
+    assert "neither a time" in err

@@ -1,0 +1,175 @@
+"""Settings in layers: system file (locked) > command line > user file > defaults."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from launcher.core.settings import (
+    SYSTEM_CONFIG_ENV,
+    Layers,
+    SystemConfig,
+    UserSettings,
+    system_config_path,
+)
+
+SYSTEM = """
+fullscreen = true
+servers = ["https://vdi.example.com"]
+cert_policy = "system"
+
+[rdp]
+multimon = true
+audio = "loud"
+
+[clients]
+xfreerdp = "/opt/freerdp/bin/xfreerdp"
+
+[defaults]
+view = "list"
+auto_launch = true
+
+[kiosk]
+enabled = false
+"""
+
+
+@pytest.fixture
+def system(tmp_path: Path) -> Path:
+    path = tmp_path / "rubicon.toml"
+    path.write_text(SYSTEM)
+    return path
+
+
+def test_where_the_system_file_is_on_each_os() -> None:
+    assert system_config_path("linux", {}) == Path("/etc/rubicon/rubicon.toml")
+    assert system_config_path("darwin", {}) == Path(
+        "/Library/Application Support/Rubicon/rubicon.toml"
+    )
+    assert system_config_path("win32", {"PROGRAMDATA": "D:\\Data"}) == Path(
+        "D:\\Data/Rubicon/rubicon.toml"
+    )
+    assert system_config_path("linux", {SYSTEM_CONFIG_ENV: "/x/r.toml"}) == Path("/x/r.toml")
+
+
+def test_the_environment_variable_is_read(system: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv(SYSTEM_CONFIG_ENV, str(system))
+    assert SystemConfig.load().path == system
+
+
+def test_locked_keys_defaults_and_other_sections(
+    system: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    config = SystemConfig.load(system)
+    assert config.locked_keys() == {
+        "fullscreen",
+        "servers",
+        "cert_policy",
+        "rdp.multimon",
+        "clients.xfreerdp",
+    }
+    assert dict(config.defaults) == {"view": "list", "auto_launch": True}
+    assert config.section("kiosk") == {"enabled": False}
+    assert config.section("nothing") == {}
+    assert config.problems == ("rdp.audio: must be one of local, remote, off",)
+    assert "ignoring rdp.audio" in caplog.text
+
+
+def test_missing_and_broken_system_files(tmp_path: Path) -> None:
+    assert SystemConfig.load(tmp_path / "none.toml").locked_keys() == frozenset()
+    broken = tmp_path / "broken.toml"
+    broken.write_text("fullscreen = [")
+    config = SystemConfig.load(broken)
+    assert config.locked == {}
+    assert len(config.problems) == 1
+    assert "cannot be read" in config.problems[0]
+
+
+def test_precedence_system_over_command_line_over_user_over_defaults(
+    system: Path, tmp_path: Path
+) -> None:
+    user_file = tmp_path / "settings.json"
+    user_file.write_text(
+        json.dumps(
+            {
+                "fullscreen": False,  # locked by the admin: loses
+                "view": "tiles",  # beats the admin's default
+                "rdp": {"multimon": False, "clipboard": False},
+                "clients": {"xfreerdp": "/home/ann/xfreerdp", "vncviewer": "/home/ann/vnc"},
+                "log_level": "warning",
+            }
+        )
+    )
+    layers = Layers(
+        user_file,
+        system=SystemConfig.load(system),
+        command_line={"log_level": "debug", "fullscreen": False},
+    )
+    effective = layers.effective()
+    assert effective.fullscreen is True  # system beats command line and user
+    assert effective.log_level == "debug"  # command line beats user
+    assert effective.view == "tiles"  # user beats admin default
+    assert effective.auto_launch is True  # admin default beats built-in
+    assert effective.rdp.multimon is True
+    assert effective.rdp.clipboard is False
+    assert effective.clients == {
+        "xfreerdp": "/opt/freerdp/bin/xfreerdp",
+        "vncviewer": "/home/ann/vnc",
+    }
+    assert effective.servers == ["https://vdi.example.com"]
+    assert layers.locked("fullscreen")
+    assert layers.locked("rdp.multimon")
+    assert not layers.locked("rdp.clipboard")
+    assert layers.locked("clients.xfreerdp")
+    assert not layers.locked("clients.vncviewer")
+
+
+def test_saving_keeps_only_the_users_choices(system: Path, tmp_path: Path) -> None:
+    user_file = tmp_path / "settings.json"
+    layers = Layers(
+        user_file, system=SystemConfig.load(system), command_line={"log_level": "debug"}
+    )
+    edited = layers.effective()
+    edited.fullscreen = False  # locked: not the user's to change
+    edited.rdp.multimon = False  # locked
+    edited.rdp.clipboard = False
+    edited.view = "list"  # the admin's default: nothing to save
+    edited.clients = {"xfreerdp": "/mine", "vncviewer": "/v"}
+    layers.update(edited)
+    layers.save()
+    saved = json.loads(user_file.read_text())
+    assert saved == {"rdp": {"clipboard": False}, "clients": {"vncviewer": "/v"}}
+    assert "log_level" not in saved  # from the command line, this run only
+    again = Layers(user_file, system=SystemConfig.load(system)).effective()
+    assert again.fullscreen is True
+    assert again.rdp.clipboard is False
+    assert again.view == "list"
+
+
+def test_a_plain_user_file_still_loads_the_same(tmp_path: Path) -> None:
+    path = tmp_path / "settings.json"
+    UserSettings(last_server="https://b", fullscreen=True).save(path)
+    assert Layers(path).effective() == UserSettings(last_server="https://b", fullscreen=True)
+
+
+def test_new_settings_are_checked(tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
+    path = tmp_path / "settings.json"
+    path.write_text(
+        json.dumps(
+            {
+                "view": "carousel",
+                "cert_policy": "never",
+                "servers": ["https://a", 3],
+                "favourites": {"https://a": ["lab", "win"]},
+                "recents": {"https://a": "lab"},
+            }
+        )
+    )
+    settings = UserSettings.load(path)
+    assert (settings.view, settings.cert_policy, settings.servers) == ("tiles", "ask", [])
+    assert settings.favourites == {"https://a": ["lab", "win"]}
+    assert settings.recents == {}
+    for key in ("view", "cert_policy", "servers", "recents"):
+        assert f"ignoring {key!r}" in caplog.text
