@@ -6,7 +6,9 @@ directories point into a temporary folder and keyring uses a null backend.
 
 from __future__ import annotations
 
+import logging
 import os
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -32,3 +34,20 @@ def _private_home(
         monkeypatch.setenv(var, str(home / sub))
     monkeypatch.setenv("PYTHON_KEYRING_BACKEND", "keyring.backends.null.Keyring")
     return home
+
+
+@pytest.fixture(autouse=True)
+def _restore_rubicon_loggers() -> Iterator[None]:
+    """A test that runs an entry point's log setup must not leave handlers behind
+    for the next test's CLI output to be mixed with."""
+
+    saved: dict[str, tuple[list[logging.Handler], int, bool]] = {}
+    for name in ("rubicon", ""):
+        logger = logging.getLogger(name)
+        saved[name] = (list(logger.handlers), logger.level, logger.propagate)
+    yield
+    for name, (handlers, level, propagate) in saved.items():
+        logger = logging.getLogger(name)
+        logger.handlers[:] = handlers
+        logger.setLevel(level)
+        logger.propagate = propagate
