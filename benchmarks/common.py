@@ -4,8 +4,6 @@ from __future__ import annotations
 
 import os
 import platform
-import signal
-import socket
 import subprocess
 import sys
 import time
@@ -15,6 +13,8 @@ from pathlib import Path
 
 import httpx
 
+from broker_stub.xdisplay import free_tcp_port, stop_process
+
 HERE = Path(__file__).resolve().parent
 
 
@@ -23,13 +23,6 @@ def machine_line() -> str:
         f"machine: {os.cpu_count()} cores, Python {platform.python_version()}, "
         f"{platform.system()} {platform.release()}"
     )
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port: int = s.getsockname()[1]
-        return port
 
 
 def percentiles(values: Sequence[float]) -> dict[int, float]:
@@ -47,13 +40,7 @@ def process(argv: list[str], log: Path, timeout: float = 15.0) -> Iterator[subpr
     try:
         yield proc
     finally:
-        if proc.poll() is None:
-            proc.send_signal(signal.SIGTERM)
-            try:
-                proc.wait(timeout)
-            except subprocess.TimeoutExpired:
-                proc.kill()
-                proc.wait()
+        stop_process(proc, timeout)
 
 
 def wait_healthy(
@@ -90,7 +77,7 @@ def tls_args(workdir: Path, *, tls: bool) -> list[str]:
 @contextmanager
 def bare_server(workdir: Path, *, tls: bool) -> Iterator[tuple[str, str | bool]]:
     """uvicorn serving benchmarks/bare_app.py the way `serve` serves the broker."""
-    port = free_port()
+    port = free_tcp_port()
     argv = [
         sys.executable,
         "-m",

@@ -256,7 +256,7 @@ async def bare_limit(base_url: str, concurrency: int, verify: str | bool, second
 
 @contextmanager
 def broker(workdir: Path, database_url: str, *, tls: bool) -> Iterator[tuple[str, str | bool]]:
-    port = common.free_port()
+    port = common.free_tcp_port()
     argv = [
         sys.executable,
         "-m",
