@@ -21,7 +21,7 @@ from broker_stub.domain import admin_sessions, paging
 
 router = APIRouter(prefix=PREFIX)
 
-# Session ids are URL-safe base64 (secrets.token_urlsafe).
+# Session ids are "ses_" and URL-safe base64 (domain/allocation.py new_session_id).
 SessionPath = Annotated[str, Path(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_-]+$")]
 
 

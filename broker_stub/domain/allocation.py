@@ -8,6 +8,9 @@ A launch looks, in order, for
    `SELECT ... FOR UPDATE SKIP LOCKED`, so concurrent launches on several
    nodes take different machines instead of queueing for the same row.
 
+Launches of one user run one after the other (a row lock on the user on
+PostgreSQL, the single writer on SQLite), so they end in one session.
+
 The claim, the new session and the audit event commit in one transaction:
 a broker that dies half-way leaves either all of them or none. The database
 backs this up with unique indexes (one live session per user and pool, one
@@ -125,6 +128,7 @@ def _launch(db: Session, user: User, pool_id: str, wanted: str | None, now: date
     protocol = wanted or pool.default_protocol
     if protocol not in pool.protocols:
         raise ProtocolNotOffered(pool.name, protocol, pool.protocols)
+    _one_launch_per_user(db, user)
 
     for _attempt in range(2):
         existing = _reconnect(db, user, pool, wanted, now)
@@ -149,6 +153,19 @@ def _launch(db: Session, user: User, pool_id: str, wanted: str | None, now: date
         return existing
     log.domain.info("pool %s: no machine free for %r", pool.id, user.username)
     raise NoMachineAvailable(pool.name)
+
+
+def _one_launch_per_user(db: Session, user: User) -> None:
+    """On PostgreSQL, wait for this user's other launches to commit first.
+
+    Without it, eight launches of one user could lock eight machines under
+    SKIP LOCKED, and those that found every free row locked by their own
+    siblings would answer "no machine free" before the winner commits.
+    FOR NO KEY UPDATE still lets sessions of the user be inserted (their
+    foreign key takes only a key-share lock). SQLite writes one at a time
+    anyway and renders no lock clause.
+    """
+    db.execute(select(User.id).where(User.id == user.id).with_for_update(key_share=True))
 
 
 def _live_session(db: Session, user: User, pool: Pool) -> tuple[DesktopSession, Machine] | None:
@@ -262,12 +279,21 @@ def _claim_free(db: Session, user: User, pool: Pool) -> int | None:
     return None
 
 
+def new_session_id() -> str:
+    """An unguessable session id that is safe as a command-line argument.
+
+    Plain URL-safe base64 starts with "-" once in 64, and `rubicon-broker
+    sessions logoff -xyz` would read that as an option.
+    """
+    return f"ses_{secrets.token_urlsafe(18)}"
+
+
 def _start_session(
     db: Session, user: User, pool: Pool, machine_id: int, protocol: str, now: datetime
 ) -> Launch:
     max_session = lifecycle.seconds(pool.max_session_s)
     session = DesktopSession(
-        id=secrets.token_urlsafe(18),
+        id=new_session_id(),
         user_id=user.id,
         pool_id=pool.id,
         machine_id=machine_id,

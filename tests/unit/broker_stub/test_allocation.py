@@ -77,6 +77,14 @@ def test_launch_claims_a_machine_and_starts_a_pending_session(broker: Broker) ->
     assert machine.assigned_user_id == broker.user("alice").id
 
 
+def test_session_ids_are_unique_and_never_read_as_a_command_line_option() -> None:
+    ids = [allocation.new_session_id() for _ in range(2000)]
+
+    assert len(set(ids)) == len(ids)
+    assert not [i for i in ids if i.startswith("-")]
+    assert all(len(i) >= 24 for i in ids)
+
+
 def test_max_session_sets_its_deadline(
     make_broker: Callable[..., Broker], pools: list[PoolSpec]
 ) -> None:

@@ -228,6 +228,7 @@ def test_sessions_and_audit(run: Run, client: TestClient) -> None:
     assert "alice is using it" in busy[2]
     (session,) = json.loads(listed[1])
     assert (session["id"], session["user"], session["machine"]) == (session_id, "alice", "eng-1")
+    assert logoff[0] == 0, logoff[2]
     assert logoff[1] == f"Session {session_id} of alice on eng-1 is ended.\n"
     (event,) = json.loads(audit[1])
     assert event["action"] == "admin.session.logoff"
