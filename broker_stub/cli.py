@@ -167,8 +167,9 @@ def _add_serve(subparsers: _Subparsers) -> None:
         "serve",
         help="run the broker's HTTPS API",
         description=_wrap(
-            "Bring the database up to date, apply the pools file to it, then serve "
-            "the API. " + _TLS_NOTE
+            "Bring the database up to date, fill it from the pools file if it has no "
+            "pools yet (otherwise log how it differs from the file), then serve the API. "
+            + _TLS_NOTE
         ),
         epilog=(
             "example:\n  rubicon-broker serve --config pools.toml --host 0.0.0.0 --port 8443\n"
@@ -181,9 +182,9 @@ def _add_serve(subparsers: _Subparsers) -> None:
     parser.add_argument(
         "--config",
         metavar="FILE",
-        help="the TOML file that describes the pools, applied at every start (or "
-        "RUBICON_BROKER_CONFIG); without one, the pools stay as `apply` and the admin API "
-        "left them",
+        help="the TOML file that describes the pools (or RUBICON_BROKER_CONFIG): it fills "
+        "a new database; later starts only log how the database differs from it, and "
+        "`rubicon-broker apply FILE` brings a changed file in",
     )
     parser.add_argument("--host", help="address to listen on (default: 127.0.0.1)")
     parser.add_argument("--port", type=int, help="TCP port to listen on (default: 8080)")
@@ -492,6 +493,7 @@ def _users_add(args: argparse.Namespace) -> int:
 def _users_totp(args: argparse.Namespace) -> int:
     from broker_stub.auth import totp
     from broker_stub.auth.users import find_user
+    from broker_stub.cli_admin import admin_here
     from broker_stub.db import migrate
 
     log.setup("warning")
@@ -510,13 +512,13 @@ def _users_totp(args: argparse.Namespace) -> int:
                         "an LDAP user exists once they have signed in"
                     )
                 if args.remove:
-                    return totp.remove(db, user)
+                    return totp.remove(db, user, admin=admin_here())
                 if user.totp_secret is not None and not args.force:
                     raise CliError(
                         f"{name!r} already has TOTP; --force gives them a new secret "
                         "(the old one stops working), --remove turns it off"
                     )
-                return totp.enrol(db, user)
+                return totp.enrol(db, user, admin=admin_here())
         finally:
             engine.dispose()
 

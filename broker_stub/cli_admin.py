@@ -368,7 +368,7 @@ def _add_machines(subparsers: _Subparsers) -> None:
     actions = _group_of_actions(
         subparsers,
         "machines",
-        "list, add and remove machines, and put them in maintenance",
+        "list, add and remove machines, put them in maintenance, unassign them",
         "rubicon-broker machines maintenance engineering eng-1 on",
     )
     p = _parser(actions, "list", "list a pool's machines")
@@ -412,6 +412,16 @@ def _add_machines(subparsers: _Subparsers) -> None:
     p.add_argument("name", metavar="NAME")
     p.add_argument("switch", choices=["on", "off"])
     p.set_defaults(func=_machines_maintenance)
+
+    p = _parser(
+        actions,
+        "unassign",
+        "take a dedicated pool's machine from its owner; their next launch binds a free one",
+        "rubicon-broker machines unassign design design-1",
+    )
+    p.add_argument("pool", metavar="POOL")
+    p.add_argument("name", metavar="NAME")
+    p.set_defaults(func=_machines_unassign)
 
 
 def _machines_list(args: argparse.Namespace) -> int:
@@ -474,6 +484,17 @@ def _machines_maintenance(args: argparse.Namespace) -> int:
     if on and info.session:
         note = f" Session {info.session} of {info.user} goes on; the machine stays out after it."
     print(f"Machine {info.name!r} in pool {args.pool!r} is {info.state}.{note}")
+    return 0
+
+
+def _machines_unassign(args: argparse.Namespace) -> int:
+    from broker_stub.domain import admin_machines
+
+    done = run(args, lambda db: admin_machines.unassign(db, admin_here(), args.pool, args.name))
+    print(
+        f"Machine {args.name!r} in pool {args.pool!r} is no longer {done.user}'s; "
+        f"it is {done.machine.state}."
+    )
     return 0
 
 

@@ -23,7 +23,7 @@ from broker_stub.api.admin_schemas import (
 )
 from broker_stub.api.deps import DbSession
 from broker_stub.db import models
-from broker_stub.domain import inventory, names
+from broker_stub.domain import admin_machines, inventory, names
 
 router = APIRouter(prefix=PREFIX)
 
@@ -107,6 +107,21 @@ def maintenance_off(
 ) -> MachineOut:
     """Take the machine out of maintenance."""
     return _machine(inventory.set_maintenance(db, admin, pool, machine, on=False))
+
+
+@router.post(
+    "/pools/{pool}/machines/{machine}/unassign",
+    responses=problems.responses(401, 403, 404, 409, 422),
+)
+def unassign_machine(
+    pool: PoolPath, machine: NamePath, db: DbSession, admin: AdminActor
+) -> MachineOut:
+    """Take a dedicated machine from its owner; their next launch binds a free one.
+
+    409 machine_in_use while a session is live on it (log it off first),
+    machine_not_assigned if it has no owner, pool_not_dedicated in a floating pool.
+    """
+    return _machine(admin_machines.unassign(db, admin, pool, machine).machine)
 
 
 @router.get("/entitlements", responses=problems.responses(401, 403, 422))

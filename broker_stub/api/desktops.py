@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 from dataclasses import asdict
+from datetime import datetime
 from typing import Annotated, Literal, cast
 
 from fastapi import APIRouter, Body, Header, Path
 from fastapi.responses import JSONResponse
+from sqlalchemy.orm import Session
 
 from broker_stub.api import problems
 from broker_stub.api.deps import (
@@ -21,14 +23,19 @@ from broker_stub.api.schemas import (
     ConnectionOut,
     DesktopList,
     DesktopOut,
+    FieldError,
     LaunchRequest,
     LaunchResponse,
     LaunchStarting,
     SessionOut,
 )
 from broker_stub.auth.totp import enforce_pool_totp
+from broker_stub.backends import Backends
+from broker_stub.db.models import User
 from broker_stub.domain import allocation, idempotency
+from broker_stub.domain.allocation import Launch
 from broker_stub.domain.connect import Starting, connect
+from broker_stub.domain.errors import IdempotencyKeyReused
 
 router = APIRouter(prefix="/api/v1/desktops", tags=["desktops"])
 
@@ -97,16 +104,37 @@ def launch(
     """Reconnect to the user's session in this pool, or claim a free machine.
 
     202 while the machine powers on: launch again after Retry-After seconds
-    with the same Idempotency-Key.
+    with the same Idempotency-Key. A retry with the key of a launch that
+    succeeded gets the connection to that launch's session; 409 session_ended
+    once that session has ended.
     """
     enforce_pool_totp(db, user, token, pool)  # 403 otp_required_for_pool
+    protocol = body.protocol if body else None
     if idempotency_key is not None:
-        replay = idempotency.claim(db, idempotency_key, user, pool, now)
-        if replay is not None:
-            return JSONResponse(replay.body, status_code=replay.status)
-    result = allocation.launch(
-        db, user, pool, body.protocol if body else None, address=address, now=now
-    )
+        request_fingerprint = idempotency.fingerprint(protocol=protocol)
+        try:
+            earlier = idempotency.claim(
+                db, idempotency_key, user, pool, now, request_fingerprint=request_fingerprint
+            )
+        except IdempotencyKeyReused as exc:
+            return _key_reused(exc)
+        if earlier is not None:
+            return _answer(db, backends, user, idempotency.replay(db, user, earlier), now)
+    result = allocation.launch(db, user, pool, protocol, address=address, now=now)
+    return _answer(db, backends, user, result, now, key=idempotency_key)
+
+
+def _answer(
+    db: Session,
+    backends: Backends,
+    user: User,
+    result: Launch,
+    now: datetime,
+    *,
+    key: str | None = None,
+) -> JSONResponse:
+    """The connection to the launch's session (202 while its machine starts),
+    remembered under `key` once it is there."""
     outcome = connect(db, backends, user, result, now)
     if isinstance(outcome, Starting):
         starting = LaunchStarting(
@@ -120,11 +148,21 @@ def launch(
             status_code=202,
             headers={"Retry-After": str(outcome.retry_after)},
         )
+    if key is not None:
+        earlier = idempotency.remember(db, key, result.session.id)
+        if earlier is not None and earlier != result.session.id:
+            # A concurrent request with the key finished first: its session is the answer.
+            return _answer(db, backends, user, idempotency.replay(db, user, earlier), now)
     content = LaunchResponse(
         session_id=result.session.id, connection=ConnectionOut(**asdict(outcome))
     ).model_dump(mode="json")
-    if idempotency_key is not None:
-        earlier = idempotency.remember(db, idempotency_key, 200, content)
-        if earlier is not None:
-            return JSONResponse(earlier.body, status_code=earlier.status)
     return JSONResponse(content)
+
+
+def _key_reused(exc: IdempotencyKeyReused) -> JSONResponse:
+    # A 422 like invalid_request, with `errors` naming the header, as the
+    # route's documented 422 schema (ValidationProblem) says.
+    fault = FieldError(loc=list(exc.LOC), msg=exc.MSG, type=exc.TYPE)
+    return problems.problem_response(
+        exc.status, exc.code, exc.title, exc.detail, errors=[fault.model_dump()]
+    )

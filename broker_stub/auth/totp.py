@@ -2,7 +2,8 @@
 
 An admin enrols a user with `rubicon-broker users totp NAME`, which stores a
 new secret and prints it once, as an otpauth:// URI for authenticator apps.
-From then on the user's sign-in needs a code as well as the password.
+From then on the user's sign-in needs a code as well as the password. The
+audit log records who enrolled or removed whom, never the secret.
 
 A code is accepted for the current step and one step either side (clocks
 drift), and only once: the step of the last accepted code is stored, and a
@@ -24,6 +25,8 @@ from sqlalchemy.orm import Session
 
 from broker_stub import log
 from broker_stub.db.models import Pool, Token, User
+from broker_stub.domain import audit
+from broker_stub.domain.admin import Admin
 from broker_stub.domain.entitlements import is_entitled
 from broker_stub.domain.errors import OtpRequiredForPool
 
@@ -50,21 +53,33 @@ def provisioning_uri(secret: str, username: str, issuer: str = ISSUER) -> str:
     )
 
 
-def enrol(db: Session, user: User) -> str:
-    """Give `user` a new TOTP secret, replacing any old one; return it."""
+def enrol(db: Session, user: User, *, admin: Admin | None = None) -> str:
+    """Give `user` a new TOTP secret, replacing any old one; return it.
+
+    `admin` makes the change and goes to the audit log with it (never the
+    secret); only tests and fixtures enrol without one.
+    """
+    replaced = user.totp_secret is not None
     secret = new_secret()
     user.totp_secret = secret
     user.totp_last_step = None
+    if admin is not None:
+        admin.record(db, audit.USER_TOTP_ENROL, f"user:{user.username}", {"replaced": replaced})
     db.commit()
     log.auth.info("TOTP enrolled for %r", user.username)
     return secret
 
 
-def remove(db: Session, user: User) -> bool:
-    """Stop asking `user` for codes; True if they had TOTP."""
+def remove(db: Session, user: User, *, admin: Admin | None = None) -> bool:
+    """Stop asking `user` for codes; True if they had TOTP.
+
+    `admin` as for `enrol`; nothing is recorded when there was nothing to remove.
+    """
     had = user.totp_secret is not None
     user.totp_secret = None
     user.totp_last_step = None
+    if had and admin is not None:
+        admin.record(db, audit.USER_TOTP_REMOVE, f"user:{user.username}")
     db.commit()
     if had:
         log.auth.info("TOTP removed for %r", user.username)

@@ -269,11 +269,13 @@ class DesktopSession(Base):
 
 
 class IdempotencyKey(Base):
-    """A launch's Idempotency-Key: who sent it for which pool, and the answer.
+    """A launch's Idempotency-Key: who sent it for which pool and request, and
+    the session the launch gave.
 
-    `status` and `response` stay empty until the launch succeeds; rows older
-    than a day are deleted by the scheduler. `response` holds the console
-    password of the first answer, as the machines table does.
+    `session_id` stays empty until the launch succeeds; a retry then gets the
+    connection to that session, rebuilt from the session and machine rows, so
+    no console password is copied here. Rows older than a day are deleted by
+    the scheduler.
     """
 
     __tablename__ = "idempotency_keys"
@@ -282,9 +284,12 @@ class IdempotencyKey(Base):
     user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"))
     # No foreign key: the row outlives a pool removed from the pools file.
     pool_id: Mapped[str] = mapped_column(String(64))
+    # SHA-256 hex of the request body as the broker read it: the key sent
+    # again with another body is refused.
+    fingerprint: Mapped[str] = mapped_column(String(64))
     created_at: Mapped[datetime] = mapped_column(index=True)
-    status: Mapped[int | None]
-    response: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    # No foreign key either: a replay of a session that is gone answers session_ended.
+    session_id: Mapped[str | None] = mapped_column(String(64))
 
 
 class Token(Base):

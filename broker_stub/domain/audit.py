@@ -36,6 +36,9 @@ USER_UPDATE: Final = "admin.user.update"
 USER_DELETE: Final = "admin.user.delete"
 USER_PASSWORD: Final = "admin.user.password"  # noqa: S105 (an action name)
 USER_ROLE: Final = "admin.user.role"
+# TOTP enrolled (a new secret, `replaced` if there was one) or turned off; never the secret.
+USER_TOTP_ENROL: Final = "admin.user.totp_enrol"
+USER_TOTP_REMOVE: Final = "admin.user.totp_remove"
 GROUP_CREATE: Final = "admin.group.create"
 GROUP_DELETE: Final = "admin.group.delete"
 GROUP_ADD_MEMBER: Final = "admin.group.add_member"
@@ -48,6 +51,8 @@ MACHINE_UPDATE: Final = "admin.machine.update"
 MACHINE_REMOVE: Final = "admin.machine.remove"
 MACHINE_MAINTENANCE_ON: Final = "admin.machine.maintenance_on"
 MACHINE_MAINTENANCE_OFF: Final = "admin.machine.maintenance_off"
+# A dedicated machine taken from its owner: detail names the owner it had.
+MACHINE_UNASSIGN: Final = "admin.machine.unassign"
 ENTITLEMENT_ADD: Final = "admin.entitlement.add"
 ENTITLEMENT_REMOVE: Final = "admin.entitlement.remove"
 SESSION_DISCONNECT: Final = "admin.session.disconnect"

@@ -26,6 +26,8 @@
     │   ├── MachineExists           409 machine_exists
     │   └── EntitlementExists       409 entitlement_exists
     ├── MachineInUse                409 machine_in_use
+    ├── MachineNotAssigned          409 machine_not_assigned (unassign: it has no owner)
+    ├── PoolNotDedicated            409 pool_not_dedicated (unassign: a floating pool)
     ├── InvalidMachine              400 invalid_machine
     ├── LastAdmin                   409 last_admin
     ├── InvalidCursor               400 invalid_cursor
@@ -35,7 +37,7 @@
     ├── ActionNotAllowed            403 action_not_allowed (the pool forbids it)
     ├── ActionNotSupported          409 action_not_supported (the backend cannot)
     ├── MachineActionFailed         502 machine_action_failed
-    └── IdempotencyKeyReused        422 idempotency_key_reused
+    └── IdempotencyKeyReused        422 idempotency_key_reused (with `errors`)
 
 Problems that belong to HTTP itself (not_found, method_not_allowed,
 invalid_request, database_unavailable, internal_error) are made in
@@ -355,11 +357,39 @@ class MachineInUse(BrokerError):
     status = 409
     title = "Machine in use"
 
-    def __init__(self, name: str, username: str | None, doing: str) -> None:
+    def __init__(
+        self, name: str, username: str | None, doing: str, *, session: str | None = None
+    ) -> None:
         who = f"{username} is using it" if username else "a session is using it"
+        if session is None:
+            todo = "Log the session off first (list the machine's sessions to find it)"
+        else:
+            todo = f"Log off session {session} first"
+        super().__init__(f'Machine "{name}" cannot be {doing} while {who}. {todo}, then try again.')
+
+
+class MachineNotAssigned(BrokerError):
+    code = "machine_not_assigned"
+    status = 409
+    title = "Machine not assigned"
+
+    def __init__(self, pool_id: str, name: str) -> None:
         super().__init__(
-            f'Machine "{name}" cannot be {doing} while {who}. Log the session off first '
-            "(list the machine's sessions to find it), then try again."
+            f'Machine "{name}" in pool "{pool_id}" has no owner, so there is nothing to '
+            "unassign. Check the machine's user in the pool's machines."
+        )
+
+
+class PoolNotDedicated(BrokerError):
+    code = "pool_not_dedicated"
+    status = 409
+    title = "Pool not dedicated"
+
+    def __init__(self, pool_id: str) -> None:
+        super().__init__(
+            f'Pool "{pool_id}" is floating: its machines go back to the pool when each '
+            "session ends, so none has an owner to take away. Only machines of dedicated "
+            "pools are unassigned."
         )
 
 
@@ -467,6 +497,11 @@ class IdempotencyKeyReused(BrokerError):
     code = "idempotency_key_reused"
     status = 422
     title = "Idempotency-Key reused"
+    # Every 422 says where the request was wrong, as invalid_request's `errors`
+    # do; the launch route adds this one entry.
+    LOC: ClassVar[tuple[str, str]] = ("header", "Idempotency-Key")
+    TYPE: ClassVar[str] = "idempotency_key_reused"
+    MSG: ClassVar[str] = "Already used by another user, for another pool or another body"
 
     def __init__(self) -> None:
         super().__init__(

@@ -17,7 +17,7 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import ColumnElement, CursorResult, Executable, exists, update
+from sqlalchemy import ColumnElement, CursorResult, Executable, exists, select, update
 from sqlalchemy.orm import InstrumentedAttribute, Session
 
 from broker_stub import log
@@ -208,6 +208,11 @@ def unassign(db: Session, machine_id: int) -> bool:
     owner. A machine in maintenance or error keeps that state; one that was
     just bound goes back to ready for the next user's first launch.
     """
+    # PostgreSQL: wait for a launch that is starting a session on the machine
+    # to commit, so the check below sees that session (a statement that only
+    # waited on the row would judge the session by its older snapshot). While
+    # the lock is held no session can start on it. SQLite writes one at a time.
+    db.execute(select(Machine.id).where(Machine.id == machine_id).with_for_update())
     idle = ~exists().where(
         DesktopSession.machine_id == machine_id,
         DesktopSession.state.in_(LIVE_SESSION_STATES),

@@ -35,6 +35,25 @@ username = "alice"
 display_name = "Alice Liddell"
 """
 
+# A dedicated pool, for `machines unassign`.
+DESIGN = """
+[[pools]]
+id = "design"
+name = "Design workstation"
+kind = "dedicated"
+protocol = "vnc"
+users = ["alice"]
+  [[pools.machines]]
+  name = "des-1"
+  host = "10.0.30.11"
+  port = 5901
+  [[pools.machines]]
+  name = "des-2"
+  host = "10.0.30.12"
+  port = 5901
+
+"""
+
 Run = Callable[..., tuple[int, str, str]]
 
 
@@ -75,10 +94,10 @@ def client(db_url: str, site: None) -> Iterator[TestClient]:
         yield client
 
 
-def launch(client: TestClient) -> str:
+def launch(client: TestClient, pool: str = "engineering") -> str:
     login = client.post("/api/v1/auth/login", json={"username": "alice", "password": "alice-pw"})
     headers = {"Authorization": f"Bearer {login.json()['token']}"}
-    reply = client.post("/api/v1/desktops/engineering/launch", headers=headers)
+    reply = client.post(f"/api/v1/desktops/{pool}/launch", headers=headers)
     assert reply.status_code == 200, reply.text
     session_id: str = reply.json()["session_id"]
     return session_id
@@ -245,3 +264,84 @@ def test_audit_time_arguments(run: Run) -> None:
     status, _, err = run("audit", "--since", "last tuesday")
     assert status == 2
     assert "neither a time" in err
+
+
+def test_machines_unassign(run: Run, db_url: str, tmp_path: Path) -> None:
+    path = tmp_path / "site.toml"
+    path.write_text(SITE.replace("[[groups]]", DESIGN + "[[groups]]"))
+    assert run("apply", str(path))[0] == 0
+    assert run("users", "add", "alice", "--password-stdin", stdin="alice-pw\n")[0] == 0
+    app = create_app(BrokerSettings(database_url=db_url, scheduler=False))
+    with TestClient(app) as client:
+        session_id = launch(client, "design")
+        busy = run("machines", "unassign", "design", "des-1")
+        assert run("sessions", "logoff", session_id)[0] == 0
+        owned = run("machines", "list", "design")
+        done = run("machines", "unassign", "design", "des-1")
+        again = run("machines", "unassign", "design", "des-1")
+        floating = run("machines", "unassign", "engineering", "eng-1")
+        unknown = run("machines", "unassign", "design", "des-9")
+        no_pool = run("machines", "unassign", "nope", "des-1")
+        events = run("audit", "--action", "admin.machine.unassign", "--json")
+        assert launch(client, "design") != session_id  # a new session on a new binding
+        listed = run("machines", "list", "design")
+
+    assert busy[:2] == (1, "")
+    # (Before it on stderr: the app's warning that it has no pools file.)
+    assert busy[2].splitlines()[-1] == (
+        f'rubicon-broker: Machine "des-1" cannot be unassigned while alice is using it. '
+        f"Log off session {session_id} first, then try again."
+    )
+    assert owned[1].splitlines() == [
+        "MACHINE  HOST        PORTS     STATE     USER   SESSION",
+        "des-1    10.0.30.11  vnc=5901  assigned  alice  -",
+        "des-2    10.0.30.12  vnc=5901  ready     -      -",
+    ]
+    assert done == (0, "Machine 'des-1' in pool 'design' is no longer alice's; it is ready.\n", "")
+    assert again[0] == floating[0] == unknown[0] == no_pool[0] == 1
+    assert again[2] == (
+        'rubicon-broker: Machine "des-1" in pool "design" has no owner, so there is nothing '
+        "to unassign. Check the machine's user in the pool's machines.\n"
+    )
+    assert floating[2] == (
+        'rubicon-broker: Pool "engineering" is floating: its machines go back to the pool '
+        "when each session ends, so none has an owner to take away. Only machines of "
+        "dedicated pools are unassigned.\n"
+    )
+    assert unknown[2].startswith('rubicon-broker: Pool "design" has no machine "des-9".')
+    assert no_pool[2].startswith('rubicon-broker: There is no pool "nope".')
+    (event,) = json.loads(events[1])
+    assert event["actor"].startswith("cli:")
+    assert (event["target"], event["detail"]) == ("machine:design/des-1", {"user": "alice"})
+    # alice's next launch bound a free machine again (the first by name).
+    assert listed[1].splitlines()[1].split()[3:5] == ["assigned", "alice"]
+
+
+@pytest.mark.usefixtures("site")
+def test_users_totp_is_audited_without_the_secret(run: Run) -> None:
+    enrol = run("users", "totp", "alice")
+    force = run("users", "totp", "alice", "--force")
+    remove = run("users", "totp", "alice", "--remove")
+    nothing = run("users", "totp", "alice", "--remove")
+    events = run("audit", "--action", "admin.user.totp*", "--json")
+
+    assert enrol[0] == force[0] == remove[0] == nothing[0] == 0
+    assert remove[1] == "Removed TOTP for 'alice'.\n"
+    assert nothing[1] == "'alice' had no TOTP; nothing changed.\n"
+    secrets = [
+        "".join(line.split("secret:")[1].split("(")[0].split())
+        for line in (enrol[1] + force[1]).splitlines()
+        if "secret:" in line
+    ]
+    assert len(secrets) == 2
+    assert all(len(secret) == 32 for secret in secrets)
+    # Newest first; the --remove that changed nothing left no event.
+    assert [(e["action"], e["target"], e["detail"]) for e in json.loads(events[1])] == [
+        ("admin.user.totp_remove", "user:alice", {}),
+        ("admin.user.totp_enrol", "user:alice", {"replaced": True}),
+        ("admin.user.totp_enrol", "user:alice", {"replaced": False}),
+    ]
+    assert all(e["actor"].startswith("cli:") for e in json.loads(events[1]))
+    for secret in secrets:
+        assert secret not in events[1]
+        assert secret.lower() not in events[1].lower()

@@ -9,7 +9,7 @@ import pytest
 from broker_stub.domain import audit
 
 from ..admin_helpers import ADMIN, API, admin_events, admin_headers, launch
-from ..conftest import Broker, UserSpec, assert_problem, sqlite_only
+from ..conftest import Broker, PoolSpec, UserSpec, assert_problem, sqlite_only
 
 MACHINES = f"{API}/pools/engineering/machines"
 
@@ -239,3 +239,99 @@ def test_entitlement_validation(broker: Broker) -> None:
         ["body", "pool"]
     ]
     assert_problem(unknown_pool, 404, "pool_not_found")
+
+
+# Unassigning a dedicated machine
+
+
+@pytest.fixture
+def dedicated(make_broker: Callable[..., Broker], pools: list[PoolSpec]) -> Broker:
+    pools[0]["kind"] = "dedicated"
+    return make_broker(pools=pools)
+
+
+def test_unassign_a_dedicated_machine(dedicated: Broker) -> None:
+    headers = admin_headers(dedicated)
+    session_id = launch(dedicated, "alice")
+
+    busy = dedicated.client.post(f"{MACHINES}/eng-1/unassign", headers=headers)
+
+    problem = assert_problem(busy, 409, "machine_in_use")
+    assert problem["detail"] == (
+        f'Machine "eng-1" cannot be unassigned while alice is using it. Log off session '
+        f"{session_id} first, then try again."
+    )
+    dedicated.client.post(f"{API}/sessions/{session_id}/logoff", headers=headers)
+    owned = dedicated.client.get(f"{MACHINES}/eng-1", headers=headers).json()
+    assert (owned["state"], owned["user"]) == ("assigned", "alice")
+
+    done = dedicated.client.post(f"{MACHINES}/eng-1/unassign", headers=headers)
+    again = dedicated.client.post(f"{MACHINES}/eng-1/unassign", headers=headers)
+
+    assert done.status_code == 200, done.text
+    assert done.json() == {
+        "pool": "engineering",
+        "name": "eng-1",
+        "host": "127.0.0.1",
+        "ports": {"vnc": 5901},
+        "state": "ready",
+        "user": None,
+        "session": None,
+    }
+    problem = assert_problem(again, 409, "machine_not_assigned")
+    assert problem["detail"].startswith('Machine "eng-1" in pool "engineering" has no owner')
+    unassigns = [e for e in admin_events(dedicated) if e["action"] == audit.MACHINE_UNASSIGN]
+    assert unassigns == [
+        {
+            "actor": ADMIN,
+            "action": audit.MACHINE_UNASSIGN,
+            "target": "machine:engineering/eng-1",
+            "detail": {"user": "alice"},
+        }
+    ]
+    # eng-1 is free for the next user's first launch; alice's next launch binds another.
+    bob = dedicated.client.post(
+        "/api/v1/desktops/engineering/launch", headers=dedicated.login("bob")
+    )
+    mine = dedicated.client.post(
+        "/api/v1/desktops/engineering/launch", headers=dedicated.login("alice")
+    )
+    assert bob.json()["connection"]["port"] == 5901
+    assert mine.json()["connection"]["port"] == 5902
+    machines = dedicated.client.get(MACHINES, headers=headers).json()["machines"]
+    assert [(m["name"], m["user"]) for m in machines] == [("eng-1", "bob"), ("eng-2", "alice")]
+
+
+def test_unassign_a_machine_in_maintenance_keeps_it_there(dedicated: Broker) -> None:
+    headers = admin_headers(dedicated)
+    session_id = launch(dedicated, "alice")
+    dedicated.client.post(f"{API}/sessions/{session_id}/logoff", headers=headers)
+    dedicated.client.put(f"{MACHINES}/eng-1/maintenance", headers=headers)
+
+    done = dedicated.client.post(f"{MACHINES}/eng-1/unassign", headers=headers).json()
+    off = dedicated.client.delete(f"{MACHINES}/eng-1/maintenance", headers=headers).json()
+
+    assert (done["state"], done["user"]) == ("maintenance", None)
+    # Nobody's any more: out of maintenance it is ready, not alice's.
+    assert (off["state"], off["user"]) == ("ready", None)
+
+
+def test_unassign_refusals(dedicated: Broker) -> None:
+    headers = admin_headers(dedicated)
+    launch(dedicated, "bob", "art")
+
+    floating = dedicated.client.post(f"{API}/pools/art/machines/art-1/unassign", headers=headers)
+    no_pool = dedicated.client.post(f"{API}/pools/nope/machines/eng-1/unassign", headers=headers)
+    no_machine = dedicated.client.post(f"{MACHINES}/eng-9/unassign", headers=headers)
+    not_admin = dedicated.client.post(
+        f"{MACHINES}/eng-1/unassign", headers=dedicated.login("alice")
+    )
+    nobody = dedicated.client.post(f"{MACHINES}/eng-1/unassign")
+
+    problem = assert_problem(floating, 409, "pool_not_dedicated")
+    assert problem["detail"].startswith('Pool "art" is floating')
+    assert_problem(no_pool, 404, "pool_not_found")
+    assert_problem(no_machine, 404, "machine_not_found")
+    assert_problem(not_admin, 403, "admin_required")
+    assert_problem(nobody, 401, "invalid_token")
+    assert [e for e in admin_events(dedicated) if e["action"] == audit.MACHINE_UNASSIGN] == []

@@ -10,12 +10,12 @@ from datetime import timedelta
 from typing import Any
 
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import func, select, text, update
 
 from broker_stub.clock import utcnow
 from broker_stub.db.models import DesktopSession, IdempotencyKey, Machine
 from broker_stub.domain import idempotency
-from broker_stub.domain.errors import IdempotencyKeyReused
+from broker_stub.domain.errors import IdempotencyKeyReused, SessionEnded
 
 from ..conftest import Broker, PoolSpec, assert_problem, sqlite_only
 
@@ -201,8 +201,29 @@ def test_a_machine_that_is_awake_is_not_woken(
 
 # Idempotency-Key
 
+KEY_REUSED_ERRORS = [
+    {
+        "loc": ["header", "Idempotency-Key"],
+        "msg": "Already used by another user, for another pool or another body",
+        "type": "idempotency_key_reused",
+    }
+]
+
 
 def test_same_key_replays_the_first_answer(broker: Broker) -> None:
+    alice = broker.login("alice")
+    key = str(uuid.uuid4())
+    first = broker.client.post(launch_url(), headers=key_headers(alice, key))
+
+    again = broker.client.post(launch_url(), headers=key_headers(alice, key))
+
+    # The retry of a launch whose answer was lost gets that answer, and no new session.
+    assert first.status_code == again.status_code == 200
+    assert again.json() == first.json()
+    assert sessions_of(broker) == 1
+
+
+def test_replay_after_the_session_ended_says_so(broker: Broker) -> None:
     alice = broker.login("alice")
     key = str(uuid.uuid4())
     first = broker.client.post(launch_url(), headers=key_headers(alice, key))
@@ -211,26 +232,68 @@ def test_same_key_replays_the_first_answer(broker: Broker) -> None:
 
     again = broker.client.post(launch_url(), headers=key_headers(alice, key))
 
-    # The retry of a launch whose answer was lost gets that answer, and no new session.
-    assert again.status_code == 200
-    assert again.json() == first.json()
+    # Its machine may be someone else's by now: no connection, and no new session.
+    problem = assert_problem(again, 409, "session_ended")
+    assert "you logged off" in problem["detail"]
+    assert "vncEng1!" not in again.text
     assert sessions_of(broker) == 1
     # A new key is a new launch.
     fresh = broker.client.post(launch_url(), headers=key_headers(alice, str(uuid.uuid4())))
+    assert fresh.status_code == 200
     assert fresh.json()["session_id"] != session_id
 
 
-def test_key_of_another_user_or_pool_is_refused(broker: Broker) -> None:
+def test_the_key_keeps_no_console_password(broker: Broker) -> None:
+    alice = broker.login("alice")
+    key = str(uuid.uuid4())
+    first = broker.client.post(launch_url(), headers=key_headers(alice, key))
+    assert first.json()["connection"]["password"] == "vncEng1!"
+
+    with broker.session() as db:
+        rows = db.execute(text("SELECT * FROM idempotency_keys")).mappings().all()
+    again = broker.client.post(launch_url(), headers=key_headers(alice, key))
+
+    (row,) = rows
+    assert set(row) == {"key", "user_id", "pool_id", "fingerprint", "created_at", "session_id"}
+    assert all("vncEng1!" not in str(value) for value in row.values())
+    assert (row["key"], row["pool_id"]) == (key, "engineering")
+    assert row["session_id"] == first.json()["session_id"]
+    assert row["fingerprint"] == idempotency.fingerprint(protocol=None)
+    # The replay rebuilds the same connection from the session and machine rows.
+    assert again.json() == first.json()
+
+
+def test_replay_takes_the_console_password_from_the_machine(broker: Broker) -> None:
+    alice = broker.login("alice")
+    key = str(uuid.uuid4())
+    first = broker.client.post(launch_url(), headers=key_headers(alice, key))
+    with broker.session() as db:
+        db.execute(update(Machine).where(Machine.name == "eng-1").values(password="newPass1"))
+        db.commit()
+
+    again = broker.client.post(launch_url(), headers=key_headers(alice, key))
+
+    assert again.json()["session_id"] == first.json()["session_id"]
+    assert again.json()["connection"] == {**first.json()["connection"], "password": "newPass1"}
+
+
+def test_key_of_another_user_pool_or_body_is_refused(broker: Broker) -> None:
     key = str(uuid.uuid4())
     bob = broker.login("bob")
     assert broker.client.post(launch_url(), headers=key_headers(bob, key)).status_code == 200
 
     stolen = broker.client.post(launch_url(), headers=key_headers(broker.login("alice"), key))
     other_pool = broker.client.post(launch_url("art"), headers=key_headers(bob, key))
+    other_body = broker.client.post(
+        launch_url(), headers=key_headers(bob, key), json={"protocol": "vnc"}
+    )
 
     problem = assert_problem(stolen, 422, "idempotency_key_reused")
     assert "new random key" in problem["detail"]
-    assert_problem(other_pool, 422, "idempotency_key_reused")
+    # Like every 422, it says where the request was wrong.
+    assert problem["errors"] == KEY_REUSED_ERRORS
+    assert assert_problem(other_pool, 422, "idempotency_key_reused")["errors"] == KEY_REUSED_ERRORS
+    assert assert_problem(other_body, 422, "idempotency_key_reused")["errors"] == KEY_REUSED_ERRORS
     assert sessions_of(broker) == 1
 
 
@@ -266,30 +329,54 @@ def test_malformed_key(broker: Broker, key: str) -> None:
 def test_keys_expire_after_a_day(broker: Broker) -> None:
     alice, bob = broker.user("alice"), broker.user("bob")
     now = utcnow()
+    plain = idempotency.fingerprint(protocol=None)
     with broker.session() as db:
-        assert idempotency.claim(db, "k1", alice, "engineering", now) is None
-        assert idempotency.remember(db, "k1", 200, {"session_id": "s"}) is None
-        replay = idempotency.claim(db, "k1", alice, "engineering", now + timedelta(hours=23))
-        assert replay == idempotency.Replay(200, {"session_id": "s"})
+        assert (
+            idempotency.claim(db, "k1", alice, "engineering", now, request_fingerprint=plain)
+            is None
+        )
+        assert idempotency.remember(db, "k1", "ses_1") is None
+        later = now + timedelta(hours=23)
+        assert (
+            idempotency.claim(db, "k1", alice, "engineering", later, request_fingerprint=plain)
+            == "ses_1"
+        )
         with pytest.raises(IdempotencyKeyReused):
-            idempotency.claim(db, "k1", bob, "engineering", now + timedelta(hours=23))
+            idempotency.claim(db, "k1", bob, "engineering", later, request_fingerprint=plain)
 
         # A day later the key is anyone's again, and the scheduler's purge drops old ones.
         later = now + timedelta(hours=24)
-        assert idempotency.claim(db, "k1", bob, "engineering", later) is None
-        assert idempotency.claim(db, "k2", bob, "engineering", now) is None
+        assert (
+            idempotency.claim(db, "k1", bob, "engineering", later, request_fingerprint=plain)
+            is None
+        )
+        assert (
+            idempotency.claim(db, "k2", bob, "engineering", now, request_fingerprint=plain) is None
+        )
         assert idempotency.purge(db, later) == 1
         assert db.scalars(select(IdempotencyKey.key)).all() == ["k1"]
 
 
-def test_concurrent_requests_with_one_key_store_one_answer(broker: Broker) -> None:
+def test_concurrent_requests_with_one_key_store_one_session(broker: Broker) -> None:
     alice = broker.user("alice")
     now = utcnow()
+    plain = idempotency.fingerprint(protocol=None)
     with broker.session() as first, broker.session() as second:
-        assert idempotency.claim(first, "k", alice, "engineering", now) is None
+        assert (
+            idempotency.claim(first, "k", alice, "engineering", now, request_fingerprint=plain)
+            is None
+        )
         # The second request arrives while the first still runs: it runs too.
-        assert idempotency.claim(second, "k", alice, "engineering", now) is None
-        assert idempotency.remember(first, "k", 200, {"n": 1}) is None
-        earlier: Any = idempotency.remember(second, "k", 200, {"n": 2})
+        assert (
+            idempotency.claim(second, "k", alice, "engineering", now, request_fingerprint=plain)
+            is None
+        )
+        assert idempotency.remember(first, "k", "ses_1") is None
+        earlier: Any = idempotency.remember(second, "k", "ses_2")
 
-    assert earlier == idempotency.Replay(200, {"n": 1})
+    assert earlier == "ses_1"
+
+
+def test_a_replay_of_a_session_that_is_gone_says_it_ended(broker: Broker) -> None:
+    with broker.session() as db, pytest.raises(SessionEnded):
+        idempotency.replay(db, broker.user("alice"), "ses_nothing")

@@ -1,0 +1,84 @@
+"""Dedicated machines and their owners, as administrators change them.
+
+A dedicated pool binds a machine to a user at their first launch, and it
+stays theirs until an admin unassigns it here (or removes the user or the
+machine). The change itself is lifecycle.unassign, one conditional UPDATE
+that refuses while a session is live on the machine; this module finds the
+machine, says why a refusal happened, and writes the audit event.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from broker_stub import log
+from broker_stub.db.models import LIVE_SESSION_STATES, DesktopSession, Machine, User
+from broker_stub.domain import audit, inventory, lifecycle
+from broker_stub.domain.admin import Admin
+from broker_stub.domain.errors import (
+    MachineInUse,
+    MachineNotAssigned,
+    PoolNotDedicated,
+    UnknownMachine,
+)
+
+
+@dataclass(frozen=True)
+class Unassigned:
+    """The machine after the change, and the user it belonged to."""
+
+    machine: inventory.MachineInfo
+    user: str
+
+
+def _live_session(db: Session, machine_id: int) -> tuple[str, str] | None:
+    """The id and user of the live session on the machine, if there is one."""
+    row = db.execute(
+        select(DesktopSession.id, User.username)
+        .join(User, User.id == DesktopSession.user_id)
+        .where(
+            DesktopSession.machine_id == machine_id,
+            DesktopSession.state.in_(LIVE_SESSION_STATES),
+        )
+    ).first()
+    return None if row is None else (row[0], row[1])
+
+
+def unassign(db: Session, admin: Admin, pool_id: str, name: str) -> Unassigned:
+    """Take a dedicated pool's machine from its owner; their next launch binds a new one.
+
+    UnknownPool or UnknownMachine if either is not there, PoolNotDedicated
+    for a floating pool, MachineInUse while a session is live on it (log
+    that off first), MachineNotAssigned if nobody owns it.
+    """
+    pool = inventory.find_pool(db, pool_id)
+    # Locked (PostgreSQL) so the owner read here is the one taken away.
+    found = db.execute(
+        select(Machine.id, Machine.assigned_user_id)
+        .where(Machine.pool_id == pool_id, Machine.name == name)
+        .with_for_update()
+    ).first()
+    if found is None:
+        db.rollback()
+        raise UnknownMachine(pool_id, name)
+    machine_id, owner_id = found
+    owner = (
+        None if owner_id is None else db.scalar(select(User.username).where(User.id == owner_id))
+    )
+    if not pool.dedicated:
+        db.rollback()
+        raise PoolNotDedicated(pool_id)
+    if owner is None or not lifecycle.unassign(db, machine_id):
+        live = _live_session(db, machine_id)
+        db.rollback()
+        if live is not None:
+            session_id, user = live
+            raise MachineInUse(name, user, "unassigned", session=session_id)
+        raise MachineNotAssigned(pool_id, name)
+    admin.record(db, audit.MACHINE_UNASSIGN, f"machine:{pool_id}/{name}", {"user": owner})
+    db.commit()
+    log.domain.info("%s unassigned machine %s in pool %s from %r", admin.name, name, pool_id, owner)
+    return Unassigned(machine=inventory.get_machine(db, pool_id, name), user=owner)
