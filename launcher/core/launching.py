@@ -170,11 +170,12 @@ def choose_protocol(desktop: Desktop, wanted: Protocol | None = None) -> Protoco
 def sso_supported(platform: str) -> bool:
     """Whether the RDP client used on ``platform`` can be handed the sign-in password.
 
-    FreeRDP takes it on stdin or an inherited descriptor. ``mstsc`` would need
-    a Windows credential, which this version does not store yet, and the
-    macOS app cannot be given one at all: there the user types it.
+    FreeRDP takes it on stdin or an inherited descriptor, ``mstsc`` from a
+    ``TERMSRV/<host>`` Windows credential stored for the launch
+    (``launcher.core.wincred``). The macOS app cannot be given one at all:
+    there the user types it.
     """
-    return platform not in ("windows", "macos")
+    return platform != "macos"
 
 
 # --- finding the client -------------------------------------------------------------
@@ -361,12 +362,10 @@ def _prepare(
             usbredir=preferences.spice_usbredir,
             debug=True,
         )
-        # A SPICE server's "opened" line is known from virt-viewer's source
-        # only, so SPICE is never stopped for want of it (ConnectWatch).
+        # With --debug it says when it is connected, for SPICE (seen against
+        # Xspice) as for VNC, so a desktop that never answers is given up on.
         watch = ConnectWatch(
-            _timeout(preferences, SILENT_TIMEOUT if is_spice else SIGNED_TIMEOUT),
-            connected_line=spice.connected_line,
-            assume_connected=is_spice,
+            _timeout(preferences, SIGNED_TIMEOUT), connected_line=spice.connected_line
         )
         name = "SPICE viewer" if is_spice else "VNC viewer"
         return Prepared(plan, name=name, classify=spice.classify_line, connect=watch)
@@ -409,7 +408,7 @@ def _nothing(_line: str) -> None:
 def _sso_password(connection: ConnectionInfo, client: Client, sso: Secret | None) -> str | None:
     if not connection.sso or connection.protocol is not Protocol.RDP:
         return None
-    if client.key != FREERDP:
+    if client.key not in (FREERDP, MSTSC):
         log.launch.info("%s cannot be handed the sign-in password; it will ask", client.key)
         return None
     if sso is None or sso.cleared:
@@ -433,6 +432,7 @@ def open_desktop(
     versions: FreeRdpVersions | None = None,
     idempotency_key: str | None = None,
     cancelled: threading.Event | None = None,
+    run_step: supervisor.StepRunner | None = None,
 ) -> OpenedDesktop:
     """Ask the broker for a machine in ``desktop`` and start its client.
 
@@ -441,7 +441,8 @@ def open_desktop(
     ``idempotency_key`` goes with the launch (the same one while a machine
     powers on; the broker raises ``DesktopStarting`` until it is up).
     ``cancelled`` set by the time the broker answers: no client is started
-    (:class:`LaunchCancelled`).
+    (:class:`LaunchCancelled`). ``run_step`` does the plan's steps (the
+    ``mstsc`` credential); None: :func:`launcher.core.wincred.run_step`.
     """
     preferences = preferences or Preferences()
     platform = platform or platform_key()
@@ -477,6 +478,7 @@ def open_desktop(
         exit_reason=prepared.exit_reason,
         connect=prepared.connect,
         on_connected=on_connected,
+        run_step=run_step,
     )
     return OpenedDesktop(
         desktop=desktop,

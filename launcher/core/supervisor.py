@@ -6,14 +6,14 @@ failure on a dialog and then wait; we stop such a client and say why.
 
 A :class:`ConnectWatch` says how to tell that the client has connected and
 how long to wait for it. Clients that print a sign of success (vncviewer,
-remote-viewer with ``--debug`` for VNC) are stopped with "The desktop did
-not answer in time" when the sign has not come after ``timeout`` seconds:
-they are stuck on a dialog or a server that accepted the connection and
-said nothing. Clients that print no such sign (FreeRDP at its default log
-level, remote-viewer for SPICE, mstsc) are instead counted as connected
-when they are still running after ``timeout`` seconds without a fatal
-line; they are never stopped for being slow, because stopping a session
-that works would be worse than leaving a stuck window the user can close.
+remote-viewer with ``--debug``) are stopped with "The desktop did not
+answer in time" when the sign has not come after ``timeout`` seconds: they
+are stuck on a dialog or a server that accepted the connection and said
+nothing. Clients that print no such sign (FreeRDP at its default log level,
+mstsc) are instead counted as connected when they are still running after
+``timeout`` seconds without a fatal line; they are never stopped for being
+slow, because stopping a session that works would be worse than leaving a
+stuck window the user can close.
 Either way ``on_connected`` is called once, from a supervisor thread.
 
 When the client exits by itself, its exit code becomes a reason through
@@ -26,6 +26,15 @@ Before the start, the plan's ``pass_fds`` become pipes the client inherits
 cannot block us) and its ``temp_files`` are written, mode 0600, into a
 private 0700 directory that is removed when the client exits or
 ``cleanup_after`` seconds after the start.
+
+The plan's steps (a Windows credential for ``mstsc``) are done by a
+``run_step`` function, ``launcher.core.wincred.run_step`` unless a test
+gives another. Pre steps run right before the start; one that fails is
+logged and the launch goes on (mstsc then asks for the password). A
+credential's :class:`~launcher.core.secret.Secret` is cleared once it has
+been handed over. Post steps run once: when the client exits or
+``cleanup_after`` seconds after the start, whichever comes first; at once if
+the start fails; at the latest when the launcher exits.
 """
 
 from __future__ import annotations
@@ -43,11 +52,19 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-from launcher.core import log
-from launcher.core.protocols import ExitReason, LaunchError, LaunchPlan, substitute
+from launcher.core import log, wincred
+from launcher.core.protocols import (
+    Credential,
+    ExitReason,
+    LaunchError,
+    LaunchPlan,
+    Step,
+    substitute,
+)
 
 Classifier = Callable[[str], ExitReason | None]
 ExitCodeReason = Callable[[int], ExitReason | None]
+StepRunner = Callable[[Step], None]
 
 DID_NOT_ANSWER = ExitReason(
     "The desktop did not answer in time.",
@@ -142,7 +159,10 @@ class RunningClient:
         exit_reason: ExitCodeReason | None = None,
         connect: ConnectWatch | None = None,
         on_connected: Callable[[], None] | None = None,
+        undo: Callable[[], None] | None = None,
     ) -> None:
+        """``cleanup`` runs at exit, or ``cleanup_after`` seconds after the start
+        if given; ``undo`` (idempotent) at whichever of the two comes first."""
         self._process = process
         self.name = name
         self._classify = classify
@@ -151,8 +171,9 @@ class RunningClient:
         self._connect = connect
         self._on_connected = on_connected
         self._cleanup = cleanup if cleanup_after is None else None
-        if cleanup is not None and cleanup_after is not None:
-            timer = threading.Timer(cleanup_after, cleanup)
+        self._undo = undo
+        if cleanup_after is not None and (cleanup is not None or undo is not None):
+            timer = threading.Timer(cleanup_after, self._timed_cleanup, args=(cleanup,))
             timer.daemon = True
             timer.name = f"cleanup-{name}"
             timer.start()
@@ -195,6 +216,12 @@ class RunningClient:
     def wait(self, timeout: float | None = None) -> bool:
         """Wait until the exit has been reported; False on timeout."""
         return self._done.wait(timeout)
+
+    def _timed_cleanup(self, cleanup: Callable[[], None] | None) -> None:
+        if cleanup is not None:
+            cleanup()
+        if self._undo is not None:
+            self._undo()
 
     def _terminate(self, timeout: float) -> None:
         if self._process.poll() is not None:
@@ -275,6 +302,8 @@ class RunningClient:
         log.launch.info("%s (pid %d) exited with %d", self.name, self.pid, code)
         if self._cleanup is not None:
             self._cleanup()
+        if self._undo is not None:
+            self._undo()
         try:
             self._on_exit(ClientExit(code, reason, tuple(self._last_lines), self._connected))
         finally:
@@ -304,6 +333,51 @@ class _LaunchFiles:
             log.launch.warning("could not remove launch files in %s: %s", self.directory, e)
         else:
             log.launch.debug("removed launch files in %s", self.directory)
+
+
+class _PostSteps:
+    """A plan's post steps, done once from whichever thread asks first.
+
+    Registered with atexit, so a launcher that quits while the client runs
+    still removes a stored credential. A failing step is logged, never
+    raised: this runs from timers, the watcher thread and at exit.
+    """
+
+    def __init__(self, steps: tuple[Step, ...], run_step: StepRunner, name: str) -> None:
+        self._steps = steps
+        self._run_step = run_step
+        self._name = name
+        self._lock = threading.Lock()
+        self._done = not steps
+        if steps:
+            atexit.register(self.run)
+
+    def run(self) -> None:
+        with self._lock:
+            if self._done:
+                return
+            self._done = True
+        atexit.unregister(self.run)
+        for step in self._steps:
+            try:
+                self._run_step(step)
+            except Exception as e:
+                log.launch.warning("after %s: %s", self._name, e)
+
+
+def _pre_steps(steps: tuple[Step, ...], run_step: StepRunner, name: str) -> None:
+    """Do ``steps``; a failed one is logged and the client asks for what is missing.
+
+    A credential's secret is cleared once handed over, whether or not that worked.
+    """
+    for step in steps:
+        try:
+            run_step(step)
+        except LaunchError as e:
+            log.launch.warning("before %s: %s", name, e)
+        finally:
+            if isinstance(step, Credential):
+                step.password.clear()
 
 
 def _private_base() -> str | None:
@@ -371,20 +445,53 @@ def start(
     exit_reason: ExitCodeReason | None = None,
     connect: ConnectWatch | None = None,
     on_connected: Callable[[], None] | None = None,
+    run_step: StepRunner | None = None,
 ) -> RunningClient:
-    """Start the client described by ``plan``; never blocks on it."""
-    if plan.pre_steps or plan.post_steps:
-        raise LaunchError(
-            "This version of Rubicon cannot store the sign-in for this client yet.",
-            hint="Ask your administrator to turn off single sign-on for this desktop.",
+    """Start the client described by ``plan``; never blocks on it.
+
+    ``run_step`` does the plan's pre and post steps (default:
+    :func:`launcher.core.wincred.run_step`). The secrets of its credential
+    steps are cleared by the time this returns or raises.
+    """
+    try:
+        return _start(
+            plan,
+            name=name,
+            classify=classify,
+            on_exit=on_exit,
+            cwd=cwd,
+            exit_reason=exit_reason,
+            connect=connect,
+            on_connected=on_connected,
+            run_step=run_step or wincred.run_step,
         )
+    finally:
+        for step in plan.pre_steps:
+            if isinstance(step, Credential):
+                step.password.clear()
+
+
+def _start(
+    plan: LaunchPlan,
+    *,
+    name: str,
+    classify: Classifier,
+    on_exit: Callable[[ClientExit], None],
+    cwd: Path | None,
+    exit_reason: ExitCodeReason | None,
+    connect: ConnectWatch | None,
+    on_connected: Callable[[], None] | None,
+    run_step: StepRunner,
+) -> RunningClient:
     env = {**os.environ, **plan.env}
     files, paths = _write_files(plan)
+    post = _PostSteps(plan.post_steps, run_step, name)
     child_fds: list[int] = []
     try:
         for data in plan.pass_fds:
             child_fds.append(_fill_pipe(data))
         argv = substitute(plan.argv, files=paths, fds=child_fds)
+        _pre_steps(plan.pre_steps, run_step, name)
         process = subprocess.Popen(
             argv,
             stdin=subprocess.PIPE if plan.stdin is not None else subprocess.DEVNULL,
@@ -396,6 +503,7 @@ def start(
             pass_fds=tuple(child_fds),
         )
     except OSError as e:
+        post.run()
         if files is not None:
             files.remove()
         raise LaunchError(
@@ -403,6 +511,7 @@ def start(
             hint="Check that the client is installed and may be run.",
         ) from e
     except BaseException:
+        post.run()
         if files is not None:
             files.remove()
         raise
@@ -431,4 +540,5 @@ def start(
         exit_reason=exit_reason,
         connect=connect,
         on_connected=on_connected,
+        undo=post.run if plan.post_steps else None,
     )

@@ -13,7 +13,8 @@ every signal is emitted on the GUI thread. When the controller (normally a
 child of its window) is destroyed, outstanding work reports to nobody.
 
 Single sign-on: the sign-in password is kept in a :class:`Secret` only where
-the RDP client can take it (FreeRDP; see ``launching.sso_supported``), and
+the RDP client can take it (FreeRDP, or mstsc through a Windows credential;
+see ``launching.sso_supported``), and
 only while the user's desktop list offers RDP. It goes to a client only for
 a connection whose pool asks for it (``sso``), and is zeroed on sign-out, on
 an expired sign-in and on :meth:`SessionController.close`.

@@ -17,7 +17,11 @@ A plan can hand a client secrets and files in three ways besides ``stdin``:
   directory before the start and removes after; argv names them
   ``{file:0}``, ``{file:1}``, ...
 * ``pre_steps`` / ``post_steps``: plain records of work around the start,
-  such as a Windows credential to store for ``mstsc`` and remove again.
+  such as a Windows credential to store for ``mstsc`` and remove again
+  (``launcher.core.wincred`` does them). The supervisor does the pre steps
+  right before the start, and the post steps once, at the earliest of the
+  client's exit, ``cleanup_after`` and the launcher's exit, and at once if the
+  start fails.
 """
 
 from __future__ import annotations
@@ -30,6 +34,8 @@ import sys
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+
+from launcher.core.secret import Secret
 
 __all__ = [
     "ClientNotFound",
@@ -116,11 +122,20 @@ class TempFile:
 
 @dataclass(frozen=True, slots=True)
 class Credential:
-    """A Windows credential to store (CredWrite) before ``mstsc`` starts."""
+    """A Windows credential to store (CredWrite) right before ``mstsc`` starts.
+
+    The password is a :class:`~launcher.core.secret.Secret`: the supervisor
+    clears it once the credential is stored (or could not be), so a plan
+    hands it over once.
+    """
 
     target: str
     username: str
-    password: str = field(repr=False)
+    password: Secret = field(repr=False)
+
+    def __post_init__(self) -> None:
+        if not isinstance(self.password, Secret):
+            raise TypeError("a credential's password must be a Secret")
 
 
 @dataclass(frozen=True, slots=True)
@@ -142,9 +157,10 @@ class LaunchPlan:
     :class:`Credential` step.
 
     ``cleanup_after``: seconds after the start at which temp files are
-    removed and post steps run, for clients that read them at start-up but
-    keep running (``mstsc``) or hand them to another process and exit at once
-    (macOS ``open``). None: when the client exits.
+    removed, for clients that read them at start-up but keep running
+    (``mstsc``) or hand them to another process and exit at once (macOS
+    ``open``). None: when the client exits. Post steps run at the same time,
+    or when the client exits if that comes first.
     """
 
     argv: tuple[str, ...]

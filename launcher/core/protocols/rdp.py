@@ -15,7 +15,8 @@ The password never goes on a command line:
   with any other", so argv holds nothing but that option; an empty line ends
   the list. FreeRDP 3 is not packaged for Debian 12, so this was not run here.
 * ``mstsc`` takes the password from a ``TERMSRV/<host>`` Windows credential the
-  plan asks the supervisor to store before the start and delete after.
+  plan asks the supervisor to store right before the start and delete after
+  (``launcher.core.wincred``); the .rdp file never holds it.
 * Microsoft's macOS client cannot be handed a password; it asks for it.
 
 Certificates: ``/cert:`` has unified FreeRDP's certificate options since 2.0.0
@@ -51,6 +52,7 @@ from launcher.core.protocols import (
     find_client,
     plain_value,
 )
+from launcher.core.secret import Secret
 
 __all__ = [
     "Audio",
@@ -469,7 +471,13 @@ def _rdp_bytes(text: str) -> bytes:
 def plan_mstsc(
     connection: ConnectionInfo, *, options: RdpOptions, client: str = "mstsc"
 ) -> LaunchPlan:
-    """``mstsc <file.rdp>``; the password goes in a TERMSRV credential, never the file."""
+    """``mstsc <file.rdp>``; the password goes in a TERMSRV credential, never the file.
+
+    With a password and a user name the plan asks for a ``TERMSRV/<host>``
+    credential (``DOMAIN\\user`` when there is a domain) to be stored right
+    before the start and removed after (``launcher.core.wincred``, done by the
+    supervisor); without either, mstsc asks the user.
+    """
     text = rdp_file(connection, options=options)
     password = _password(connection, options)
     pre: tuple[Credential, ...] = ()
@@ -479,7 +487,7 @@ def plan_mstsc(
         user = connection.username
         if options.domain and "\\" not in user and "@" not in user:
             user = f"{options.domain}\\{user}"
-        pre = (Credential(target=target, username=user, password=password),)
+        pre = (Credential(target=target, username=user, password=Secret(password)),)
         post = (RemoveCredential(target=target),)
     return LaunchPlan(
         argv=(client, file_placeholder(0)),

@@ -4,7 +4,9 @@ The connection, console password included, is a ``.vv`` document written to
 ``remote-viewer -`` on stdin, so it is never on the command line or on disk.
 Checked against Debian 12's remote-viewer 11.0 on an Xvfb screen: with
 ``type=vnc`` it read the document from stdin and Xvnc logged "Server default
-pixel format" (VncAuth passed).
+pixel format" (VncAuth passed); with ``type=spice`` it signed in to Xspice
+(xserver-xspice 0.1.5), whose spice-server logged "connected successfully"
+for each channel, and showed its screen.
 
 A ``.vv`` document is a GLib key file: group ``[virt-viewer]``, one
 ``key=value`` a line, and in values GLib's escapes ``\\n``, ``\\t``, ``\\r``,
@@ -195,9 +197,8 @@ _CLOSED = ExitReason("The desktop closed the connection.", hint="Connect again t
 
 # remote-viewer prints the "got vnc error" lines on stderr (GLib warnings)
 # and then waits on a dialog. The SPICE lines come only with --debug: without
-# it a refused SPICE connection prints nothing at all. Recorded from 11.0 here
-# except "main channel: auth failure", taken from virt-viewer's
-# virt-viewer-session-spice.c (no SPICE server is packaged here).
+# it a refused SPICE connection prints nothing at all. All recorded from 11.0
+# here, "main channel: auth failure" against Xspice with a wrong password.
 _FATAL_LINES: Sequence[tuple[str, ExitReason]] = (
     ("got vnc error Authentication failure", _REFUSED_PASSWORD),
     ("got vnc error Unable to connect to", _NOT_ANSWERING),
@@ -221,8 +222,9 @@ def classify_line(line: str) -> ExitReason | None:
 # With --debug: "desktop resize WxH" comes once a VNC server accepted the
 # password and described its screen (seen with 11.0 against Xvnc); "main
 # channel: opened" once a SPICE server linked the main channel, password
-# checked (virt-viewer's source; not run here); "notebook show display" when
-# either shows the remote screen.
+# checked (seen against Xspice, which logged the main channel "connected
+# successfully" at the same moment); "notebook show display" when either
+# shows the remote screen.
 _CONNECTED_LINES = ("desktop resize ", "main channel: opened", "notebook show display")
 
 

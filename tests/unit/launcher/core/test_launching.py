@@ -5,12 +5,13 @@ from __future__ import annotations
 import logging
 import os
 import queue
+import signal
 import time
 from pathlib import Path
 
 import pytest
 
-from launcher.core import launching
+from launcher.core import launching, wincred
 from launcher.core.launching import (
     FREERDP,
     MSTSC,
@@ -26,12 +27,23 @@ from launcher.core.launching import (
     prepare,
 )
 from launcher.core.models import ConnectionInfo, Desktop, DesktopState, GatewayInfo, Protocol
-from launcher.core.protocols import ClientNotFound, LaunchError, file_placeholder, rdp, spice, vnc
+from launcher.core.protocols import (
+    ClientNotFound,
+    Credential,
+    LaunchError,
+    RemoveCredential,
+    Step,
+    file_placeholder,
+    rdp,
+    spice,
+    vnc,
+)
 from launcher.core.secret import Secret
 from launcher.core.settings import RdpSettings, UserSettings
 from launcher.core.supervisor import ClientExit
 from tests.helpers import fake_client
 from tests.helpers.fake_broker import FakeBroker, desktop
+from tests.helpers.fake_wincred import FakeVault
 
 DATA = Path(__file__).parents[3] / "data"
 V2_TEXT = (DATA / "xfreerdp" / "version-2.txt").read_text().strip()
@@ -253,7 +265,12 @@ def test_spice_with_tls_ca_subject_and_usb() -> None:
     )
     assert prepared.name == "SPICE viewer"
     assert prepared.connect is not None
-    assert (prepared.connect.timeout, prepared.connect.assume_connected) == (7.0, True)
+    # It says so when connected (remote-viewer --debug, seen against Xspice).
+    assert (prepared.connect.timeout, prepared.connect.assume_connected) == (7.0, False)
+    assert prepared.connect.connected_line is spice.connected_line
+    default = prepare(conn, Client(REMOTE_VIEWER, "/usr/bin/remote-viewer"), Preferences())
+    assert default.connect is not None
+    assert default.connect.timeout == launching.SIGNED_TIMEOUT
 
 
 def test_freerdp2_with_single_sign_on_and_everything_the_broker_may_send() -> None:
@@ -353,6 +370,53 @@ def test_mstsc_and_the_macos_app() -> None:
     assert app.name == "Windows App"
 
 
+def test_mstsc_with_single_sign_on_gets_a_termsrv_credential_never_the_file() -> None:
+    mstsc = prepare(
+        rdp_conn(domain="CORP"),
+        Client(MSTSC, r"C:\Windows\System32\mstsc.exe"),
+        Preferences(fullscreen=True),
+        title="Lab",
+        sso_password="s3cret pw",
+    )
+    plan = mstsc.plan
+    assert plan.argv == (r"C:\Windows\System32\mstsc.exe", "{file:0}")
+    assert plan.temp_files[0].contents == (
+        b"\xff\xfe"
+        + (
+            "full address:s:10.0.0.8:3389\r\n"
+            "username:s:ann\r\n"
+            "domain:s:CORP\r\n"
+            "screen mode id:i:2\r\n"
+            "use multimon:i:0\r\n"
+            "redirectclipboard:i:1\r\n"
+            "audiomode:i:0\r\n"
+            "authentication level:i:2\r\n"
+            "prompt for credentials:i:0\r\n"
+            "enablecredsspsupport:i:1\r\n"
+        ).encode("utf-16-le")
+    )
+    [step] = plan.pre_steps
+    assert isinstance(step, Credential)
+    assert (step.target, step.username) == ("TERMSRV/10.0.0.8", "CORP\\ann")
+    assert isinstance(step.password, Secret)
+    assert step.password.reveal() == "s3cret pw"
+    assert plan.post_steps == (RemoveCredential("TERMSRV/10.0.0.8"),)
+    assert (plan.stdin, plan.pass_fds, plan.cleanup_after) == (None, (), rdp.RDP_FILE_GRACE)
+    assert "s3cret pw" not in repr(plan)
+    # Without single sign-on the pool's desktop gets no sign-in password.
+    asks = prepare(
+        rdp_conn(sso=False), Client(MSTSC, "mstsc"), Preferences(), sso_password="s3cret pw"
+    )
+    assert asks.plan.pre_steps == asks.plan.post_steps == ()
+
+
+@pytest.mark.parametrize(
+    ("platform", "supported"), [("linux", True), ("windows", True), ("macos", False)]
+)
+def test_single_sign_on_everywhere_but_the_macos_app(platform: str, supported: bool) -> None:
+    assert launching.sso_supported(platform) is supported
+
+
 @pytest.mark.parametrize(
     "connection",
     [
@@ -428,6 +492,112 @@ def test_single_sign_on_reaches_freerdp_on_stdin_and_nowhere_else(
     assert (opened.host, opened.port, opened.session_id) == ("10.0.0.8", 3389, "s-lab")
     launch = [r for r in broker.requests if r.path.endswith("/launch")]
     assert [r.body for r in launch] == [{"protocol": "rdp"}]
+
+
+# --- mstsc on Windows: the TERMSRV credential around the start ----------------------------
+
+
+def windows_broker() -> FakeBroker:
+    return FakeBroker(
+        desktops=[desktop("lab", "rdp")],
+        connections={
+            "lab": {
+                "protocol": "rdp",
+                "host": "10.0.0.8",
+                "port": 3389,
+                "username": "ann",
+                "domain": "CORP",
+                "sso": True,
+            },
+        },
+    )
+
+
+def open_on_windows(
+    mstsc: Path, vault: FakeVault, exits: queue.Queue[ClientExit], password: str
+) -> launching.OpenedDesktop:
+    def run_step(step: Step) -> None:
+        wincred.run_step(step, api=vault.api)
+
+    with windows_broker().client() as api:
+        api.login(username="ann", password="ann-password")
+        return open_desktop(
+            api,
+            api.desktops()[0],
+            on_exit=exits.put,
+            preferences=Preferences(clients={"mstsc": str(mstsc)}),
+            sso=Secret(password),
+            platform="windows",
+            run_step=run_step,
+        )
+
+
+def test_mstsc_signs_in_from_a_credential_that_is_gone_when_it_closes(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, secrets_logged: pytest.LogCaptureFixture
+) -> None:
+    monkeypatch.setenv("XDG_RUNTIME_DIR", str(tmp_path))
+    password = "Sign-in pw:ö 7"
+    mstsc = fake_client.make(tmp_path / "bin", name="mstsc.exe", hang=True)
+    vault = FakeVault()
+    exits: queue.Queue[ClientExit] = queue.Queue()
+    opened = open_on_windows(mstsc.path, vault, exits, password)
+    try:
+        recorded = mstsc.recorded()
+        [rdp_path] = recorded["argv"][1:]
+        contents = recorded["files"][rdp_path]["contents"]
+        assert recorded["files"][rdp_path]["mode"] == 0o600
+        assert contents.startswith(b"\xff\xfe")
+        assert "username:s:ann\r\ndomain:s:CORP\r\n" in contents[2:].decode("utf-16-le")
+        assert password.encode("utf-16-le") not in contents
+        stored = vault.entries["TERMSRV/10.0.0.8"]
+        assert (stored.type, stored.persist, stored.username, stored.password) == (
+            2,
+            1,
+            "CORP\\ann",
+            password,
+        )
+        assert vault.wiped()
+        assert opened.protocol is Protocol.RDP
+    finally:
+        opened.client.stop()
+    assert exits.get(timeout=10).reason is None
+    assert vault.entries == {}
+    assert [kind for kind, _ in vault.calls] == ["read", "write", "read", "delete"]
+    assert vault.outstanding() == 0
+    assert password not in secrets_logged.text
+
+
+def test_mstsc_crashing_leaves_no_credential_behind(tmp_path: Path) -> None:
+    mstsc = fake_client.make(tmp_path, name="mstsc.exe", hang=True)
+    vault = FakeVault()
+    exits: queue.Queue[ClientExit] = queue.Queue()
+    opened = open_on_windows(mstsc.path, vault, exits, "pw")
+    mstsc.recorded()
+    assert "TERMSRV/10.0.0.8" in vault.entries
+    os.kill(opened.client.pid, signal.SIGABRT)
+    result = exits.get(timeout=10)
+    assert result.reason is not None
+    assert "crashed (SIGABRT)" in result.reason.message
+    assert vault.entries == {}
+
+
+def test_mstsc_that_cannot_start_leaves_no_credential_behind(tmp_path: Path) -> None:
+    # Found and executable, but its interpreter is missing: exec fails.
+    broken = tmp_path / "mstsc.exe"
+    broken.write_text("#!/nonexistent/interpreter\n")
+    broken.chmod(0o755)
+    vault = FakeVault()
+    with pytest.raises(LaunchError, match="Could not start"):
+        open_on_windows(broken, vault, queue.Queue(), "pw")
+    assert [kind for kind, _ in vault.calls] == ["read", "write", "read", "delete"]
+    assert vault.entries == {}
+
+
+def test_mstsc_missing_stores_nothing(tmp_path: Path) -> None:
+    vault = FakeVault()
+    with pytest.raises(ClientNotFound, match="Remote Desktop Connection"):
+        open_on_windows(tmp_path / "no-mstsc.exe", vault, queue.Queue(), "pw")
+    assert vault.calls == []
 
 
 def test_an_sso_pool_without_the_password_says_sign_in_again(tmp_path: Path) -> None:

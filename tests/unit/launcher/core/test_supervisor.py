@@ -1,28 +1,34 @@
 from __future__ import annotations
 
+import logging
 import os
 import queue
 import signal
+import sys
+import threading
 import time
 from collections.abc import Callable
 from pathlib import Path
 
 import pytest
 
-from launcher.core import supervisor
+from launcher.core import supervisor, wincred
 from launcher.core.models import ConnectionInfo, Protocol
 from launcher.core.protocols import (
     Credential,
     LaunchError,
     LaunchPlan,
     RemoveCredential,
+    Step,
     TempFile,
     rdp,
     spice,
     vnc,
 )
+from launcher.core.secret import Secret
 from launcher.core.supervisor import ClientExit
 from tests.helpers import fake_client
+from tests.helpers.fake_wincred import FakeVault
 
 DATA = Path(__file__).parents[3] / "data" / "vncviewer"
 
@@ -191,17 +197,199 @@ def test_files_are_removed_when_the_client_cannot_start(
     assert list(tmp_path.iterdir()) == []
 
 
-def test_a_plan_with_credential_steps_is_refused_until_they_can_be_done(tmp_path: Path) -> None:
-    fake = fake_client.make(tmp_path)
+# --- the mstsc credential: stored right before the start, always removed ------------
+
+TARGET = "TERMSRV/10.0.0.8"
+
+
+class Steps:
+    """Records the steps the supervisor runs, and whether the client had started."""
+
+    def __init__(self, fake: fake_client.FakeClient, vault: FakeVault | None = None) -> None:
+        self.fake = fake
+        self.vault = vault or FakeVault()
+        self.done: list[tuple[str, str, bool]] = []
+        self.lock = threading.Lock()
+
+    def __call__(self, step: Step) -> None:
+        with self.lock:
+            kind = "store" if isinstance(step, Credential) else "remove"
+            self.done.append((kind, step.target, self.fake.record.exists()))
+        wincred.run_step(step, api=self.vault.api)
+
+    def kinds(self) -> list[str]:
+        with self.lock:
+            return [kind for kind, _, _ in self.done]
+
+
+def credential_plan(argv0: str, *, cleanup_after: float | None = None) -> tuple[LaunchPlan, Secret]:
+    secret = Secret("cred-secret pw")
     plan = LaunchPlan(
-        argv=(str(fake.path),),
-        pre_steps=(Credential("TERMSRV/h", "ann", "pw"),),
-        post_steps=(RemoveCredential("TERMSRV/h"),),
+        argv=(argv0, "{file:0}"),
+        temp_files=(TempFile(b"full address:s:10.0.0.8:3389\r\n", suffix=".rdp"),),
+        pre_steps=(Credential(TARGET, "CORP\\ann", secret),),
+        post_steps=(RemoveCredential(TARGET),),
+        cleanup_after=cleanup_after,
     )
-    with pytest.raises(LaunchError, match="cannot store the sign-in"):
-        run(plan)
-    time.sleep(0.3)
-    assert not fake.record.exists()
+    return plan, secret
+
+
+def start_with(
+    plan: LaunchPlan, steps: Steps
+) -> tuple[supervisor.RunningClient, queue.Queue[ClientExit]]:
+    exits: queue.Queue[ClientExit] = queue.Queue()
+    client = supervisor.start(
+        plan,
+        name="Remote Desktop Connection",
+        classify=lambda _line: None,
+        on_exit=exits.put,
+        run_step=steps,
+    )
+    return client, exits
+
+
+def test_the_credential_is_stored_before_the_start_and_removed_at_exit(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.DEBUG, logger="rubicon")
+    monkeypatch.setenv("XDG_RUNTIME_DIR", str(tmp_path))
+    fake = fake_client.make(tmp_path / "bin", name="mstsc", hang=True)
+    steps = Steps(fake)
+    plan, secret = credential_plan(str(fake.path))
+    client, exits = start_with(plan, steps)
+    recorded = fake.recorded()
+    # Stored before the client existed, with what mstsc needs; the secret handed over once.
+    assert steps.done == [("store", TARGET, False)]
+    stored = steps.vault.entries[TARGET]
+    assert (stored.username, stored.password, stored.persist) == ("CORP\\ann", "cred-secret pw", 1)
+    assert secret.cleared
+    assert steps.vault.wiped()
+    assert all("cred-secret" not in arg for arg in recorded["argv"])
+    assert all(b"cred-secret" not in f["contents"] for f in recorded["files"].values())
+    client.stop()
+    assert exits.get(timeout=10).reason is None
+    assert steps.kinds() == ["store", "remove"]
+    assert steps.vault.entries == {}
+    assert "cred-secret" not in caplog.text
+
+
+def test_the_credential_goes_after_cleanup_after_while_the_client_runs(tmp_path: Path) -> None:
+    fake = fake_client.make(tmp_path, name="mstsc", hang=True)
+    steps = Steps(fake)
+    plan, _ = credential_plan(str(fake.path), cleanup_after=0.5)
+    client, exits = start_with(plan, steps)
+    fake.recorded()
+    assert wait_until(lambda: steps.kinds() == ["store", "remove"])
+    assert client.running()
+    assert steps.vault.entries == {}
+    client.stop()
+    exits.get(timeout=10)
+    time.sleep(0.2)
+    assert steps.kinds() == ["store", "remove"]  # once
+
+
+def test_a_client_that_exits_at_once_takes_the_credential_with_it(tmp_path: Path) -> None:
+    # mstsc closed (or failed) before cleanup_after: no reason to keep the credential.
+    fake = fake_client.make(tmp_path, name="mstsc", exit_code=0)
+    steps = Steps(fake)
+    plan, _ = credential_plan(str(fake.path), cleanup_after=60.0)
+    _, exits = start_with(plan, steps)
+    exits.get(timeout=10)
+    assert steps.kinds() == ["store", "remove"]
+    assert steps.vault.entries == {}
+
+
+def test_a_client_that_cannot_start_leaves_no_credential(tmp_path: Path) -> None:
+    missing = tmp_path / "bin" / "mstsc"
+    steps = Steps(fake_client.make(tmp_path / "other", name="unused"))
+    plan, secret = credential_plan(str(missing), cleanup_after=30.0)
+    with pytest.raises(LaunchError, match="Could not start"):
+        start_with(plan, steps)
+    assert steps.kinds() == ["store", "remove"]
+    assert steps.vault.entries == {}
+    assert secret.cleared
+
+
+def test_a_launch_that_fails_before_the_store_still_clears_the_secret(tmp_path: Path) -> None:
+    fake = fake_client.make(tmp_path, name="mstsc")
+    steps = Steps(fake)
+    secret = Secret("cred-secret pw")
+    plan = LaunchPlan(
+        argv=(str(fake.path), "fd:{fd:0}"),
+        pass_fds=(b"x" * 4_000_000,),  # more than a pipe holds
+        pre_steps=(Credential(TARGET, "ann", secret),),
+        post_steps=(RemoveCredential(TARGET),),
+    )
+    with pytest.raises(LaunchError, match="too large"):
+        start_with(plan, steps)
+    assert "store" not in steps.kinds()
+    assert steps.vault.entries == {}
+    assert secret.cleared
+
+
+def test_a_crashed_client_leaves_no_credential(tmp_path: Path) -> None:
+    fake = fake_client.make(tmp_path, name="mstsc", hang=True)
+    steps = Steps(fake)
+    plan, _ = credential_plan(str(fake.path), cleanup_after=60.0)
+    client, exits = start_with(plan, steps)
+    fake.recorded()
+    assert steps.vault.entries.keys() == {TARGET}
+    os.kill(client.pid, signal.SIGSEGV)
+    result = exits.get(timeout=10)
+    assert result.reason is not None
+    assert result.reason.message == "The Remote Desktop Connection crashed (SIGSEGV)."
+    assert steps.kinds() == ["store", "remove"]
+    assert steps.vault.entries == {}
+
+
+def test_a_launcher_that_quits_first_removes_the_credential(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    at_exit: list[Callable[[], None]] = []
+    monkeypatch.setattr(supervisor.atexit, "register", at_exit.append)
+    monkeypatch.setattr(supervisor.atexit, "unregister", lambda _f: None)
+    fake = fake_client.make(tmp_path, name="mstsc", hang=True)
+    steps = Steps(fake)
+    plan, _ = credential_plan(str(fake.path), cleanup_after=60.0)
+    client, exits = start_with(plan, steps)
+    fake.recorded()
+    for hook in at_exit:  # what the interpreter does on its way out
+        hook()
+    assert steps.kinds() == ["store", "remove"]
+    client.stop()
+    exits.get(timeout=10)
+    assert steps.kinds() == ["store", "remove"]
+
+
+def test_a_credential_windows_refuses_lets_the_client_start_and_ask(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.DEBUG, logger="rubicon")
+    fake = fake_client.make(tmp_path, name="mstsc")
+    steps = Steps(fake, FakeVault(write_error=1312))
+    plan, secret = credential_plan(str(fake.path))
+    _, exits = start_with(plan, steps)
+    assert exits.get(timeout=10).reason is None
+    assert fake.recorded()["argv"][0] == str(fake.path)
+    assert secret.cleared
+    assert steps.vault.wiped()
+    assert steps.kinds() == ["store", "remove"]  # nothing there: ERROR_NOT_FOUND, no noise
+    assert "Windows did not store the sign-in for TERMSRV/10.0.0.8" in caplog.text
+    assert "cred-secret" not in caplog.text
+
+
+@pytest.mark.skipif(sys.platform == "win32", reason="off Windows only")
+def test_off_windows_the_default_steps_fail_plainly_and_the_client_still_runs(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.DEBUG, logger="rubicon")
+    fake = fake_client.make(tmp_path, name="mstsc")
+    plan, secret = credential_plan(str(fake.path))
+    _, exits = run(plan)
+    assert exits.get(timeout=10).reason is None
+    assert secret.cleared
+    assert caplog.text.count("Windows credentials can only be stored on Windows") == 2
+    assert "cred-secret" not in caplog.text
 
 
 # --- recorded outputs replayed through the supervisor ----------------------------

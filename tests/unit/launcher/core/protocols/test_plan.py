@@ -19,6 +19,7 @@ from launcher.core.protocols import (
     plain_value,
     substitute,
 )
+from launcher.core.secret import Secret
 
 
 def test_secrets_stay_out_of_repr() -> None:
@@ -28,13 +29,18 @@ def test_secrets_stay_out_of_repr() -> None:
         env={"VAR": "env-secret"},
         pass_fds=(b"fd-secret",),
         temp_files=(TempFile(b"file-secret", suffix=".rdp"),),
-        pre_steps=(Credential("TERMSRV/h", "ann", "cred-secret"),),
+        pre_steps=(Credential("TERMSRV/h", "ann", Secret("cred-secret")),),
         post_steps=(RemoveCredential("TERMSRV/h"),),
     )
     text = repr(plan)
     for secret in ("stdin-secret", "env-secret", "fd-secret", "file-secret", "cred-secret"):
         assert secret not in text
     assert "TERMSRV/h" in text  # the non-secret parts still help when debugging
+
+
+def test_a_credentials_password_must_be_a_secret() -> None:
+    with pytest.raises(TypeError, match="Secret"):
+        Credential("TERMSRV/h", "ann", "plain text")  # type: ignore[arg-type]
 
 
 def test_plan_is_frozen_and_needs_a_program() -> None:

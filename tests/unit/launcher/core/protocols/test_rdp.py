@@ -24,6 +24,7 @@ from launcher.core.protocols.rdp import (
     Gateway,
     RdpOptions,
 )
+from launcher.core.secret import Secret
 
 DATA = Path(__file__).parents[4] / "data" / "xfreerdp"
 FP = "EC63A53089E79D400B26AA7910ECFDDE35F4440476EFB1349231D1E572A77D73"
@@ -337,21 +338,55 @@ MULTIMON_GATEWAY = RdpOptions(
     gateway=OWN_GATEWAY.gateway,
 )
 
-# (connection, options, .rdp text, pre steps)
+# (connection, options, .rdp text, credential to store: (target, user name, password))
 MSTSC_CASES = [
     pytest.param(
         conn(),
         RdpOptions(sso_password="s3cret pw"),
         RDP_DEFAULTS,
-        (Credential("TERMSRV/10.0.0.8", "ann", "s3cret pw"),),
+        (("TERMSRV/10.0.0.8", "ann", "s3cret pw"),),
         id="defaults-sso",
     ),
     pytest.param(
         conn(password="broker-pw"),
         dataclasses.replace(WINDOWED, sso_password=None),
         RDP_WINDOWED,
-        (Credential("TERMSRV/10.0.0.8", "CORP\\ann", "broker-pw"),),
+        (("TERMSRV/10.0.0.8", "CORP\\ann", "broker-pw"),),
         id="windowed-domain-broker-password",
+    ),
+    pytest.param(
+        conn(username="ann@corp.example", password="broker-pw"),
+        RdpOptions(domain="CORP"),
+        (
+            "full address:s:10.0.0.8:3389\r\n"
+            "username:s:ann@corp.example\r\n"
+            "domain:s:CORP\r\n"
+            "screen mode id:i:2\r\n"
+            "use multimon:i:0\r\n"
+            "redirectclipboard:i:1\r\n"
+            "audiomode:i:0\r\n"
+            "authentication level:i:2\r\n"
+            "prompt for credentials:i:0\r\n"
+            "enablecredsspsupport:i:1\r\n"
+        ),
+        (("TERMSRV/10.0.0.8", "ann@corp.example", "broker-pw"),),
+        id="upn-user-keeps-its-form",
+    ),
+    pytest.param(
+        conn(username=None, password="broker-pw"),
+        RdpOptions(),
+        (
+            "full address:s:10.0.0.8:3389\r\n"
+            "screen mode id:i:2\r\n"
+            "use multimon:i:0\r\n"
+            "redirectclipboard:i:1\r\n"
+            "audiomode:i:0\r\n"
+            "authentication level:i:2\r\n"
+            "prompt for credentials:i:0\r\n"
+            "enablecredsspsupport:i:1\r\n"
+        ),
+        (),
+        id="no-user-name-mstsc-asks",
     ),
     pytest.param(
         conn(host="fd00::5", port=3390, username=None),
@@ -363,6 +398,17 @@ MSTSC_CASES = [
 ]
 
 
+def credentials(steps: tuple[object, ...]) -> tuple[tuple[str, str, str], ...]:
+    """A plan's credential steps as (target, user name, password); the password a Secret."""
+    out = []
+    for step in steps:
+        assert isinstance(step, Credential)
+        assert isinstance(step.password, Secret)
+        assert "Secret(***)" in repr(step.password)
+        out.append((step.target, step.username, step.password.reveal()))
+    return tuple(out)
+
+
 def rdp_text(contents: bytes) -> str:
     assert contents.startswith(b"\xff\xfe")  # UTF-16 LE with BOM, as mstsc writes
     return contents[2:].decode("utf-16-le")
@@ -370,7 +416,10 @@ def rdp_text(contents: bytes) -> str:
 
 @pytest.mark.parametrize(("connection", "options", "text", "pre"), MSTSC_CASES)
 def test_mstsc_rdp_file_and_credential_steps_exactly(
-    connection: ConnectionInfo, options: RdpOptions, text: str, pre: tuple[Credential, ...]
+    connection: ConnectionInfo,
+    options: RdpOptions,
+    text: str,
+    pre: tuple[tuple[str, str, str], ...],
 ) -> None:
     plan = rdp.plan_mstsc(connection, options=options)
     assert plan.argv == ("mstsc", "{file:0}")
@@ -378,8 +427,11 @@ def test_mstsc_rdp_file_and_credential_steps_exactly(
     assert rdp_file.suffix == ".rdp"
     assert rdp_file.mode == 0o600
     assert rdp_text(rdp_file.contents) == text
-    assert plan.pre_steps == pre
-    assert plan.post_steps == tuple(RemoveCredential(step.target) for step in pre)
+    assert credentials(plan.pre_steps) == pre
+    assert plan.post_steps == tuple(RemoveCredential(target) for target, _, _ in pre)
+    for _, _, password in pre:
+        assert password not in rdp_text(rdp_file.contents)
+        assert password not in repr(plan)
     assert plan.cleanup_after == rdp.RDP_FILE_GRACE
     assert plan.stdin is None
     assert plan.pass_fds == ()
@@ -387,7 +439,10 @@ def test_mstsc_rdp_file_and_credential_steps_exactly(
 
 @pytest.mark.parametrize(("connection", "options", "text", "pre"), MSTSC_CASES)
 def test_macos_opens_the_rdp_file_with_the_microsoft_app(
-    connection: ConnectionInfo, options: RdpOptions, text: str, pre: tuple[Credential, ...]
+    connection: ConnectionInfo,
+    options: RdpOptions,
+    text: str,
+    pre: tuple[tuple[str, str, str], ...],
 ) -> None:
     app = "/Applications/Windows App.app"
     plan = rdp.plan_macos(connection, app_path=app, options=options)
@@ -430,7 +485,7 @@ def test_passwords_never_in_argv_repr_or_rdp_file(password: str) -> None:
     assert password not in repr(options)
     assert plans[0].stdin == f"{password}\n".encode()
     assert f"/p:{password}\n".encode() in plans[1].pass_fds[0]
-    assert plans[2].pre_steps == (Credential("TERMSRV/10.0.0.8", "ann", password),)
+    assert credentials(plans[2].pre_steps) == (("TERMSRV/10.0.0.8", "ann", password),)
 
 
 @pytest.mark.parametrize("bad", ["pw\nnext", "pw\r", "a\0b"])

@@ -307,6 +307,8 @@ def test_locate_finds_the_versioned_windows_folder(
             "spice-connection-refused-debug.txt",
             "The desktop is not answering on its display port.",
         ),
+        ("spice-connected-debug.txt", None),
+        ("spice-wrong-password-debug.txt", "The desktop refused the console password."),
     ],
 )
 def test_recorded_viewer_output_is_classified(recording: str, expected: str | None) -> None:
@@ -316,3 +318,19 @@ def test_recorded_viewer_output_is_classified(recording: str, expected: str | No
         if (reason := spice.classify_line(line)) is not None
     ]
     assert [r.message for r in reasons] == ([expected] if expected else [])
+
+
+@pytest.mark.parametrize(
+    ("recording", "connected"),
+    [
+        ("spice-connected-debug.txt", True),
+        ("spice-wrong-password-debug.txt", False),
+        ("spice-connection-refused-debug.txt", False),
+        ("vnc-wrong-password.txt", False),
+    ],
+)
+def test_recorded_output_shows_a_connection_only_when_there_was_one(
+    recording: str, connected: bool
+) -> None:
+    lines = (DATA / recording).read_text().splitlines()
+    assert any(spice.connected_line(line) for line in lines) is connected

@@ -1,0 +1,167 @@
+"""SPICE against a real server: open_desktop starts the real remote-viewer with
+the type=spice .vv document on its stdin, and it signs in to an Xspice desktop
+(an X server that serves its screen over SPICE, with a password) and shows
+it on an Xvfb screen standing in for the user's monitor.
+
+The broker is replayed (tests/helpers/fake_broker): the bundled one's test
+helper serves VNC pools only.
+"""
+
+from __future__ import annotations
+
+import logging
+import queue
+import tempfile
+import threading
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+import pytest
+
+from broker_stub.xdisplay import Xvfb
+from launcher.core.launching import OpenedDesktop, Preferences, open_desktop
+from launcher.core.models import Protocol
+from launcher.core.supervisor import ClientExit
+from tests.helpers.e2e import (
+    DESKTOP_COLOUR,
+    SPICE_CONNECTED,
+    SPICE_PASSWORD,
+    SPICE_REFUSED,
+    XspiceDesktop,
+    files_containing,
+    pixel_colour,
+    require_binaries,
+    secrets_absent,
+    wait_for,
+)
+from tests.helpers.fake_broker import FakeBroker, desktop
+
+pytestmark = pytest.mark.e2e
+
+USER, SIGN_IN = "ann", "ann-sign-in-pw"
+
+
+@pytest.fixture
+def spice_desktop() -> Iterator[XspiceDesktop]:
+    """Xspice on 127.0.0.1, a free display and port, painted DESKTOP_COLOUR, SPICE_PASSWORD."""
+    require_binaries("Xspice", "xsetroot")
+    with XspiceDesktop(SPICE_PASSWORD) as server:
+        yield server
+
+
+@pytest.fixture
+def private_runtime(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """XDG_RUNTIME_DIR of our own, where the supervisor would put launch files."""
+    runtime = tmp_path / "run"
+    runtime.mkdir(mode=0o700)
+    monkeypatch.setenv("XDG_RUNTIME_DIR", str(runtime))
+    return runtime
+
+
+class Watch:
+    def __init__(self) -> None:
+        self.connected = threading.Event()
+        self.exits: queue.Queue[ClientExit] = queue.Queue()
+
+
+@contextmanager
+def open_spice(server: XspiceDesktop, password: str, watch: Watch) -> Iterator[OpenedDesktop]:
+    broker = FakeBroker(
+        desktops=[desktop("lab", "spice")],
+        connections={
+            "lab": {
+                "protocol": "spice",
+                "host": server.host,
+                "port": server.port,
+                "password": password,
+            }
+        },
+        users={USER: SIGN_IN},
+    )
+    with broker.client() as api:
+        api.login(username=USER, password=SIGN_IN)
+        [lab] = api.desktops()
+        opened = open_desktop(
+            api,
+            lab,
+            on_exit=watch.exits.put,
+            on_connected=watch.connected.set,
+            preferences=Preferences(),
+            platform="linux",
+        )
+        try:
+            yield opened
+        finally:
+            opened.client.stop()
+
+
+def launch_dirs() -> list[Path]:
+    return list(Path(tempfile.gettempdir()).glob("rubicon-launch-*"))
+
+
+def test_remote_viewer_signs_in_to_xspice_and_no_secret_leaks(
+    tmp_path: Path,
+    user_screen: Xvfb,
+    spice_desktop: XspiceDesktop,
+    private_runtime: Path,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    require_binaries("remote-viewer", "import")
+    caplog.set_level(logging.DEBUG, logger="rubicon")
+    launch_dirs_before = set(launch_dirs())
+    watch = Watch()
+    with open_spice(spice_desktop, SPICE_PASSWORD, watch) as opened:
+        assert opened.protocol is Protocol.SPICE
+        assert watch.connected.wait(30), "remote-viewer gave no sign of a connection"
+        wait_for(
+            lambda: SPICE_CONNECTED in spice_desktop.log_text(),
+            20,
+            "Xspice to accept the viewer",
+        )
+        # The viewer's window sits at the top left of the user's screen and
+        # shows the desktop's root window colour.
+        wait_for(
+            lambda: pixel_colour(user_screen.display_name, 200, 200) == DESKTOP_COLOUR,
+            20,
+            "the SPICE desktop on the user's screen",
+        )
+
+        # While it runs: the password is nowhere but in the viewer's memory.
+        pid = opened.client.pid
+        cmdline = Path(f"/proc/{pid}/cmdline").read_bytes().split(b"\0")
+        assert cmdline[0].endswith(b"remote-viewer")
+        assert cmdline[1:] == [b"--debug", b"-", b""]
+        secrets_absent(pid, SPICE_PASSWORD, SIGN_IN)
+        for secret in (SPICE_PASSWORD, SIGN_IN):
+            assert secret not in caplog.text
+            assert secret not in spice_desktop.log_text()
+            new_dirs = set(launch_dirs()) - launch_dirs_before
+            assert files_containing(secret, tmp_path, *new_dirs) == []
+        assert list(private_runtime.iterdir()) == []  # no launch file: stdin only
+        assert "connected (it said so)" in caplog.text
+        assert SPICE_REFUSED not in spice_desktop.log_text()
+    result = watch.exits.get(timeout=15)
+    assert (result.reason, result.connected) == (None, True)
+
+
+def test_a_wrong_password_ends_with_the_message_and_no_hang(
+    user_screen: Xvfb, spice_desktop: XspiceDesktop, caplog: pytest.LogCaptureFixture
+) -> None:
+    require_binaries("remote-viewer")
+    caplog.set_level(logging.DEBUG, logger="rubicon")
+    watch = Watch()
+    started = time.monotonic()
+    with open_spice(spice_desktop, "not-the-pw", watch) as opened:
+        # remote-viewer would sit on its error dialog; the supervisor stops it.
+        result = watch.exits.get(timeout=30)
+        assert not opened.client.running()
+    assert time.monotonic() - started < 30
+    assert result.reason is not None
+    assert result.reason.message == "The desktop refused the console password."
+    assert not result.connected
+    assert not watch.connected.is_set()
+    wait_for(lambda: SPICE_REFUSED in spice_desktop.log_text(), 10, "Xspice to log the refusal")
+    assert SPICE_CONNECTED not in spice_desktop.log_text()
+    assert "not-the-pw" not in caplog.text
