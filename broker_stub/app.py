@@ -18,7 +18,8 @@ from broker_stub.clock import Clock, utcnow
 from broker_stub.config import load_config
 from broker_stub.db import migrate
 from broker_stub.db.engine import make_engine, make_session_factory, safe_url
-from broker_stub.domain.pools import sync_pools
+from broker_stub.domain.desired_startup import apply_pools_file
+from broker_stub.domain.pools import repair_machines
 from broker_stub.domain.scheduler import Scheduler
 from broker_stub.metrics import Metrics
 from broker_stub.settings import BrokerSettings
@@ -32,26 +33,31 @@ class BrokerAPI(FastAPI):
 
 
 def create_app(settings: BrokerSettings, *, clock: Clock = utcnow) -> FastAPI:
-    """Open the database, bring its schema up to date, apply the pools file,
-    and wire the routes.
+    """Open the database, bring its schema up to date, fill a new database
+    from the pools file (domain/desired_startup.py says why only a new one),
+    give machines in error another chance, and wire the routes.
 
     Raises ConfigError for a bad pools file or LDAP settings, MigrationError for a database the
     migrations cannot handle, and SQLAlchemy errors when the database cannot
     be reached, before any request is served. `clock` is the time the
     routes go by (tests pass one they can move; it stays in app.state.clock).
     """
-    config = load_config(settings.config) if settings.config is not None else None
+    # Read before the database is touched: a mistake in the file costs nothing.
+    path = settings.config
+    pools_file = None if path is None else (path, load_config(path))
     directory = auth_directory.from_settings(settings.ldap)
     url = settings.effective_database_url()
     engine = make_engine(url)
     try:
         migrate.upgrade(engine)
         session_factory = make_session_factory(engine)
-        if config is None:
+        if pools_file is None:
             log.config.warning("no pools file given; pools in the database stay as they are")
         else:
-            with session_factory() as db:
-                sync_pools(db, config)
+            apply_pools_file(engine, *pools_file)
+        with session_factory() as db:
+            repair_machines(db)
+            db.commit()
     except BaseException:
         engine.dispose()
         raise

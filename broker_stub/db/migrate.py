@@ -2,9 +2,10 @@
 
 The migrations ship inside the package (broker_stub/db/migrations), so no
 alembic.ini is needed: the Alembic config is built here. One upgrade runs in
-one transaction that also keeps other brokers out: PostgreSQL takes an
-advisory lock, SQLite a write lock (BEGIN IMMEDIATE). A second broker that
-starts at the same time waits, then finds nothing left to do.
+one transaction that also keeps other brokers out (`lock`: PostgreSQL takes an
+advisory lock, SQLite a write lock with BEGIN IMMEDIATE). A second broker that
+starts at the same time waits, then finds nothing left to do. Start-up's pools
+file and `rubicon-broker apply` take the same lock.
 """
 
 from __future__ import annotations
@@ -90,11 +91,21 @@ def upgrade(engine: Engine) -> Upgrade:
     return result
 
 
-def _upgrade(conn: Connection, sqlite: bool) -> Upgrade:
-    if sqlite:
+def lock(conn: Connection) -> None:
+    """Keep other brokers' upgrades, pools files and applies out until `conn`'s
+    transaction ends; a broker that comes second waits here.
+
+    Call it first in the transaction: on SQLite BEGIN IMMEDIATE must start it,
+    and anything read before the lock may be what another broker is changing.
+    """
+    if conn.dialect.name == "sqlite":
         conn.exec_driver_sql("BEGIN IMMEDIATE")
     elif conn.dialect.name == "postgresql":
         conn.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": _PG_LOCK_KEY})
+
+
+def _upgrade(conn: Connection, sqlite: bool) -> Upgrade:
+    lock(conn)
     before = MigrationContext.configure(conn).get_current_revision()
     if before is None and inspect(conn).has_table("users"):
         raise MigrationError(

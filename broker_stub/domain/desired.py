@@ -5,21 +5,26 @@ The file is a pools file (broker_stub.config) that may also list
 the three sections is authoritative only when the file has it:
 
 - pools: pools, machines and entitlements become what the file says, by
-  domain.pools.sync_pools, the same code `serve` runs at start-up;
+  domain.pools.sync_pools, the same code `serve` fills a new database with;
 - groups: the listed groups exist with exactly the listed members; other
   groups go, except those the directory (LDAP) fills;
 - users: the listed users exist with the given display name and role; users
   the file does not list are left alone (remove them with `users remove`).
 
-Everything happens in one transaction. The plan is the difference between
-a snapshot of the database before and after, so it shows what really
-changed, whoever's code changed it; a dry run rolls back, and so does a run
-that would leave no admin. Every change goes to the audit log.
+Everything happens in one transaction, under the lock the migrations take
+(db.migrate.lock), so brokers starting and other applies wait their turn. The
+plan is the difference between a snapshot of the database before and after,
+so it shows what really changed, whoever's code changed it; a dry run rolls
+back, and so does a run that would leave no admin. Every change goes to the
+audit log.
+
+`drift` makes the same plan without changing anything, for `serve` to log
+how the database differs from its pools file.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -27,10 +32,20 @@ from sqlalchemy import Connection, Engine, inspect, select
 from sqlalchemy.orm import Session
 
 from broker_stub.config import BrokerConfig, ConfigError, load_config
-from broker_stub.db.models import Entitlement, Group, Machine, Membership, Pool, Role, User
+from broker_stub.db import migrate
+from broker_stub.db.models import (
+    Entitlement,
+    EntitlementKind,
+    Group,
+    Machine,
+    Membership,
+    Pool,
+    Role,
+    User,
+)
 from broker_stub.domain import audit
 from broker_stub.domain.admin import Admin
-from broker_stub.domain.pools import sync_pools
+from broker_stub.domain.pools import machine_values, pool_values, sync_pools
 
 # Machine columns that say what a machine is, not what it is doing now.
 _MACHINE_RUNTIME = {"id", "pool_id", "name", "state", "assigned_user_id", "woken_at"}
@@ -52,17 +67,6 @@ class State:
     entitlements: set[tuple[str, str, str]]
     groups: dict[str, set[str]]  # members given locally
     users: dict[str, tuple[str, str]]  # display name, role
-
-
-class _OneTransaction(Session):
-    """A session whose commit() only flushes, so that sync_pools (which commits
-    when serve calls it) runs inside apply's single transaction."""
-
-    def commit(self) -> None:
-        self.flush()
-
-    def finish(self) -> None:
-        super().commit()
 
 
 def load(path: Path) -> BrokerConfig:
@@ -101,7 +105,8 @@ def apply(
 ) -> Plan:
     """Bring the database in line with `config`; return what changed (or would)."""
     given = config.model_fields_set
-    with _OneTransaction(bind=bind, expire_on_commit=False) as db:
+    with Session(bind=bind, expire_on_commit=False) as db:
+        migrate.lock(db.connection())
         before = snapshot(db)
         if "pools" in given:
             sync_pools(db, config)
@@ -123,8 +128,29 @@ def apply(
             return plan
         for action, target, detail in _events(before, after):
             admin.record(db, action, target, {**detail, "via": "apply"})
-        db.finish()
+        db.commit()
     return plan
+
+
+def drift(db: Session, config: BrokerConfig) -> Plan:
+    """What applying the file's pools would change, worked out without writing.
+
+    Only the columns the file sets are compared; a machine with a live session
+    would stay, but shows as removed here.
+    """
+    before = snapshot(db)
+    return diff(before, _wanted_state(before, config), None)
+
+
+def _wanted_state(now: State, config: BrokerConfig) -> State:
+    """`now` with pools, machines and entitlements as the file has them."""
+    pools = {p.id: pool_values(p, sort) for sort, p in enumerate(config.pools)}
+    machines = {(p.id, m.name): machine_values(p, m) for p in config.pools for m in p.machines}
+    entitlements: set[tuple[str, str, str]] = set()
+    for p in config.pools:
+        entitlements |= {(p.id, EntitlementKind.USER, name) for name in p.users}
+        entitlements |= {(p.id, EntitlementKind.GROUP, name) for name in p.groups}
+    return replace(now, pools=pools, machines=machines, entitlements=entitlements)
 
 
 def _admins(state: State) -> set[str]:

@@ -1,10 +1,14 @@
-"""Bring pools, machines and entitlements in the database in line with the config."""
+"""Bring pools, machines and entitlements in the database in line with the config.
+
+The callers report what changed (domain.desired compares the database before
+and after), so nothing here logs a change that a rollback may yet undo.
+"""
 
 from __future__ import annotations
 
 from datetime import timedelta
 
-from sqlalchemy import Exists, delete, exists, select, text, update
+from sqlalchemy import Exists, delete, exists, select, update
 from sqlalchemy.orm import InstrumentedAttribute, Session
 
 from broker_stub import log
@@ -20,29 +24,23 @@ from broker_stub.db.models import (
     PoolKind,
 )
 
-# Brokers that start together must not add the same pools twice; any fixed
-# number will do as long as nothing else on the server uses it.
-_PG_SYNC_LOCK = 0x52554250  # "RUBP"
-
 
 def sync_pools(db: Session, config: BrokerConfig) -> None:
-    """Add, update and remove pools and machines so the database matches `config`.
+    """Add, update and remove pools and machines so the database matches `config`;
+    the caller commits.
 
-    A machine with a live session is never removed: it stays (and is logged)
-    until its session ends and the broker starts again with the new config.
+    The caller holds db.migrate.lock, so that two brokers never add the same
+    pool. A machine with a live session is never removed: it stays until its
+    session ends and the file is applied again.
     """
-    if db.get_bind().dialect.name == "postgresql":
-        db.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": _PG_SYNC_LOCK})
     wanted = {p.id: p for p in config.pools}
     for sort, pool_config in enumerate(config.pools):
         pool = db.get(Pool, pool_config.id)
         if pool is None:
             pool = Pool(id=pool_config.id)
             db.add(pool)
-            log.config.info("pool %s: added", pool_config.id)
-        changed = _apply_pool(pool, pool_config, sort)
-        if changed and pool in db.dirty:
-            log.config.info("pool %s: updated", pool_config.id)
+        for key, value in pool_values(pool_config, sort).items():
+            setattr(pool, key, value)
         db.flush()
         _sync_entitlements(db, pool_config)
         _sync_machines(db, pool_config)
@@ -50,33 +48,39 @@ def sync_pools(db: Session, config: BrokerConfig) -> None:
 
     for pool in db.scalars(select(Pool).where(Pool.id.not_in(wanted))).all():
         _remove_pool(db, pool)
-    db.commit()
+    db.flush()
+
+
+def repair_machines(db: Session) -> None:
+    """What every start does for every pool (see _repair_machines); the caller commits."""
+    for pool in db.scalars(select(Pool).order_by(Pool.sort, Pool.id)).all():
+        _repair_machines(db, pool)
 
 
 def _seconds(value: timedelta | None) -> int | None:
     return None if value is None else int(value.total_seconds())
 
 
-def _apply_pool(pool: Pool, config: PoolConfig, sort: int) -> bool:
-    """Copy the pool's settings from the config; True if anything users see changed."""
-    before = (pool.name, pool.kind, pool.protocols, pool.default_protocol)
-    pool.name = config.name
-    pool.kind = config.kind
-    pool.protocols = list(config.protocols)
-    pool.default_protocol = config.default
-    pool.disconnect_timeout_s = _seconds(config.disconnect_timeout)
-    pool.idle_timeout_s = _seconds(config.idle_timeout)
-    pool.idle_action = config.idle_action
-    pool.max_session_s = _seconds(config.max_session)
-    pool.prelaunch_timeout_s = int(config.prelaunch_timeout.total_seconds())
-    pool.allow_reset = config.allow_reset
-    pool.allow_restart = config.allow_restart
-    pool.sso = config.sso
-    pool.require_totp = config.require_totp
-    pool.spares = config.spares
-    pool.backend = config.backend.options()
-    pool.sort = sort
-    return before != (pool.name, pool.kind, pool.protocols, pool.default_protocol)
+def pool_values(config: PoolConfig, sort: int) -> dict[str, object]:
+    """The pool's columns as the config sets them (all but its id)."""
+    return {
+        "name": config.name,
+        "kind": config.kind,
+        "protocols": list(config.protocols),
+        "default_protocol": config.default,
+        "disconnect_timeout_s": _seconds(config.disconnect_timeout),
+        "idle_timeout_s": _seconds(config.idle_timeout),
+        "idle_action": config.idle_action,
+        "max_session_s": _seconds(config.max_session),
+        "prelaunch_timeout_s": int(config.prelaunch_timeout.total_seconds()),
+        "allow_reset": config.allow_reset,
+        "allow_restart": config.allow_restart,
+        "sso": config.sso,
+        "require_totp": config.require_totp,
+        "spares": config.spares,
+        "backend": config.backend.options(),
+        "sort": sort,
+    }
 
 
 def _sync_entitlements(db: Session, pool_config: PoolConfig) -> None:
@@ -86,7 +90,8 @@ def _sync_entitlements(db: Session, pool_config: PoolConfig) -> None:
     db.add_all(Entitlement(pool_id=pool_config.id, kind=k, name=n) for k, n in sorted(wanted))
 
 
-def _machine_values(pool_config: PoolConfig, machine: MachineConfig) -> dict[str, object]:
+def machine_values(pool_config: PoolConfig, machine: MachineConfig) -> dict[str, object]:
+    """The machine's columns as the config sets them (not its pool, name or state)."""
     ports = machine_ports(pool_config, machine)
     default = pool_config.default
     return {
@@ -106,16 +111,13 @@ def _sync_machines(db: Session, pool_config: PoolConfig) -> None:
         m.name: m for m in db.scalars(select(Machine).where(Machine.pool_id == pool_config.id))
     }
     for machine_config in pool_config.machines:
-        values = _machine_values(pool_config, machine_config)
+        values = machine_values(pool_config, machine_config)
         machine = existing.pop(machine_config.name, None)
         if machine is None:
             machine = Machine(
                 pool_id=pool_config.id, name=machine_config.name, state=MachineState.READY
             )
             db.add(machine)
-            log.config.info("pool %s: machine %s added", pool_config.id, machine_config.name)
-        elif any(getattr(machine, key) != value for key, value in values.items()):
-            log.config.info("pool %s: machine %s updated", pool_config.id, machine_config.name)
         for key, value in values.items():
             setattr(machine, key, value)
     for machine in existing.values():
@@ -170,27 +172,13 @@ def _repair_machines(db: Session, pool: Pool) -> None:
 def _remove_machine(db: Session, machine: Machine) -> bool:
     """Delete a machine unless a session is live on it; True if deleted."""
     if db.scalar(select(_has_live_session(machine.id))):
-        log.config.warning(
-            "pool %s: machine %s is no longer in the config but is in use; "
-            "it stays until its session ends and the broker restarts",
-            machine.pool_id,
-            machine.name,
-        )
         return False
     db.delete(machine)
-    log.config.info("pool %s: machine %s removed", machine.pool_id, machine.name)
     return True
 
 
 def _remove_pool(db: Session, pool: Pool) -> None:
     machines = list(db.scalars(select(Machine).where(Machine.pool_id == pool.id)))
     kept = [m for m in machines if not _remove_machine(db, m)]
-    if kept:
-        log.config.warning(
-            "pool %s is no longer in the config but has machines in use; "
-            "it stays until they are free and the broker restarts",
-            pool.id,
-        )
-        return
-    db.delete(pool)
-    log.config.info("pool %s: removed", pool.id)
+    if not kept:
+        db.delete(pool)

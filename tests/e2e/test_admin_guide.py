@@ -292,7 +292,7 @@ def test_the_admin_guide_from_an_empty_machine_to_two_nodes(
         line.split()[:1] == [_name(bound)] and "alice" in line for line in machines.splitlines()
     )
 
-    # Every pool and machine exists once, although two nodes applied the file.
+    # Every pool and machine exists once, although both nodes started with the file.
     pools = json.loads(admin.run("pools", "list", "--json", "--database-url", postgres_url))
     assert sorted(p["id"] for p in pools) == ["design", "engineering"]
     assert [sum(p["machines"].values()) for p in sorted(pools, key=lambda p: p["id"])] == [2, 2]

@@ -1,9 +1,16 @@
-"""Applying the pools file to the database at start-up."""
+"""The pools file at start-up: it fills a new database, and later starts only
+say how the database differs from it; `apply` brings a changed file in.
+
+Until this behaviour was chosen, every start applied the file, which undid
+what admins had changed since with the admin API or the CLI. The tests that
+restarted with a changed file now apply it with `apply` instead.
+"""
 
 from __future__ import annotations
 
 import logging
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -12,9 +19,12 @@ from sqlalchemy import select, update
 from broker_stub.clock import utcnow
 from broker_stub.config import load_config
 from broker_stub.db.models import Entitlement, Machine, MachineState, Pool
-from broker_stub.domain import allocation, sessions
+from broker_stub.domain import allocation, desired, sessions
+from broker_stub.domain.admin import Admin
+from broker_stub.domain.desired_startup import MAX_LISTED, _listed
 from broker_stub.domain.pools import sync_pools
 
+from .admin_helpers import API, admin_headers
 from .conftest import Broker, PoolSpec
 
 
@@ -56,19 +66,103 @@ def test_start_up_fills_the_database(broker: Broker) -> None:
     }
 
 
-def test_restart_with_changed_config(
-    make_broker: Callable[..., Broker], pools: list[PoolSpec]
-) -> None:
-    first = make_broker()
-    with first.session() as db:
-        eng_1_id = db.scalar(select(Machine.id).where(Machine.name == "eng-1"))
+def apply_file(
+    broker: Broker, pools: list[PoolSpec], write_config: Callable[..., Path]
+) -> desired.Plan:
+    """`rubicon-broker apply` with a pools file of `pools`; its plan."""
+    config = load_config(write_config(pools, name="applied.toml"))
+    return desired.apply(broker.app.state.engine, Admin.cli("tests"), config)
 
+
+def change_the_file(pools: list[PoolSpec]) -> None:
     pools[0]["name"] = "Engineering"
     pools[0]["users"] = ["bob"]
     pools[0]["groups"] = []
     pools[0]["machines"][0]["port"] = 6901
     pools[0]["machines"][1] = {"name": "eng-3", "host": "eng-3.example", "port": 5903}
     del pools[1]  # finance goes
+
+
+def test_start_up_logs_what_it_did(
+    make_broker: Callable[..., Broker], caplog: pytest.LogCaptureFixture
+) -> None:
+    with caplog.at_level(logging.INFO, logger="rubicon.broker.config"):
+        make_broker()
+        make_broker()  # a restart, or a second node
+
+    first, second = [r.getMessage() for r in caplog.records if "pools file" in r.getMessage()]
+    assert first.endswith(
+        "pools.toml: 3 pools, 4 machines, 4 entitlements; "
+        "the database had no pools, so start-up added them"
+    )
+    assert second.endswith(
+        "pools.toml: 3 pools, 4 machines, 4 entitlements; the database matches it, nothing changed"
+    )
+
+
+def test_restart_with_a_changed_file_changes_nothing_and_says_so(
+    make_broker: Callable[..., Broker], pools: list[PoolSpec], caplog: pytest.LogCaptureFixture
+) -> None:
+    first = make_broker()
+    before = snapshot(first)
+
+    change_the_file(pools)
+    with caplog.at_level(logging.INFO, logger="rubicon.broker.config"):
+        second = make_broker(pools=pools)
+
+    assert snapshot(second) == before
+    (warning,) = [r for r in caplog.records if "pools file" in r.getMessage()]
+    assert warning.levelno == logging.WARNING
+    path = second.settings.config
+    assert warning.getMessage() == (
+        f"pools file {path}: 2 pools, 3 machines, 2 entitlements; the database differs "
+        "from it in 11 places: ~ pool art: sort; ~ pool engineering: name; - pool finance; "
+        "+ machine engineering/eng-3 (eng-3.example); ~ machine engineering/eng-1: port, "
+        "vnc_port; - machine engineering/eng-2; - machine finance/fin-1; + entitlement "
+        "engineering: user bob; - entitlement engineering: group staff; - entitlement "
+        "engineering: user alice; - entitlement finance: user carol. Start-up fills only a "
+        "database without pools, so what the admin API, the CLI or `apply` changed stays. "
+        f"To make the database match the file, run: rubicon-broker apply {path} "
+        "(with --dry-run first to see the plan)"
+    )
+    assert "vncEng1!" not in caplog.text
+
+
+def test_a_restart_keeps_what_admins_changed(
+    make_broker: Callable[..., Broker], caplog: pytest.LogCaptureFixture
+) -> None:
+    first = make_broker()
+    headers = admin_headers(first)
+    added = first.client.post(
+        f"{API}/pools/engineering/machines",
+        json={"name": "eng-3", "host": "10.0.20.13", "port": 5903},
+        headers=headers,
+    )
+    assert added.status_code == 201, added.text
+    removed = first.client.request(
+        "DELETE", f"{API}/entitlements/finance/user/carol", headers=headers
+    )
+    assert removed.status_code == 204, removed.text
+    changed = snapshot(first)
+
+    with caplog.at_level(logging.WARNING, logger="rubicon.broker.config"):
+        second = make_broker()
+
+    assert snapshot(second) == changed
+    assert "in 2 places: - machine engineering/eng-3; + entitlement finance: user carol." in (
+        caplog.text
+    )
+
+
+def test_apply_brings_a_changed_file_in(
+    make_broker: Callable[..., Broker], pools: list[PoolSpec], write_config: Callable[..., Path]
+) -> None:
+    first = make_broker()
+    with first.session() as db:
+        eng_1_id = db.scalar(select(Machine.id).where(Machine.name == "eng-1"))
+
+    change_the_file(pools)
+    apply_file(first, pools, write_config)
     second = make_broker(pools=pools)
 
     assert snapshot(second) == {
@@ -86,32 +180,32 @@ def test_restart_with_changed_config(
 
 
 def test_machine_in_use_is_kept(
-    make_broker: Callable[..., Broker], pools: list[PoolSpec], caplog: pytest.LogCaptureFixture
+    broker: Broker, pools: list[PoolSpec], write_config: Callable[..., Path]
 ) -> None:
-    first = make_broker()
-    with first.session() as db:
-        held = allocation.launch(db, first.user("carol"), "finance")
-        allocation.launch(db, first.user("alice"), "engineering")  # eng-1
+    with broker.session() as db:
+        held = allocation.launch(db, broker.user("carol"), "finance")
+        allocation.launch(db, broker.user("alice"), "engineering")  # eng-1
 
     pools[0]["machines"] = []  # eng-1 (in use) and eng-2 (free) go
     del pools[1]  # finance goes, but fin-1 is in use
-    with caplog.at_level(logging.INFO):
-        second = make_broker(pools=pools)
+    plan = apply_file(broker, pools, write_config)
 
-    state = snapshot(second)
+    state = snapshot(broker)
     assert [p[0] for p in state["pools"]] == ["engineering", "finance", "art"]
     assert [m[1] for m in state["machines"]] == ["art-1", "eng-1", "fin-1"]
-    warnings = [r.getMessage() for r in caplog.records if r.levelno == logging.WARNING]
-    assert any("eng-1" in w and "in use" in w for w in warnings)
-    assert any("fin-1" in w for w in warnings)
-    assert any(w.startswith("pool finance") for w in warnings)
-    assert "vncFin1!" not in caplog.text
+    assert plan.notes == [
+        "machine engineering/eng-1 stays while a session is live on it; "
+        "apply again after the session ends",
+        "machine finance/fin-1 stays while a session is live on it; "
+        "apply again after the session ends",
+        "pool finance stays while a session is live in it",
+    ]
 
-    # The session goes on; once it ends, the next start removes the leftovers.
-    with second.session() as db:
-        sessions.logoff(db, second.user("carol"), held.session.id, utcnow(), address=None)
-    third = make_broker(pools=pools)
-    assert [p[0] for p in snapshot(third)["pools"]] == ["engineering", "art"]
+    # The session goes on; once it ends, applying again removes the leftovers.
+    with broker.session() as db:
+        sessions.logoff(db, broker.user("carol"), held.session.id, utcnow(), address=None)
+    apply_file(broker, pools, write_config)
+    assert [p[0] for p in snapshot(broker)["pools"]] == ["engineering", "art"]
 
 
 def test_sync_is_idempotent(broker: Broker) -> None:
@@ -119,7 +213,14 @@ def test_sync_is_idempotent(broker: Broker) -> None:
     before = snapshot(broker)
     with broker.session() as db:
         sync_pools(db, load_config(broker.settings.config))
+        db.commit()
     assert snapshot(broker) == before
+
+
+def test_a_long_difference_is_cut_short() -> None:
+    changes = [f"+ machine p/m{i}" for i in range(MAX_LISTED + 3)]
+    assert _listed(changes).endswith(f"+ machine p/m{MAX_LISTED - 1}; and 3 more")
+    assert _listed(changes[:2]) == "+ machine p/m0; + machine p/m1"
 
 
 def test_pool_options_reach_the_database(
@@ -198,7 +299,7 @@ def test_defaults_mean_no_limits(broker: Broker) -> None:
 
 
 def test_turning_a_dedicated_pool_floating_frees_idle_bindings(
-    make_broker: Callable[..., Broker], pools: list[PoolSpec]
+    make_broker: Callable[..., Broker], pools: list[PoolSpec], write_config: Callable[..., Path]
 ) -> None:
     pools[0]["kind"] = "dedicated"
     first = make_broker(pools=pools)
@@ -208,6 +309,7 @@ def test_turning_a_dedicated_pool_floating_frees_idle_bindings(
         bob = allocation.launch(db, first.user("bob"), "engineering")
 
     pools[0]["kind"] = "floating"
+    apply_file(first, pools, write_config)
     second = make_broker(pools=pools)
 
     with second.session() as db:
@@ -219,8 +321,9 @@ def test_turning_a_dedicated_pool_floating_frees_idle_bindings(
     assert machines[bob.machine.name].state == MachineState.ASSIGNED
 
 
+@pytest.mark.parametrize("pools_file", [True, False], ids=["pools-file", "no-pools-file"])
 def test_start_up_retries_machines_in_error(
-    make_broker: Callable[..., Broker], caplog: pytest.LogCaptureFixture
+    make_broker: Callable[..., Broker], caplog: pytest.LogCaptureFixture, pools_file: bool
 ) -> None:
     first = make_broker()
     with first.session() as db:
@@ -228,8 +331,21 @@ def test_start_up_retries_machines_in_error(
         db.commit()
 
     with caplog.at_level(logging.WARNING):
-        second = make_broker()
+        second = make_broker() if pools_file else make_broker(config=None)
 
     with second.session() as db:
         assert db.scalar(select(Machine.state).where(Machine.name == "eng-2")) == "ready"
     assert "machine eng-2 was in error; trying it again" in caplog.text
+
+
+def test_a_file_without_pools_leaves_them_alone(
+    broker: Broker, make_broker: Callable[..., Broker], tmp_path: Path
+) -> None:
+    before = snapshot(broker)
+    only_users = tmp_path / "site.toml"
+    only_users.write_text('[[users]]\nusername = "erin"\n')
+    only_users.chmod(0o600)
+
+    again = make_broker(config=only_users)
+
+    assert snapshot(again) == before
