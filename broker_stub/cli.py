@@ -334,6 +334,9 @@ def _serve(args: argparse.Namespace) -> int:
         port=settings.port,
         log_config=None,
         log_level=args.log_level,
+        # rubicon.broker.http logs every request once, by route template and
+        # with its request id; uvicorn's line would repeat it with the raw path.
+        access_log=False,
         ssl_certfile=cert.cert if cert else None,
         ssl_keyfile=cert.key if cert else None,
     )

@@ -15,6 +15,7 @@ import httpx
 import pytest
 
 from broker_stub.xdisplay import free_tcp_port, stop_process
+from tests.helpers.e2e import wait_for
 
 HOST = "127.0.0.1"
 COMMAND_TIMEOUT = 60.0
@@ -126,3 +127,9 @@ def test_serve_insecure_http_on_loopback(
     reply = wait_for_health(proc, f"http://{HOST}:{port}", False, tmp_path / "broker.log")
 
     assert reply.status_code == 200
+    # One line per request, ours (route template, request id); not uvicorn's too.
+    log_path = tmp_path / "broker.log"
+    wait_for(lambda: "/healthz 200" in log_path.read_text(), timeout=10, what="the request log")
+    lines = [line for line in log_path.read_text().splitlines() if "/healthz" in line]
+    assert len(lines) == 1, lines
+    assert "rubicon.broker.http" in lines[0]
