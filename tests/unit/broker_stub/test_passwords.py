@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import threading
+from concurrent.futures import ThreadPoolExecutor
+from typing import Literal
+
 import pytest
 from argon2 import PasswordHasher
 
@@ -55,3 +59,36 @@ def test_burn_verification_runs_a_real_verification(monkeypatch: pytest.MonkeyPa
     assert len(calls) == 1
     assert calls[0][0].startswith("$argon2id$")
     assert calls[0][1] == "guess"
+
+
+def test_no_more_hashes_at_once_than_there_are_slots(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Each argon2 verification holds 19 MiB: a storm must not run forty at once."""
+    lock = threading.Lock()
+    running = peak = 0
+
+    class Counting(PasswordHasher):
+        def verify(self, hash: str | bytes, password: str | bytes) -> Literal[True]:
+            nonlocal running, peak
+            with lock:
+                running += 1
+                peak = max(peak, running)
+            try:
+                return super().verify(hash, password)
+            finally:
+                with lock:
+                    running -= 1
+
+    hashed = passwords.hash_password("pw")
+    monkeypatch.setattr(passwords, "_hasher", Counting(time_cost=2, memory_cost=19456))
+    monkeypatch.setattr(passwords, "_slots", threading.BoundedSemaphore(2))
+    start = threading.Barrier(8)
+
+    def sign_in(_: int) -> bool:
+        start.wait(timeout=30)
+        return passwords.verify_password(hashed, "pw")
+
+    with ThreadPoolExecutor(max_workers=8) as pool:
+        results = list(pool.map(sign_in, range(8)))
+
+    assert results == [True] * 8
+    assert peak == 2
