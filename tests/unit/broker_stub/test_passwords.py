@@ -80,15 +80,19 @@ def test_no_more_hashes_at_once_than_there_are_slots(monkeypatch: pytest.MonkeyP
 
     hashed = passwords.hash_password("pw")
     monkeypatch.setattr(passwords, "_hasher", Counting(time_cost=2, memory_cost=19456))
-    monkeypatch.setattr(passwords, "_slots", threading.BoundedSemaphore(2))
+    workers = ThreadPoolExecutor(2)
+    monkeypatch.setattr(passwords, "_workers", workers)
     start = threading.Barrier(8)
 
     def sign_in(_: int) -> bool:
         start.wait(timeout=30)
         return passwords.verify_password(hashed, "pw")
 
-    with ThreadPoolExecutor(max_workers=8) as pool:
-        results = list(pool.map(sign_in, range(8)))
+    try:
+        with ThreadPoolExecutor(max_workers=8) as pool:
+            results = list(pool.map(sign_in, range(8)))
+    finally:
+        workers.shutdown()
 
     assert results == [True] * 8
     assert peak == 2
