@@ -7,13 +7,27 @@ import platform
 import subprocess
 import sys
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 
 import httpx
 
 from broker_stub.xdisplay import free_tcp_port, stop_process
+
+__all__ = [
+    "bare_server",
+    "cpu_seconds",
+    "free_tcp_port",
+    "machine_busy",
+    "machine_line",
+    "percentiles",
+    "process",
+    "seed",
+    "stop_process",
+    "tls_args",
+    "wait_healthy",
+]
 
 HERE = Path(__file__).resolve().parent
 
@@ -33,10 +47,26 @@ def percentiles(values: Sequence[float]) -> dict[int, float]:
 
 
 @contextmanager
-def process(argv: list[str], log: Path, timeout: float = 15.0) -> Iterator[subprocess.Popen[bytes]]:
-    """Run ``argv`` with output to ``log``; stop it by PID on the way out."""
+def process(
+    argv: list[str],
+    log: Path,
+    timeout: float = 15.0,
+    env: Mapping[str, str] | None = None,
+) -> Iterator[subprocess.Popen[bytes]]:
+    """Run ``argv`` (``env`` added to ours), output to ``log``; stop it by PID on the way out.
+
+    It runs in a session of its own: a Ctrl-C reaches only the benchmark,
+    which then stops its servers in order instead of having them die under it.
+    """
     with log.open("ab") as out:
-        proc = subprocess.Popen(argv, stdout=out, stderr=subprocess.STDOUT, cwd=HERE.parent)
+        proc = subprocess.Popen(
+            argv,
+            stdout=out,
+            stderr=subprocess.STDOUT,
+            cwd=HERE.parent,
+            env={**os.environ, **env} if env else None,
+            start_new_session=True,
+        )
     try:
         yield proc
     finally:
@@ -75,8 +105,14 @@ def tls_args(workdir: Path, *, tls: bool) -> list[str]:
 
 
 @contextmanager
-def bare_server(workdir: Path, *, tls: bool) -> Iterator[tuple[str, str | bool]]:
-    """uvicorn serving benchmarks/bare_app.py the way `serve` serves the broker."""
+def bare_server(
+    workdir: Path, *, tls: bool, name: str = "bare"
+) -> Iterator[tuple[str, str | bool, int]]:
+    """uvicorn serving benchmarks/bare_app.py the way `serve` serves the broker.
+
+    Yields its URL, what to verify its certificate with, and its PID; its
+    output goes to ``workdir/<name>.log``.
+    """
     port = free_tcp_port()
     argv = [
         sys.executable,
@@ -99,9 +135,46 @@ def bare_server(workdir: Path, *, tls: bool) -> Iterator[tuple[str, str | bool]]
         argv += ["--ssl-keyfile", str(workdir / "tls/key.pem")]
         verify = str(workdir / "tls/cert.pem")
     url = f"{'https' if tls else 'http'}://127.0.0.1:{port}"
-    with process(argv, workdir / "bare.log") as proc:
-        wait_healthy(url, proc, verify=verify, log=workdir / "bare.log")
-        yield url, verify
+    log = workdir / f"{name}.log"
+    with process(argv, log) as proc:
+        wait_healthy(url, proc, verify=verify, log=log)
+        yield url, verify, proc.pid
+
+
+def cpu_seconds(pid: int) -> float:
+    """CPU time (user + system) of a process, its reaped children and its live children.
+
+    Linux only (/proc): the broker's own time, or PostgreSQL's postmaster with
+    the backend processes it forked. 0 where /proc cannot tell.
+    """
+    tick = os.sysconf("SC_CLK_TCK")
+    total = 0
+    try:
+        # Fields after the ")" that ends the command name: state is 3, ppid 4,
+        # utime 14, stime 15, cutime 16, cstime 17 (proc(5)).
+        own = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return 0.0
+    total += sum(int(x) for x in own[11:15])
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue  # it ended meanwhile; its time is now in our cutime/cstime
+        if int(fields[1]) == pid:
+            total += sum(int(x) for x in fields[11:15])
+    return total / tick
+
+
+def machine_busy() -> float:
+    """CPU seconds every process on the machine has used since boot (Linux /proc/stat)."""
+    try:
+        fields = Path("/proc/stat").read_text().splitlines()[0].split()[1:]
+    except OSError:
+        return 0.0
+    # user nice system idle iowait irq softirq steal ...; idle and iowait are not busy.
+    busy = sum(int(x) for i, x in enumerate(fields[:8]) if i not in (3, 4))
+    return busy / os.sysconf("SC_CLK_TCK")
 
 
 def seed(database_url: str, pools: Path, *, users: int, password: str, group: str) -> None:

@@ -1,21 +1,42 @@
-"""Morning login storm against a live broker: sign in and launch every user.
+"""Morning login storm against live brokers: sign in and launch every user.
 
     python benchmarks/storm.py                      # 30,000 users, 64 at a time, HTTP and TLS
     python benchmarks/storm.py --users 2000 --tls off
+    python benchmarks/storm.py --database postgresql --nodes 2   # two brokers, one PostgreSQL
     python benchmarks/storm.py --smoke              # seconds; what the test suite runs
 
-It seeds N users (one group, entitled to one pool of N + spare machines), starts
-`rubicon-broker serve` as a real uvicorn process on loopback, and drives it
-with C concurrent clients: each signs in, then launches. It prints sign-ins/s,
-launches/s, latency percentiles, errors and double allocations (must be 0),
-and, measured on the same machine in the same run, the limits they are bounded
-by: argon2id verifications per second with the broker's own parameters on all
-cores, and requests per second of a bare endpoint under the same server. Each
-figure is printed with its ratio to its limit.
+It seeds N users (one group, entitled to one pool of N + spare machines),
+starts `rubicon-broker serve` as real uvicorn processes on loopback (one, on a
+SQLite file; or several, on one database of a throwaway PostgreSQL cluster),
+and drives them with C concurrent clients: each signs in, then launches.
+With several nodes, user n signs in on node n mod k and launches on the next
+node, so every token is used on a node that did not issue it.
+
+It prints, per node and in total, sign-ins/s, launches/s, latency
+percentiles and errors; and, measured on the same machine just before each
+storm, the limits they are bounded by: argon2id verifications per second
+with the broker's own parameters on all cores, and requests per second of a
+bare endpoint under the same server (as many processes, same transport, same
+client). Each figure is printed with its ratio to its limit. So that a busy
+machine can be read too, it prints the CPU time each request cost the
+brokers, PostgreSQL and this client (from /proc), how busy the machine was
+and how much of that was other programs, and the same ratios by CPU time.
+
+No slowdown with many tracked sessions: a few probe users launch and list
+their desktops one request at a time, on a quiet broker, before the storm (no
+sessions) and after it (N sessions); the medians are printed as a ratio.
+
+Double allocations (must be 0) are counted from the launch answers and from
+the database itself after the storm: a machine under two live sessions, a
+user with two live sessions in one pool, a machine whose holder is not its
+session's user, a launch answer that differs from what the database holds.
 
 Every user gets the same password hash (one argon2id hash computed once):
 verifying it costs exactly what a per-user hash costs, and seeding 30,000
-distinct hashes would take longer than the storm.
+distinct hashes would take longer than the storm. The pool's pre-launch
+timeout and the token idle timeout are raised so that a slow storm's early
+sessions and tokens do not expire before the end; neither changes what a
+request costs.
 """
 
 from __future__ import annotations
@@ -24,15 +45,19 @@ import argparse
 import asyncio
 import multiprocessing
 import os
+import signal
+import ssl
 import statistics
 import sys
 import tempfile
 import time
+from collections import Counter
 from collections.abc import Awaitable, Callable, Iterable, Iterator
-from contextlib import contextmanager
+from contextlib import AsyncExitStack, ExitStack, contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from types import FrameType
+from typing import TYPE_CHECKING, Any
 
 import httpx
 
@@ -41,9 +66,24 @@ sys.path.insert(0, str(ROOT))
 
 from benchmarks import common  # noqa: E402
 
+if TYPE_CHECKING:
+    from benchmarks.pg_cluster import PostgresServer
+
 PASSWORD = "storm-password"  # noqa: S105 - every seeded user shares it
 POOL = "storm"
 GROUP = "storm-users"
+# Long enough for any storm: sessions stay pending (nobody starts a client)
+# and tokens wait between the sign-in phase and the launch phase.
+PRELAUNCH_TIMEOUT = "1d"
+BROKER_ENV = {"RUBICON_BROKER_TOKEN_IDLE_TIMEOUT": "PT12H"}
+LIST_SAMPLES_PER_PROBE = 3
+REQUEST_TIMEOUT = 300.0
+# Below uvicorn's keep-alive timeout (5 s): a connection the server is closing
+# as it is reused fails with ReadError, which would count as a broker error.
+KEEPALIVE_EXPIRY = 2.0
+TARGET_SIGN_IN_RATIO = 0.8
+TARGET_LAUNCHES = 500.0
+TARGET_LAUNCH_P99 = 0.100
 
 
 @dataclass
@@ -52,36 +92,108 @@ class Phase:
 
     name: str
     latencies: list[float] = field(default_factory=list)
-    errors: dict[str, int] = field(default_factory=dict)
+    errors: Counter[str] = field(default_factory=Counter)
     wall: float = 0.0
+    cpu: float = 0.0  # seconds of the broker process(es) while the phase ran
 
     def add_error(self, what: str) -> None:
-        self.errors[what] = self.errors.get(what, 0) + 1
+        self.errors[what] += 1
+
+    @property
+    def error_count(self) -> int:
+        return sum(self.errors.values())
 
     @property
     def rate(self) -> float:
         return len(self.latencies) / self.wall if self.wall else 0.0
 
+    @property
+    def p99(self) -> float:
+        return common.percentiles(self.latencies)[99]
+
+    @classmethod
+    def total(cls, name: str, parts: list[Phase]) -> Phase:
+        out = cls(name, wall=max((p.wall for p in parts), default=0.0))
+        for part in parts:
+            out.latencies += part.latencies
+            out.errors.update(part.errors)
+            out.cpu += part.cpu
+        return out
+
     def summary(self) -> str:
         p = common.percentiles(self.latencies)
-        errors = sum(self.errors.values())
-        detail = f" {self.errors}" if errors else ""
+        detail = f" {dict(self.errors)}" if self.errors else ""
         return (
-            f"{self.name:<9} {len(self.latencies):>7} ok {self.rate:>8.1f}/s  "
-            f"p50 {p[50] * 1000:6.1f} ms  p95 {p[95] * 1000:6.1f} ms  "
-            f"p99 {p[99] * 1000:6.1f} ms  errors {errors}{detail}"
+            f"{self.name:<12} {len(self.latencies):>7} ok {self.rate:>8.1f}/s  "
+            f"p50 {p[50] * 1000:7.1f} ms  p95 {p[95] * 1000:7.1f} ms  "
+            f"p99 {p[99] * 1000:7.1f} ms  errors {self.error_count}{detail}"
         )
+
+
+@dataclass(frozen=True)
+class Answer:
+    """What a launch answered: the session and where to connect."""
+
+    session_id: str
+    host: str
+    port: int
+
+
+@dataclass
+class Probe:
+    """Quiet, one-at-a-time launches and desktop lists of a few extra users."""
+
+    launches: list[float] = field(default_factory=list)
+    listings: list[float] = field(default_factory=list)
 
 
 @dataclass
 class Outcome:
-    sign_in: Phase
-    launch: Phase
-    listing_early: list[float]
-    listing_late: list[float]
-    double_allocations: int
+    sign_in: list[Phase]  # one per node
+    launch: list[Phase]
+    answers: dict[str, Answer]  # username -> launch answer: storm, probes, warm-up
+    sessions_before: int  # live sessions after the warm-up and the probes before the storm
+    before: Probe
+    after: Probe
     launch_early: list[float]
     launch_late: list[float]
+    client_cpu: dict[str, float]  # phase name -> seconds of this process
+    database_cpu: dict[str, float]  # phase name -> seconds of PostgreSQL, if separate
+    machine_cpu: dict[str, float]  # phase name -> seconds of every process on the machine
+
+
+@dataclass(frozen=True)
+class Node:
+    url: str
+    verify: str | bool  # the certificate to trust (TLS), or False
+    pid: int
+
+
+def client_factory(nodes: list[Node]) -> Callable[[], list[httpx.AsyncClient]]:
+    """Makes one client per node, each with one keep-alive connection: one launcher's worth.
+
+    Clients share one SSL context per node (loading CA certificates costs 60 ms
+    a client). Separate small clients, not one client with C connections:
+    httpcore's pool looks at every connection for every request, which at 64
+    connections costs the client more CPU than the broker spends.
+    """
+    verify: list[ssl.SSLContext | bool] = [
+        ssl.create_default_context(cafile=n.verify) if isinstance(n.verify, str) else False
+        for n in nodes
+    ]
+    limits = httpx.Limits(
+        max_connections=1,
+        max_keepalive_connections=1,
+        keepalive_expiry=KEEPALIVE_EXPIRY,
+    )
+
+    def make() -> list[httpx.AsyncClient]:
+        return [
+            httpx.AsyncClient(base_url=n.url, verify=v, limits=limits, timeout=REQUEST_TIMEOUT)
+            for n, v in zip(nodes, verify, strict=True)
+        ]
+
+    return make
 
 
 def write_pools(path: Path, machines: int) -> None:
@@ -90,6 +202,7 @@ def write_pools(path: Path, machines: int) -> None:
         f'id = "{POOL}"',
         'name = "Storm desktop"',
         'protocol = "vnc"',
+        f'prelaunch_timeout = "{PRELAUNCH_TIMEOUT}"',
         f'groups = ["{GROUP}"]',
     ]
     for n in range(machines):
@@ -105,73 +218,157 @@ def write_pools(path: Path, machines: int) -> None:
     path.chmod(0o600)
 
 
-async def storm(base_url: str, users: int, concurrency: int, verify: str | bool) -> Outcome:
-    """Sign everyone in, then launch everyone: two phases, each at ``concurrency``.
+def username(n: int) -> str:
+    return f"u{n:06d}"
 
-    Apart, each phase is bounded by what bounds it (argon2id for sign-in, the
-    broker's request path and database for launch) instead of both by the slower.
+
+# -- the storm -----------------------------------------------------------------
+
+
+async def storm(
+    nodes: list[Node],
+    users: int,
+    concurrency: int,
+    probes: int,
+    database_pid: int | None,
+) -> Outcome:
+    """Probe, sign everyone in, launch everyone, probe again.
+
+    The two storm phases run apart, each at ``concurrency``, so each is bounded
+    by what bounds it (argon2id for sign-in, the broker's request path and
+    database for launch) instead of both by the slower.
     """
-    sign_in, launch = Phase("sign-in"), Phase("launch")
+    k = len(nodes)
+    sign_in = [Phase(f"  node {i + 1}") for i in range(k)]
+    launch = [Phase(f"  node {i + 1}") for i in range(k)]
     tokens: dict[int, str] = {}
-    handed: dict[tuple[str, int], int] = {}
-    doubles = 0
+    answers: dict[str, Answer] = {}
     launch_times: list[tuple[int, float]] = []
-    limits = httpx.Limits(max_connections=concurrency, max_keepalive_connections=concurrency)
-    async with httpx.AsyncClient(
-        base_url=base_url, verify=verify, limits=limits, timeout=300
-    ) as http:
-        listing_early = await list_desktops(http, users, samples=20)
+    client_cpu: dict[str, float] = {}
+    machine_cpu: dict[str, float] = {}
+    database_cpu: dict[str, float] = {}
+    make_clients = client_factory(nodes)
+    async with AsyncExitStack() as stack:
+        workers = []
+        for _ in range(concurrency):
+            workers.append([await stack.enter_async_context(c) for c in make_clients()])
+        # Untimed: every node's first launch and list, and the first connections.
+        warm = users + 2 * probes
+        await probe(workers[0], range(warm, warm + k), answers)
+        before = await probe(workers[0], range(users, users + probes), answers)
+        sessions_before = len(answers)
 
-        async def sign_in_one(n: int) -> None:
-            body = {"username": f"u{n:06d}", "password": PASSWORD}
-            token = await timed(sign_in, lambda: http.post("/api/v1/auth/login", json=body))
-            if token is not None:
-                tokens[n] = str(token["token"])
+        async def sign_in_one(clients: list[httpx.AsyncClient], n: int) -> None:
+            node = n % k
+            body = {"username": username(n), "password": PASSWORD}
+            reply = await timed(
+                sign_in[node],
+                lambda: clients[node].post("/api/v1/auth/login", json=body),
+            )
+            if reply is not None:
+                tokens[n] = str(reply["token"])
 
-        async def launch_one(n: int) -> None:
-            nonlocal doubles
+        async def launch_one(clients: list[httpx.AsyncClient], n: int) -> None:
+            node = (n + 1) % k
             headers = {"Authorization": f"Bearer {tokens[n]}"}
             started = time.perf_counter()
             reply = await timed(
-                launch, lambda: http.post(f"/api/v1/desktops/{POOL}/launch", headers=headers)
+                launch[node],
+                lambda: clients[node].post(f"/api/v1/desktops/{POOL}/launch", headers=headers),
             )
             if reply is None:
                 return
             launch_times.append((n, time.perf_counter() - started))
-            where = (reply["connection"]["host"], reply["connection"]["port"])
-            if handed.setdefault(where, n) != n:
-                doubles += 1
+            answers[username(n)] = answer_of(reply)
 
-        sign_in.wall = await run_all(sign_in_one, range(users), concurrency)
-        launch.wall = await run_all(launch_one, sorted(tokens), concurrency)
-        listing_late = await list_desktops(http, users, samples=20)
+        for name, phase, one, items in (
+            ("sign-in", sign_in, sign_in_one, range(users)),
+            ("launch", launch, launch_one, None),
+        ):
+            cpu = [common.cpu_seconds(n.pid) for n in nodes]
+            db_cpu = common.cpu_seconds(database_pid) if database_pid else 0.0
+            busy = common.machine_busy()
+            mine = time.process_time()
+            wall = await run_all(one, sorted(tokens) if items is None else items, workers)
+            client_cpu[name] = time.process_time() - mine
+            machine_cpu[name] = common.machine_busy() - busy
+            if database_pid:
+                database_cpu[name] = common.cpu_seconds(database_pid) - db_cpu
+            for node, part in zip(nodes, phase, strict=True):
+                part.wall = wall
+                part.cpu = common.cpu_seconds(node.pid) - cpu.pop(0)
+        after = await probe(workers[0], range(users + probes, users + 2 * probes), answers)
 
     launch_times.sort()
     tenth = max(1, len(launch_times) // 10)
     return Outcome(
         sign_in=sign_in,
         launch=launch,
-        listing_early=listing_early,
-        listing_late=listing_late,
-        double_allocations=doubles,
+        answers=answers,
+        sessions_before=sessions_before,
+        before=before,
+        after=after,
         launch_early=[t for _, t in launch_times[:tenth]],
         launch_late=[t for _, t in launch_times[-tenth:]],
+        client_cpu=client_cpu,
+        database_cpu=database_cpu,
+        machine_cpu=machine_cpu,
     )
 
 
+def answer_of(reply: dict[str, Any]) -> Answer:
+    connection = reply["connection"]
+    return Answer(str(reply["session_id"]), str(connection["host"]), int(connection["port"]))
+
+
+async def probe(
+    clients: list[httpx.AsyncClient], numbers: Iterable[int], answers: dict[str, Answer]
+) -> Probe:
+    """Each user signs in, launches, then lists its desktops; one request at a time."""
+    out = Probe()
+    for i, n in enumerate(numbers):
+        login = clients[i % len(clients)]
+        http = clients[(i + 1) % len(clients)]
+        body = {"username": username(n), "password": PASSWORD}
+        response = await login.post("/api/v1/auth/login", json=body)
+        response.raise_for_status()
+        headers = {"Authorization": f"Bearer {response.json()['token']}"}
+        # A connection that outlived its keep-alive would time a new handshake.
+        (await http.get("/healthz")).raise_for_status()
+        started = time.perf_counter()
+        response = await http.post(f"/api/v1/desktops/{POOL}/launch", headers=headers)
+        out.launches.append(time.perf_counter() - started)
+        response.raise_for_status()
+        answers[username(n)] = answer_of(response.json())
+        for _ in range(LIST_SAMPLES_PER_PROBE):
+            started = time.perf_counter()
+            response = await http.get("/api/v1/desktops", headers=headers)
+            out.listings.append(time.perf_counter() - started)
+            response.raise_for_status()
+            desktop = response.json()["desktops"][0]
+            if (
+                desktop["session"] is None
+                or desktop["session"]["id"] != answers[username(n)].session_id
+            ):
+                raise RuntimeError(f"{username(n)}'s desktop list does not show its session")
+    return out
+
+
 async def run_all(
-    one: Callable[[int], Awaitable[None]], items: Iterable[int], concurrency: int
+    one: Callable[[list[httpx.AsyncClient], int], Awaitable[None]],
+    items: Iterable[int],
+    workers: list[list[httpx.AsyncClient]],
 ) -> float:
-    """Run ``one`` over ``items`` with ``concurrency`` workers; the wall time."""
+    """Run ``one`` over ``items``, one worker per set of clients; the wall time."""
     queue = list(items)
     queue.reverse()
 
-    async def worker() -> None:
+    async def worker(clients: list[httpx.AsyncClient]) -> None:
         while queue:
-            await one(queue.pop())
+            await one(clients, queue.pop())
 
     started = time.perf_counter()
-    await asyncio.gather(*(worker() for _ in range(concurrency)))
+    await asyncio.gather(*(worker(clients) for clients in workers))
     return time.perf_counter() - started
 
 
@@ -186,7 +383,10 @@ async def timed(
         return None
     elapsed = time.perf_counter() - started
     if response.status_code != 200:
-        code = response.json().get("code", str(response.status_code))
+        try:
+            code = str(response.json().get("code", response.status_code))
+        except ValueError:
+            code = str(response.status_code)
         phase.add_error(code)
         return None
     phase.latencies.append(elapsed)
@@ -194,68 +394,174 @@ async def timed(
     return body
 
 
-async def list_desktops(http: httpx.AsyncClient, users: int, *, samples: int) -> list[float]:
-    """Latencies of the desktop list of one more user (entitled like the rest)."""
-    user = f"u{users:06d}"
-    token = (
-        await http.post("/api/v1/auth/login", json={"username": user, "password": PASSWORD})
-    ).json()["token"]
-    headers = {"Authorization": f"Bearer {token}"}
-    out = []
-    for _ in range(samples):
-        started = time.perf_counter()
-        response = await http.get("/api/v1/desktops", headers=headers)
-        response.raise_for_status()
-        out.append(time.perf_counter() - started)
-    return out
+# -- double allocations, in the database itself ----------------------------------
+
+
+@dataclass
+class Audit:
+    """What the database holds after the storm, checked against the answers."""
+
+    live_sessions: int
+    machine_twice: int  # machines under more than one live session
+    user_twice: int  # (user, pool) pairs with more than one live session
+    holder_differs: int  # live sessions whose machine is not held by their user
+    answer_differs: int  # answers whose session or machine the database does not hold
+    answered_twice: int  # machines the answers handed to more than one user
+
+    @property
+    def double_allocations(self) -> int:
+        return (
+            self.machine_twice
+            + self.user_twice
+            + self.holder_differs
+            + self.answer_differs
+            + self.answered_twice
+        )
+
+
+def audit_database(database_url: str, answers: dict[str, Answer]) -> Audit:
+    from sqlalchemy import create_engine, func, select
+
+    from broker_stub.db.models import LIVE_SESSION_STATES, DesktopSession, Machine, User
+
+    live = DesktopSession.state.in_(LIVE_SESSION_STATES)
+    engine = create_engine(database_url)
+    try:
+        with engine.connect() as db:
+            machine_twice = db.scalar(
+                select(func.count()).select_from(
+                    select(DesktopSession.machine_id)
+                    .where(live)
+                    .group_by(DesktopSession.machine_id)
+                    .having(func.count() > 1)
+                    .subquery()
+                )
+            )
+            user_twice = db.scalar(
+                select(func.count()).select_from(
+                    select(DesktopSession.user_id, DesktopSession.pool_id)
+                    .where(live)
+                    .group_by(DesktopSession.user_id, DesktopSession.pool_id)
+                    .having(func.count() > 1)
+                    .subquery()
+                )
+            )
+            rows = db.execute(
+                select(
+                    User.username,
+                    DesktopSession.id,
+                    DesktopSession.user_id,
+                    Machine.assigned_user_id,
+                    Machine.host,
+                    Machine.port,
+                )
+                .join(User, User.id == DesktopSession.user_id)
+                .join(Machine, Machine.id == DesktopSession.machine_id)
+                .where(live)
+            ).all()
+    finally:
+        engine.dispose()
+    held: dict[str, Answer] = {}
+    holder_differs = 0
+    for name, session_id, user_id, holder, host, port in rows:
+        held[name] = Answer(session_id, host, port)
+        holder_differs += holder != user_id
+    answer_differs = sum(held.get(name) != answer for name, answer in answers.items())
+    machines = Counter((a.host, a.port) for a in answers.values())
+    return Audit(
+        live_sessions=len(rows),
+        machine_twice=machine_twice or 0,
+        user_twice=user_twice or 0,
+        holder_differs=holder_differs,
+        answer_differs=answer_differs,
+        answered_twice=sum(count - 1 for count in machines.values()),
+    )
 
 
 # -- limits --------------------------------------------------------------------
 
 
-def _verify_for(seconds: float) -> int:
+@dataclass(frozen=True)
+class Limit:
+    rate: float  # operations per second
+    cpu: float  # CPU seconds per operation, every process involved
+    others: float  # cores other programs kept busy meanwhile
+
+    def describe(self) -> str:
+        return f"{self.cpu * 1000:.1f} ms CPU each, others used {self.others:.2f} cores meanwhile"
+
+
+def _verify_for(seconds: float, start: Any, results: Any) -> None:
     from broker_stub.auth.passwords import hash_password, verify_password
 
     hashed = hash_password(PASSWORD)
+    start.wait()
+    busy, cpu, t0 = common.machine_busy(), time.process_time(), time.perf_counter()
     done = 0
-    deadline = time.perf_counter() + seconds
-    while time.perf_counter() < deadline:
+    while time.perf_counter() - t0 < seconds:
         verify_password(hashed, PASSWORD)
         done += 1
-    return done
+    wall, cpu = time.perf_counter() - t0, time.process_time() - cpu
+    results.put((done, cpu, wall, busy, common.machine_busy()))
 
 
-def argon2_limit(seconds: float = 5.0) -> float:
-    """argon2id verifications per second with the broker's parameters, all cores."""
+def argon2_limit(seconds: float = 5.0) -> Limit:
+    """argon2id verifications per second with the broker's parameters: one process a core."""
     cores = os.cpu_count() or 1
-    with multiprocessing.get_context("spawn").Pool(cores) as pool:
-        counts = pool.map(_verify_for, [seconds] * cores)
-    return sum(counts) / seconds
+    ctx = multiprocessing.get_context("spawn")
+    start, results = ctx.Barrier(cores), ctx.Queue()
+    procs = [ctx.Process(target=_verify_for, args=(seconds, start, results)) for _ in range(cores)]
+    for proc in procs:
+        proc.start()
+    try:
+        counts = [results.get(timeout=seconds + 120) for _ in procs]
+    finally:
+        for proc in procs:
+            proc.join(timeout=10)
+            if proc.is_alive():
+                proc.terminate()
+                proc.join()
+    done = sum(c[0] for c in counts)
+    cpu = sum(c[1] for c in counts)
+    wall = max(c[2] for c in counts)
+    busy = max(c[4] for c in counts) - min(c[3] for c in counts)
+    rate = sum(c[0] / c[2] for c in counts)
+    return Limit(rate, cpu / max(done, 1), max(0.0, busy - cpu) / wall)
 
 
-async def bare_limit(base_url: str, concurrency: int, verify: str | bool, seconds: float) -> float:
-    """Requests per second of a bare endpoint, same server, same client."""
-    limits = httpx.Limits(max_connections=concurrency, max_keepalive_connections=concurrency)
+async def bare_limit(nodes: list[Node], concurrency: int, seconds: float) -> Limit:
+    """Requests per second of a bare endpoint: same servers, same clients, same spread."""
     done = 0
-    async with httpx.AsyncClient(base_url=base_url, verify=verify, limits=limits) as http:
+    make_clients = client_factory(nodes)
+    async with AsyncExitStack() as stack:
+        workers = []
+        for _ in range(concurrency):
+            workers.append([await stack.enter_async_context(c) for c in make_clients()])
         deadline = time.perf_counter() + seconds
 
-        async def worker() -> None:
+        async def worker(i: int) -> None:
             nonlocal done
+            http = workers[i][i % len(nodes)]
             while time.perf_counter() < deadline:
                 (await http.get("/bare")).raise_for_status()
                 done += 1
 
+        servers = sum(common.cpu_seconds(n.pid) for n in nodes)
+        mine = time.process_time()
+        busy = common.machine_busy()
         t0 = time.perf_counter()
-        await asyncio.gather(*(worker() for _ in range(concurrency)))
-        return done / (time.perf_counter() - t0)
+        await asyncio.gather(*(worker(i) for i in range(concurrency)))
+        wall = time.perf_counter() - t0
+        busy = common.machine_busy() - busy
+        cpu = time.process_time() - mine + sum(common.cpu_seconds(n.pid) for n in nodes) - servers
+        return Limit(done / wall, cpu / max(done, 1), max(0.0, busy - cpu) / wall)
 
 
 # -- running it ----------------------------------------------------------------
 
 
 @contextmanager
-def broker(workdir: Path, database_url: str, *, tls: bool) -> Iterator[tuple[str, str | bool]]:
+def broker(workdir: Path, database_url: str, *, tls: bool, name: str) -> Iterator[Node]:
     port = common.free_tcp_port()
     argv = [
         sys.executable,
@@ -273,71 +579,226 @@ def broker(workdir: Path, database_url: str, *, tls: bool) -> Iterator[tuple[str
     ]
     argv += common.tls_args(workdir, tls=tls)
     scheme = "https" if tls else "http"
-    with common.process(argv, workdir / f"broker-{scheme}.log") as proc:
+    log = workdir / f"{name}-{scheme}.log"
+    with common.process(argv, log, env=BROKER_ENV) as proc:
         url = f"{scheme}://127.0.0.1:{port}"
         verify: str | bool = str(workdir / "tls" / "cert.pem") if tls else False
-        common.wait_healthy(url, proc, verify=verify, log=workdir / f"broker-{scheme}.log")
-        yield url, verify
+        # It applies the pools file first: 30,000 machines take a while on a busy machine.
+        common.wait_healthy(url, proc, verify=verify, log=log, timeout=600)
+        yield Node(url, verify, proc.pid)
+
+
+@contextmanager
+def postgres_cluster() -> Iterator[PostgresServer]:
+    """A throwaway cluster for the run; stopped and deleted on the way out."""
+    from benchmarks import pg_cluster
+
+    bindir = pg_cluster.find_bindir()
+    if bindir is None:
+        raise SystemExit("PostgreSQL is not installed (Debian: apt-get install postgresql)")
+    server = pg_cluster.start_postgres(bindir, own_session=True)
+    print(f"PostgreSQL: {bindir.parent.name} on port {server.port}, pid {server.pid}")
+    try:
+        yield server
+    finally:
+        server.stop()
+
+
+def load() -> str:
+    return "/".join(f"{x:.1f}" for x in os.getloadavg())
 
 
 def run(args: argparse.Namespace) -> int:
     print(common.machine_line())
-    with tempfile.TemporaryDirectory(prefix="rubicon-storm-") as tmp:
-        workdir = Path(tmp)
-        spare = max(10, args.users // 100)
-        t0 = time.perf_counter()
-        write_pools(workdir / "pools.toml", args.users + spare)
-        print(f"pools file: {args.users + spare} machines ({time.perf_counter() - t0:.1f} s)")
-
-        limit_verify = argon2_limit(args.limit_seconds)
-        print(f"limit: argon2id verifications {limit_verify:.1f}/s on {os.cpu_count()} cores")
-        with common.bare_server(workdir, tls=False) as (bare_url, bare_verify):
-            limit_bare = asyncio.run(
-                bare_limit(bare_url, args.concurrency, bare_verify, args.limit_seconds)
+    with ExitStack() as stack:
+        if args.workdir:
+            workdir = Path(args.workdir)
+            workdir.mkdir(parents=True, exist_ok=True)
+        else:
+            workdir = Path(
+                stack.enter_context(tempfile.TemporaryDirectory(prefix="rubicon-storm-"))
             )
-        print(f"limit: bare endpoint {limit_bare:.0f} requests/s (plain HTTP)")
+        # u000000... storm, then the probes before and after, then one warm-up user per node.
+        seeded_users = args.users + 2 * args.probes + args.nodes
+        machines = seeded_users + max(10, args.users // 100)
+        t0 = time.perf_counter()
+        write_pools(workdir / "pools.toml", machines)
+        print(f"pools file: {machines} machines ({time.perf_counter() - t0:.1f} s)")
+        cluster = stack.enter_context(postgres_cluster()) if args.database == "postgresql" else None
 
         failed = False
         for tls in args.tls_modes:
-            database_url = f"sqlite:///{workdir / f'storm-{tls}.sqlite3'}"
+            transport = "TLS" if tls else "plain HTTP"
+            if cluster is not None:
+                database_url = cluster.create_database("storm")
+                where = f"PostgreSQL, {args.nodes} node{'s' if args.nodes > 1 else ''}"
+            else:
+                sqlite = workdir / ("storm-tls.sqlite3" if tls else "storm-http.sqlite3")
+                for old in (sqlite, *(sqlite.with_name(sqlite.name + x) for x in ("-wal", "-shm"))):
+                    old.unlink(missing_ok=True)  # from an earlier run in the same --workdir
+                database_url = f"sqlite:///{sqlite}"
+                where = "SQLite, 1 node"
+            print(
+                f"\n== {where}, {transport}: {args.users} users at concurrency "
+                f"{args.concurrency} (load average {load()})"
+            )
+            limit_verify = argon2_limit(args.limit_seconds)
+            print(
+                f"limit     argon2id verifications {limit_verify.rate:.1f}/s on "
+                f"{os.cpu_count()} cores, {limit_verify.describe()}"
+            )
+            with ExitStack() as bare_stack:
+                bare = [
+                    Node(
+                        *bare_stack.enter_context(
+                            common.bare_server(workdir, tls=tls, name=f"bare-{i + 1}")
+                        )
+                    )
+                    for i in range(args.nodes)
+                ]
+                limit_bare = asyncio.run(bare_limit(bare, args.concurrency, args.limit_seconds))
+            print(
+                f"limit     bare endpoint {limit_bare.rate:.0f} requests/s "
+                f"({args.nodes} uvicorn process{'es' if args.nodes > 1 else ''}, {transport}, "
+                f"servers + client), {limit_bare.describe()}"
+            )
             t0 = time.perf_counter()
-            # One user more than the storm signs in: it samples the desktop list.
             common.seed(
                 database_url,
                 workdir / "pools.toml",
-                users=args.users + 1,
+                users=seeded_users,
                 password=PASSWORD,
                 group=GROUP,
             )
-            print(
-                f"\n== {'TLS' if tls else 'plain HTTP'}: {args.users} users at concurrency "
-                f"{args.concurrency} (seeded in {time.perf_counter() - t0:.1f} s)"
-            )
-            with broker(workdir, database_url, tls=tls) as (url, verify):
-                outcome = asyncio.run(storm(url, args.users, args.concurrency, verify))
-            failed |= report(outcome, limit_verify, limit_bare)
+            print(f"seeded    {seeded_users} users in {time.perf_counter() - t0:.1f} s")
+            with ExitStack() as nodes_stack:
+                # One after the other: each applies the pools file as it starts.
+                nodes = [
+                    nodes_stack.enter_context(
+                        broker(workdir, database_url, tls=tls, name=f"node-{i + 1}")
+                    )
+                    for i in range(args.nodes)
+                ]
+                outcome = asyncio.run(
+                    storm(
+                        nodes,
+                        args.users,
+                        args.concurrency,
+                        args.probes,
+                        cluster.pid if cluster is not None else None,
+                    )
+                )
+            audit = audit_database(database_url, outcome.answers)
+            failed |= report(outcome, audit, limit_verify, limit_bare, args)
+            print(f"load average now {load()}")
         return 1 if failed else 0
 
 
-def report(outcome: Outcome, limit_verify: float, limit_bare: float) -> bool:
-    print(outcome.sign_in.summary())
-    print(outcome.launch.summary())
+def report(
+    outcome: Outcome,
+    audit: Audit,
+    limit_verify: Limit,
+    limit_bare: Limit,
+    args: argparse.Namespace,
+) -> bool:
+    several = len(outcome.sign_in) > 1
+    sign_in = Phase.total("sign-in", outcome.sign_in)
+    launch = Phase.total("launch", outcome.launch)
+    for total, parts in ((sign_in, outcome.sign_in), (launch, outcome.launch)):
+        print(total.summary())
+        if several:
+            for part in parts:
+                print(part.summary())
+    cpu = {
+        phase.name: cpu_per_request(
+            phase, outcome.client_cpu[phase.name], outcome.database_cpu.get(phase.name)
+        )
+        for phase in (sign_in, launch)
+    }
+    for phase in (sign_in, launch):
+        print(cpu_line(phase.name, cpu[phase.name]))
+        ours = phase.cpu + outcome.client_cpu[phase.name] + outcome.database_cpu.get(phase.name, 0)
+        machine = outcome.machine_cpu[phase.name]
+        others = max(0.0, machine - ours) / phase.wall
+        print(
+            f"          machine busy {machine / phase.wall:.2f} of {os.cpu_count()} cores "
+            f"during the {phase.name} phase, others' share {others:.2f}"
+        )
+    sign_in_ratio = sign_in.rate / limit_verify.rate
     print(
-        f"ratios    sign-ins/s ÷ argon2id limit = {outcome.sign_in.rate / limit_verify:.2f} "
-        f"(target ≥ 0.80); launches/s ÷ bare endpoint = {outcome.launch.rate / limit_bare:.2f} "
-        f"(target: ≥ 500 launches/s, p99 < 100 ms at 64 concurrent)"
+        f"ratios    sign-ins/s ÷ argon2id limit = {sign_in_ratio:.2f} "
+        f"(CPU: {cpu_ratio(limit_verify.cpu, cpu['sign-in'])}); "
+        f"launches/s ÷ bare endpoint = {launch.rate / limit_bare.rate:.2f} "
+        f"(CPU: {cpu_ratio(limit_bare.cpu, cpu['launch'])})"
     )
-    early, late = statistics.median(outcome.launch_early), statistics.median(outcome.launch_late)
-    list_early = statistics.median(outcome.listing_early)
-    list_late = statistics.median(outcome.listing_late)
     print(
-        f"growth    launch median first 10% {early * 1000:.1f} ms, last 10% {late * 1000:.1f} ms "
-        f"(×{late / early:.2f}); desktop list before {list_early * 1000:.1f} ms, "
-        f"after {list_late * 1000:.1f} ms (×{list_late / list_early:.2f})"
+        f"targets   sign-ins ≥ {TARGET_SIGN_IN_RATIO:.1f} × argon2id: "
+        f"{verdict(sign_in_ratio >= TARGET_SIGN_IN_RATIO)}; "
+        f"launches ≥ {TARGET_LAUNCHES:.0f}/s: {verdict(launch.rate >= TARGET_LAUNCHES)}; "
+        f"launch p99 < {TARGET_LAUNCH_P99 * 1000:.0f} ms: "
+        f"{verdict(launch.p99 < TARGET_LAUNCH_P99)}"
+        + ("" if args.concurrency == 64 else " (the targets are for concurrency 64)")
     )
-    print(f"double allocations: {outcome.double_allocations} (must be 0)")
-    errors = sum(outcome.sign_in.errors.values()) + sum(outcome.launch.errors.values())
-    return outcome.double_allocations > 0 or errors > 0
+    b, a = outcome.before, outcome.after
+    quiet_launch = ratio_line(b.launches, a.launches)
+    quiet_list = ratio_line(b.listings, a.listings)
+    load_launch = ratio_line(outcome.launch_early, outcome.launch_late)
+    print(
+        f"tracked   {outcome.sessions_before} → {audit.live_sessions} live sessions: "
+        f"launch {quiet_launch}, desktop list {quiet_list} "
+        f"(medians, one request at a time)"
+    )
+    print(f"          under load: launch median first 10% → last 10% {load_launch}")
+    print(
+        f"database  {audit.live_sessions} live sessions, {len(outcome.answers)} launches answered; "
+        f"machines under two live sessions {audit.machine_twice}, "
+        f"users with two in one pool {audit.user_twice}, "
+        f"machines held by someone else {audit.holder_differs}, "
+        f"answers not in the database {audit.answer_differs}, "
+        f"machines answered to two users {audit.answered_twice}"
+    )
+    print(f"double allocations: {audit.double_allocations} (must be 0)")
+    errors = sign_in.error_count + launch.error_count
+    return audit.double_allocations > 0 or errors > 0 or audit.live_sessions != len(outcome.answers)
+
+
+def cpu_per_request(phase: Phase, client: float, database: float | None) -> list[tuple[str, float]]:
+    """CPU seconds per request of the brokers, the database server (if apart), this client."""
+    done = max(1, len(phase.latencies) + phase.error_count)
+    parts = [("brokers", phase.cpu / done)]
+    if database is not None:
+        parts.append(("PostgreSQL", database / done))
+    parts.append(("client", client / done))
+    return parts
+
+
+def cpu_line(name: str, parts: list[tuple[str, float]]) -> str:
+    each = " + ".join(f"{who} {cpu * 1000:.1f}" for who, cpu in parts)
+    total = sum(cpu for _, cpu in parts)
+    cores = os.cpu_count() or 1
+    ceiling = f"{cores / total:.0f}/s" if total else "-"
+    return f"cpu       per {name}: {each} = {total * 1000:.1f} ms; {cores} cores: ≤ {ceiling}"
+
+
+def cpu_ratio(limit: float, parts: list[tuple[str, float]]) -> str:
+    total = sum(cpu for _, cpu in parts)
+    return f"{limit / total:.2f}" if total else "-"
+
+
+def verdict(met: bool) -> str:
+    return "met" if met else "MISSED"
+
+
+def ratio_line(before: list[float], after: list[float]) -> str:
+    if not before or not after:
+        return "(no samples)"
+    b, a = statistics.median(before), statistics.median(after)
+    return f"{b * 1000:.1f} → {a * 1000:.1f} ms (×{a / b:.2f})"
+
+
+def _terminate(signum: int, _frame: FrameType | None) -> None:
+    # Raised in the main thread, so every `with` above stops what it started.
+    raise SystemExit(128 + signum)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -345,13 +806,36 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--users", type=int, default=30_000)
     parser.add_argument("--concurrency", type=int, default=64)
     parser.add_argument("--tls", choices=["on", "off", "both"], default="both")
+    parser.add_argument("--database", choices=["sqlite", "postgresql"], default="sqlite")
+    parser.add_argument(
+        "--nodes",
+        type=int,
+        default=1,
+        help="broker processes on one database (PostgreSQL)",
+    )
+    parser.add_argument(
+        "--probes",
+        type=int,
+        default=10,
+        help="quiet probe users before and after the storm",
+    )
     parser.add_argument("--limit-seconds", type=float, default=5.0)
+    parser.add_argument("--workdir", help="keep pools file, databases and logs here")
     parser.add_argument("--smoke", action="store_true", help="tiny run: 40 users, 8 at a time")
     args = parser.parse_args(argv)
     if args.smoke:
-        args.users, args.concurrency, args.limit_seconds = 40, 8, 0.5
+        args.users, args.concurrency, args.limit_seconds, args.probes = 40, 8, 0.5, 3
+    if args.nodes < 1 or args.users < 1 or args.concurrency < 1 or args.probes < 1:
+        parser.error("--users, --concurrency, --nodes and --probes must be at least 1")
+    if args.nodes > 1 and args.database != "postgresql":
+        parser.error("several nodes share one PostgreSQL database: add --database postgresql")
     args.tls_modes = {"on": [True], "off": [False], "both": [False, True]}[args.tls]
-    return run(args)
+    signal.signal(signal.SIGTERM, _terminate)
+    try:
+        return run(args)
+    except KeyboardInterrupt:
+        print("\ninterrupted; everything this run started is stopped", file=sys.stderr)
+        return 130
 
 
 if __name__ == "__main__":
