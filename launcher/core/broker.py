@@ -79,6 +79,7 @@ __all__ = [
 ]
 
 API = "/api/v1"
+KEEPALIVE_EXPIRY_S = 2.0
 
 
 class BrokerError(Exception):
@@ -280,6 +281,9 @@ class BrokerClient:
             verify=trust.ssl_context(self._pin),
             transport=transport,
             headers={"Accept": "application/json", "User-Agent": "Rubicon-launcher"},
+            # Under the broker's 5 s keep-alive (uvicorn's default): a request on
+            # a connection the server is closing that moment fails with ReadError.
+            limits=httpx.Limits(keepalive_expiry=KEEPALIVE_EXPIRY_S),
         )
         self._token: str | None = None
 
