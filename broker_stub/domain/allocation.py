@@ -25,7 +25,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import ColumnElement, func, select, update
+from sqlalchemy import ColumnElement, func, literal_column, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -232,10 +232,15 @@ def _bound_machine(db: Session, user: User, pool: Pool) -> int | None:
     return machine.id
 
 
+# Written into the SQL, not bound: only then may the database use the partial
+# index of free machines (models.FREE_MACHINE) in a prepared statement's plan.
+_READY: ColumnElement[str] = literal_column(f"'{MachineState.READY.value}'")
+
+
 def _free(pool: Pool) -> Sequence[ColumnElement[bool]]:
     return (
         Machine.pool_id == pool.id,
-        Machine.state == MachineState.READY,
+        Machine.state == _READY,
         Machine.assigned_user_id.is_(None),
     )
 
@@ -356,7 +361,7 @@ def desktops(db: Session, user: User) -> list[DesktopView]:
 def _free_in(pool_ids: list[str]) -> Sequence[ColumnElement[bool]]:
     return (
         Machine.pool_id.in_(pool_ids),
-        Machine.state == MachineState.READY,
+        Machine.state == _READY,
         Machine.assigned_user_id.is_(None),
     )
 
