@@ -12,10 +12,9 @@ it filled. Every process is stopped by its PID.
 from __future__ import annotations
 
 import contextlib
-import signal
 import subprocess
 import sys
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -25,7 +24,7 @@ from sqlalchemy import select
 
 from broker_stub.db.engine import make_engine
 from broker_stub.db.models import Machine, Pool
-from broker_stub.xdisplay import free_tcp_port
+from broker_stub.xdisplay import free_tcp_port, stop_process
 from tests.helpers.e2e import wait_for
 from tests.unit.broker_stub.conftest import to_toml
 
@@ -69,32 +68,7 @@ class Node:
     log: Path
 
     def stop(self) -> None:
-        if self.process.poll() is None:
-            self.process.send_signal(signal.SIGTERM)
-            try:
-                self.process.wait(timeout=STOP_TIMEOUT)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait(timeout=STOP_TIMEOUT)
-
-
-@pytest.fixture(params=["sqlite", "postgresql"])
-def new_database(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Callable[[], str]]:
-    """new_database() → the URL of another empty database of the parameter's kind."""
-    if request.param == "sqlite":
-        count = iter(range(1000))
-        yield lambda: f"sqlite:///{tmp_path / f'round-{next(count)}.sqlite3'}"
-        return
-    server = request.getfixturevalue("postgres_server")
-    made: list[str] = []
-
-    def make() -> str:
-        made.append(server.create_database())
-        return made[-1]
-
-    yield make
-    for url in made:
-        server.drop_database(url.rsplit("/", 1)[1])
+        stop_process(self.process, STOP_TIMEOUT)
 
 
 def start_node(config: Path, database_url: str, log: Path, go: Path) -> Node:

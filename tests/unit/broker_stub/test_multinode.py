@@ -14,10 +14,9 @@ node often died with "IntegrityError: UNIQUE constraint failed: pools.id".
 
 from __future__ import annotations
 
-import itertools
 import logging
 import threading
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -55,25 +54,6 @@ POOLS: list[PoolSpec] = [
 FILLED = "the database had no pools, so start-up added them"
 MATCHES = "the database matches it, nothing changed"
 TIMEOUT = 120
-
-
-@pytest.fixture(params=["sqlite", "postgresql"])
-def new_database(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Callable[[], str]]:
-    """new_database() → the URL of another empty database of the parameter's kind."""
-    if request.param == "sqlite":
-        numbers = itertools.count()
-        yield lambda: f"sqlite:///{tmp_path / f'round-{next(numbers)}.sqlite3'}"
-        return
-    server = request.getfixturevalue("postgres_server")
-    made: list[str] = []
-
-    def make() -> str:
-        made.append(server.create_database())
-        return made[-1]
-
-    yield make
-    for url in made:
-        server.drop_database(url.rsplit("/", 1)[1])
 
 
 def together(job: Callable[[int], Any], count: int = NODES) -> list[Any]:
