@@ -155,6 +155,12 @@ def _launch(db: Session, user: User, pool_id: str, wanted: str | None, now: date
     raise NoMachineAvailable(pool.name)
 
 
+# The live sessions, in the very words of the partial unique index on them
+# (models.DesktopSession), so that SQLite reads them through it instead of
+# scanning every session ever made.
+_LIVE: ColumnElement[bool] = DesktopSession.state != literal_column("'ended'")
+
+
 def _one_launch_per_user(db: Session, user: User) -> None:
     """On PostgreSQL, wait for this user's other launches to commit first.
 
@@ -175,7 +181,7 @@ def _live_session(db: Session, user: User, pool: Pool) -> tuple[DesktopSession, 
         .where(
             DesktopSession.user_id == user.id,
             DesktopSession.pool_id == pool.id,
-            DesktopSession.state.in_(LIVE_SESSION_STATES),
+            _LIVE,
         )
         .execution_options(populate_existing=True)
     ).one_or_none()
@@ -328,7 +334,7 @@ def desktops(db: Session, user: User) -> list[DesktopView]:
             .join(Machine, Machine.id == DesktopSession.machine_id)
             .where(
                 DesktopSession.user_id == user.id,
-                DesktopSession.state.in_(LIVE_SESSION_STATES),
+                _LIVE,
                 DesktopSession.pool_id.in_(ids),
             )
         )

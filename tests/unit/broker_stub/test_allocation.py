@@ -463,6 +463,33 @@ def test_postgresql_claims_skip_locked_rows(broker: Broker) -> None:
     assert "assigned_user_id IS NULL" in claims[0]
 
 
+@pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
+def test_sqlite_reads_a_users_live_session_through_its_index(broker: Broker) -> None:
+    """Not a scan of every session ever made, which grows all day long."""
+    engine = broker.app.state.engine
+    reads: list[tuple[str, Any]] = []
+
+    def seen(_conn: object, _cursor: object, statement: str, params: Any, *_: object) -> None:
+        if statement.startswith("SELECT") and "FROM sessions" in statement:
+            reads.append((statement, params))
+
+    event.listen(engine, "before_cursor_execute", seen)
+    try:
+        launch(broker, "alice")
+        with broker.session() as db:
+            allocation.desktops(db, broker.user("alice"))
+    finally:
+        event.remove(engine, "before_cursor_execute", seen)
+
+    assert len(reads) >= 2
+    with engine.connect() as conn:
+        for statement, params in reads:
+            plan = [
+                row[3] for row in conn.exec_driver_sql(f"EXPLAIN QUERY PLAN {statement}", params)
+            ]
+            assert any("USING INDEX uq_sessions_live_user_pool" in step for step in plan), plan
+
+
 def test_unassigning_a_dedicated_machine(dedicated: Broker) -> None:
     first = launch(dedicated, "alice")
     with dedicated.session() as db:
