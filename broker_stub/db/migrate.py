@@ -20,10 +20,12 @@ from alembic.script import ScriptDirectory
 from sqlalchemy import Connection, Engine, inspect, text
 
 from broker_stub import log
+from broker_stub.db.engine import SQLITE_BUSY_TIMEOUT_MS
 
 MIGRATIONS = Path(__file__).with_name("migrations")
 # Any fixed number will do, as long as nothing else on the server uses it.
 _PG_LOCK_KEY = 0x52554249  # "RUBI"
+SQLITE_LOCK_WAIT_MS = 120_000
 
 
 class MigrationError(Exception):
@@ -99,7 +101,13 @@ def lock(conn: Connection) -> None:
     and anything read before the lock may be what another broker is changing.
     """
     if conn.dialect.name == "sqlite":
-        conn.exec_driver_sql("BEGIN IMMEDIATE")
+        # Another broker's upgrade or first fill may take longer than the
+        # usual busy timeout; at start-up waiting for it beats failing.
+        conn.exec_driver_sql(f"PRAGMA busy_timeout={SQLITE_LOCK_WAIT_MS}")
+        try:
+            conn.exec_driver_sql("BEGIN IMMEDIATE")
+        finally:
+            conn.exec_driver_sql(f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT_MS}")
     elif conn.dialect.name == "postgresql":
         conn.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": _PG_LOCK_KEY})
 
