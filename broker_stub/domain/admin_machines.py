@@ -15,7 +15,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from broker_stub import log
-from broker_stub.db.models import LIVE_SESSION_STATES, DesktopSession, Machine, User
+from broker_stub.db.models import Machine, User
 from broker_stub.domain import audit, inventory, lifecycle
 from broker_stub.domain.admin import Admin
 from broker_stub.domain.errors import (
@@ -32,19 +32,6 @@ class Unassigned:
 
     machine: inventory.MachineInfo
     user: str
-
-
-def _live_session(db: Session, machine_id: int) -> tuple[str, str] | None:
-    """The id and user of the live session on the machine, if there is one."""
-    row = db.execute(
-        select(DesktopSession.id, User.username)
-        .join(User, User.id == DesktopSession.user_id)
-        .where(
-            DesktopSession.machine_id == machine_id,
-            DesktopSession.state.in_(LIVE_SESSION_STATES),
-        )
-    ).first()
-    return None if row is None else (row[0], row[1])
 
 
 def unassign(db: Session, admin: Admin, pool_id: str, name: str) -> Unassigned:
@@ -72,7 +59,7 @@ def unassign(db: Session, admin: Admin, pool_id: str, name: str) -> Unassigned:
         db.rollback()
         raise PoolNotDedicated(pool_id)
     if owner is None or not lifecycle.unassign(db, machine_id):
-        live = _live_session(db, machine_id)
+        live = inventory.live_holder(db, machine_id)
         db.rollback()
         if live is not None:
             session_id, user = live

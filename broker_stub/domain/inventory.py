@@ -269,15 +269,17 @@ def add_machine(db: Session, admin: Admin, pool_id: str, spec: MachineSpec) -> M
     return get_machine(db, pool_id, spec.name)
 
 
-def _holder(db: Session, machine_id: int) -> str | None:
-    return db.scalar(
-        select(User.username)
-        .join(DesktopSession, DesktopSession.user_id == User.id)
+def live_holder(db: Session, machine_id: int) -> tuple[str, str] | None:
+    """The id and user of the live session on the machine, if there is one."""
+    row = db.execute(
+        select(DesktopSession.id, User.username)
+        .join(User, User.id == DesktopSession.user_id)
         .where(
             DesktopSession.machine_id == machine_id,
             DesktopSession.state.in_(LIVE_SESSION_STATES),
         )
-    )
+    ).first()
+    return None if row is None else (row[0], row[1])
 
 
 def remove_machine(db: Session, admin: Admin, pool_id: str, name: str) -> None:
@@ -298,9 +300,9 @@ def remove_machine(db: Session, admin: Admin, pool_id: str, name: str) -> None:
         ),
     )
     if deleted != 1:
-        holder = _holder(db, machine.id)
+        live = live_holder(db, machine.id)
         db.rollback()
-        raise MachineInUse(name, holder, "removed")
+        raise MachineInUse(name, live[1] if live else None, "removed")
     db.expunge(machine)
     admin.record(db, audit.MACHINE_REMOVE, f"machine:{pool_id}/{name}")
     db.commit()
