@@ -11,13 +11,14 @@ from fastapi import FastAPI
 import broker_stub
 from broker_stub import log
 from broker_stub.api import admin, auth, desktops, health, problems, sessions
+from broker_stub.api.admission import AdmissionGate
 from broker_stub.api.observe import RequestObserver
 from broker_stub.auth import directory as auth_directory
 from broker_stub.backends import Backends
 from broker_stub.clock import Clock, utcnow
 from broker_stub.config import load_config
 from broker_stub.db import migrate
-from broker_stub.db.engine import make_engine, make_session_factory, safe_url
+from broker_stub.db.engine import make_engine, make_session_factory, request_slots, safe_url
 from broker_stub.domain.desired_startup import apply_pools_file
 from broker_stub.domain.pools import repair_machines
 from broker_stub.domain.scheduler import Scheduler
@@ -32,10 +33,14 @@ class BrokerAPI(FastAPI):
         return super().openapi()
 
 
-def create_app(settings: BrokerSettings, *, clock: Clock = utcnow) -> FastAPI:
+def create_app(
+    settings: BrokerSettings, *, clock: Clock = utcnow, prepared: bool = False
+) -> FastAPI:
     """Open the database, bring its schema up to date, fill a new database
     from the pools file (domain/desired_startup.py says why only a new one),
-    give machines in error another chance, and wire the routes.
+    give machines in error another chance, and wire the routes. With
+    `prepared`, `serve --workers` did that one-time work in its parent
+    process already, and the app only opens the database.
 
     Raises ConfigError for a bad pools file or LDAP settings, MigrationError for a database the
     migrations cannot handle, and SQLAlchemy errors when the database cannot
@@ -44,20 +49,21 @@ def create_app(settings: BrokerSettings, *, clock: Clock = utcnow) -> FastAPI:
     """
     # Read before the database is touched: a mistake in the file costs nothing.
     path = settings.config
-    pools_file = None if path is None else (path, load_config(path))
+    pools_file = None if path is None or prepared else (path, load_config(path))
     directory = auth_directory.from_settings(settings.ldap)
     url = settings.effective_database_url()
     engine = make_engine(url)
     try:
-        migrate.upgrade(engine)
         session_factory = make_session_factory(engine)
-        if pools_file is None:
-            log.config.warning("no pools file given; pools in the database stay as they are")
-        else:
-            apply_pools_file(engine, *pools_file)
-        with session_factory() as db:
-            repair_machines(db)
-            db.commit()
+        if not prepared:
+            migrate.upgrade(engine)
+            if pools_file is None:
+                log.config.warning("no pools file given; pools in the database stay as they are")
+            else:
+                apply_pools_file(engine, *pools_file)
+            with session_factory() as db:
+                repair_machines(db)
+                db.commit()
     except BaseException:
         engine.dispose()
         raise
@@ -89,6 +95,8 @@ def create_app(settings: BrokerSettings, *, clock: Clock = utcnow) -> FastAPI:
     app.state.engine = engine
     app.state.session_factory = session_factory
     app.state.metrics = Metrics(session_factory)
+    # Added first, so it sits inside the observer, whose timing includes the wait.
+    app.add_middleware(AdmissionGate, limit=request_slots(engine))
     app.add_middleware(RequestObserver, metrics=app.state.metrics)
     app.state.backends = backends
     app.state.scheduler = scheduler

@@ -17,7 +17,7 @@ from broker_stub.domain.admin import Admin
 PREFIX = "/api/v1/admin"
 
 
-def get_admin(user: AdminUser, address: ClientAddress, request: Request) -> Admin:
+async def get_admin(user: AdminUser, address: ClientAddress, request: Request) -> Admin:
     clock: Clock = getattr(request.app.state, "clock", utcnow)
     return Admin(name=user.username, address=address, clock=clock)
 
@@ -39,7 +39,7 @@ Cursor = Annotated[
 ]
 
 
-def get_backends(request: Request) -> Backends | None:
+async def get_backends(request: Request) -> Backends | None:
     """The node's backends, for recycling a machine at once; None where there are none."""
     backends: Backends | None = getattr(request.app.state, "backends", None)
     return backends

@@ -1,14 +1,21 @@
-"""Typed dependencies shared by the routers."""
+"""Typed dependencies shared by the routers.
+
+Those that only read the request or app state are `async def`: FastAPI runs
+a plain `def` dependency on the thread pool, a hand-off to another thread
+and back for each one on every request. Those that touch the database stay
+plain functions, so a slow query never blocks the event loop.
+"""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import AsyncIterator
 from datetime import datetime
 from typing import Annotated
 
 from fastapi import Depends, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from sqlalchemy.orm import Session, sessionmaker
+from starlette.concurrency import run_in_threadpool
 
 from broker_stub.auth import tokens
 from broker_stub.auth.directory import Directory
@@ -22,31 +29,43 @@ from broker_stub.settings import BrokerSettings
 _bearer = HTTPBearer(auto_error=False, description="The token from /api/v1/auth/login.")
 
 
-def get_settings(request: Request) -> BrokerSettings:
+async def get_settings(request: Request) -> BrokerSettings:
     settings: BrokerSettings = request.app.state.settings
     return settings
 
 
-def get_db(request: Request) -> Iterator[Session]:
+async def get_db(request: Request) -> AsyncIterator[Session]:
+    """A database session for the request, closed after it.
+
+    Making one does no I/O, and after a commit closing one does none either,
+    so both happen on the event loop; only a session still in a transaction
+    (a route that failed half-way) is rolled back on the thread pool.
+    """
     factory: sessionmaker[Session] = request.app.state.session_factory
-    with factory() as db:
+    db = factory()
+    try:
         yield db
+    finally:
+        if db.in_transaction():
+            await run_in_threadpool(db.close)
+        else:
+            db.close()
 
 
-def get_client_address(request: Request) -> str | None:
+async def get_client_address(request: Request) -> str | None:
     """The peer's IP address, for the audit log."""
     # Behind a reverse proxy this is the proxy's address, unless uvicorn trusts
     # its X-Forwarded-For: by default only from this machine (FORWARDED_ALLOW_IPS).
     return request.client.host if request.client else None
 
 
-def get_now(request: Request) -> datetime:
+async def get_now(request: Request) -> datetime:
     """Now, by the app's clock (create_app's `clock`; tests move theirs by hand)."""
     clock: Clock = request.app.state.clock
     return clock()
 
 
-def get_directory(request: Request) -> Directory | None:
+async def get_directory(request: Request) -> Directory | None:
     """The LDAP directory users may sign in with; None when LDAP is off."""
     directory: Directory | None = request.app.state.directory
     return directory
@@ -59,7 +78,7 @@ Now = Annotated[datetime, Depends(get_now)]
 UserDirectory = Annotated[Directory | None, Depends(get_directory)]
 
 
-def get_bearer_token(
+async def get_bearer_token(
     credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
 ) -> str:
     if credentials is None or not credentials.credentials:
@@ -83,11 +102,11 @@ def resolve_token(
 Resolved = Annotated[tuple[User, Token], Depends(resolve_token)]
 
 
-def get_current_user(resolved: Resolved) -> User:
+async def get_current_user(resolved: Resolved) -> User:
     return resolved[0]
 
 
-def get_current_token(resolved: Resolved) -> Token:
+async def get_current_token(resolved: Resolved) -> Token:
     """The token's row: when it was issued, and whether with a TOTP code (`mfa`)."""
     return resolved[1]
 
@@ -96,7 +115,7 @@ CurrentUser = Annotated[User, Depends(get_current_user)]
 CurrentToken = Annotated[Token, Depends(get_current_token)]
 
 
-def require_admin(user: CurrentUser) -> User:
+async def require_admin(user: CurrentUser) -> User:
     """The signed-in user, if an administrator; AdminRequired (403) otherwise."""
     if user.role != Role.ADMIN:
         raise AdminRequired()
@@ -106,7 +125,7 @@ def require_admin(user: CurrentUser) -> User:
 AdminUser = Annotated[User, Depends(require_admin)]
 
 
-def get_backends(request: Request) -> Backends:
+async def get_backends(request: Request) -> Backends:
     """The machine backends of this node, one per pool (broker_stub.backends)."""
     backends: Backends = request.app.state.backends
     return backends

@@ -11,14 +11,19 @@ from sqlalchemy import URL, Engine, create_engine, event, make_url
 from sqlalchemy.engine.interfaces import DBAPIConnection
 from sqlalchemy.exc import ArgumentError
 from sqlalchemy.orm import Session, sessionmaker
-from sqlalchemy.pool import ConnectionPoolEntry
+from sqlalchemy.pool import ConnectionPoolEntry, QueuePool
 
 from broker_stub import log
 
 SQLITE_BUSY_TIMEOUT_MS = 5000
-# uvicorn runs request handlers on up to 40 threads; most of them finish their
-# queries quickly, so 10 kept connections plus 20 on demand serve them without
-# making many broker nodes exhaust PostgreSQL's max_connections (100 by default).
+# Requests at work at once get one connection each (api/admission.py keeps
+# them to the pool's size); the overflow serves the scheduler and the odd
+# request that needs a second. SQLite writes one at a time, so more requests
+# at once would only queue for the lock. With PostgreSQL, 30 connections at
+# most per process (a node has one per worker) lets three single-worker nodes
+# share max_connections = 100.
+SQLITE_POOL_SIZE = 8
+SQLITE_MAX_OVERFLOW = 8
 PG_POOL_SIZE = 10
 PG_MAX_OVERFLOW = 20
 PG_CONNECT_TIMEOUT_S = 10
@@ -50,7 +55,9 @@ def make_engine(url: str) -> Engine:
     """
     parsed = normalize_url(url)
     options: dict[str, Any] = {}
-    if parsed.get_backend_name() == "postgresql":
+    if parsed.get_backend_name() == "sqlite" and parsed.database not in (None, "", ":memory:"):
+        options = {"pool_size": SQLITE_POOL_SIZE, "max_overflow": SQLITE_MAX_OVERFLOW}
+    elif parsed.get_backend_name() == "postgresql":
         options = {
             "pool_pre_ping": True,
             "pool_size": PG_POOL_SIZE,
@@ -68,6 +75,12 @@ def make_engine(url: str) -> Engine:
         event.listen(engine, "connect", _sqlite_pragmas)
     log.db.debug("database %s", safe_url(url))
     return engine
+
+
+def request_slots(engine: Engine) -> int:
+    """How many requests may work at once: one per kept connection of the pool."""
+    pool = engine.pool
+    return pool.size() if isinstance(pool, QueuePool) else SQLITE_POOL_SIZE
 
 
 def _sqlite_pragmas(dbapi_connection: DBAPIConnection, _record: ConnectionPoolEntry) -> None:

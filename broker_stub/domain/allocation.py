@@ -3,10 +3,11 @@
 A launch looks, in order, for
 1. the user's live session in the pool (pending, active or disconnected): reconnect;
 2. in a dedicated pool, the machine bound to the user by an earlier launch;
-3. a ready machine nobody holds, claimed with one conditional UPDATE whose
-   row count is checked. On PostgreSQL the candidate is first locked with
-   `SELECT ... FOR UPDATE SKIP LOCKED`, so concurrent launches on several
-   nodes take different machines instead of queueing for the same row.
+3. a ready machine nobody holds, claimed with one conditional UPDATE that
+   picks the first free machine in a subquery and returns the row it
+   changed, if any. On PostgreSQL the subquery locks its row with
+   `FOR UPDATE SKIP LOCKED`, so concurrent launches on several nodes take
+   different machines instead of queueing for the same row.
 
 Launches of one user run one after the other (a row lock on the user on
 PostgreSQL, the single writer on SQLite), so they end in one session.
@@ -25,7 +26,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import ColumnElement, func, literal_column, select, update
+from sqlalchemy import ColumnElement, exists, literal_column, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -50,9 +51,6 @@ from broker_stub.domain.errors import (
     ProtocolNotOffered,
 )
 
-# SQLite: candidates read per round; losers of a race move on to the next one.
-_CANDIDATES = 16
-_MAX_ROUNDS = 1000
 _UNUSABLE = {
     MachineState.MAINTENANCE: "under maintenance",
     MachineState.ERROR: "out of order",
@@ -135,12 +133,12 @@ def _launch(db: Session, user: User, pool_id: str, wanted: str | None, now: date
         if existing is not None:
             return existing
         try:
-            machine_id = _bound_machine(db, user, pool) if pool.dedicated else None
-            if machine_id is None:
-                machine_id = _claim_free(db, user, pool)
-            if machine_id is None:
+            machine = _bound_machine(db, user, pool) if pool.dedicated else None
+            if machine is None:
+                machine = _claim_free(db, user, pool)
+            if machine is None:
                 break
-            return _start_session(db, user, pool, machine_id, protocol, now)
+            return _start_session(db, user, pool, machine, protocol, now)
         except IntegrityError:
             # The same user launched this pool twice at once and the other
             # request won: our claim is rolled back; theirs is the session.
@@ -169,8 +167,10 @@ def _one_launch_per_user(db: Session, user: User) -> None:
     siblings would answer "no machine free" before the winner commits.
     FOR NO KEY UPDATE still lets sessions of the user be inserted (their
     foreign key takes only a key-share lock). SQLite writes one at a time
-    anyway and renders no lock clause.
+    anyway, so it is spared the query.
     """
+    if db.get_bind().dialect.name != "postgresql":
+        return
     db.execute(select(User.id).where(User.id == user.id).with_for_update(key_share=True))
 
 
@@ -213,7 +213,7 @@ def _reconnect(
     return Launch(session=session, machine=machine, pool=pool, reconnected=True)
 
 
-def _bound_machine(db: Session, user: User, pool: Pool) -> int | None:
+def _bound_machine(db: Session, user: User, pool: Pool) -> Machine | None:
     """A dedicated pool's machine bound to the user, made ready for a session."""
     machine = db.scalar(
         select(Machine).where(Machine.pool_id == pool.id, Machine.assigned_user_id == user.id)
@@ -223,19 +223,20 @@ def _bound_machine(db: Session, user: User, pool: Pool) -> int | None:
     if machine.state not in lifecycle.HELD:
         raise MachineUnavailable(pool.name, _UNUSABLE.get(MachineState(machine.state), "busy"))
     # Also locks the row until commit, so one launch at a time starts on it.
-    changed = lifecycle.rows_changed(
-        db,
+    held = db.scalars(
         update(Machine)
         .where(
             Machine.id == machine.id,
             Machine.assigned_user_id == user.id,
             Machine.state.in_(lifecycle.HELD),
         )
-        .values(state=MachineState.ASSIGNED),
-    )
-    if changed != 1:
+        .values(state=MachineState.ASSIGNED)
+        .returning(Machine)
+        .execution_options(synchronize_session=False, populate_existing=True)
+    ).one_or_none()
+    if held is None:
         raise MachineUnavailable(pool.name, "busy")
-    return machine.id
+    return held
 
 
 # Written into the SQL, not bound: only then may the database use the partial
@@ -251,43 +252,24 @@ def _free(pool: Pool) -> Sequence[ColumnElement[bool]]:
     )
 
 
-def _take(db: Session, machine_id: int, user: User, pool: Pool) -> bool:
-    """The conditional UPDATE: True if this transaction got the machine."""
-    changed = lifecycle.rows_changed(
-        db,
-        update(Machine)
-        .where(Machine.id == machine_id, *_free(pool))
-        .values(assigned_user_id=user.id, state=MachineState.ASSIGNED, woken_at=None),
-    )
-    return changed == 1
+def _claim_free(db: Session, user: User, pool: Pool) -> Machine | None:
+    """Claim a ready machine nobody holds, in one conditional UPDATE; None if none is free.
 
-
-def _claim_free(db: Session, user: User, pool: Pool) -> int | None:
-    """Claim a ready machine nobody holds; None if there is none."""
-    order = (Machine.name, Machine.id)
+    The UPDATE picks the first free machine by name in a subquery and checks
+    again that it is free, so it changes one row or none. On SQLite the one
+    writer runs it whole; on PostgreSQL the subquery skips rows that other
+    launches have locked instead of waiting for them.
+    """
+    first_free = select(Machine.id).where(*_free(pool)).order_by(Machine.name, Machine.id).limit(1)
     if db.get_bind().dialect.name == "postgresql":
-        # Rows other launches have locked are skipped, not waited for.
-        machine_id = db.scalar(
-            select(Machine.id)
-            .where(*_free(pool))
-            .order_by(*order)
-            .limit(1)
-            .with_for_update(skip_locked=True)
-        )
-        if machine_id is None or not _take(db, machine_id, user, pool):
-            return None
-        return machine_id
-    # SQLite has one writer at a time: a lost race costs one more UPDATE.
-    for _round in range(_MAX_ROUNDS):
-        candidates = db.scalars(
-            select(Machine.id).where(*_free(pool)).order_by(*order).limit(_CANDIDATES)
-        ).all()
-        if not candidates:
-            return None
-        for machine_id in candidates:
-            if _take(db, machine_id, user, pool):
-                return machine_id
-    return None
+        first_free = first_free.with_for_update(skip_locked=True)
+    return db.scalars(
+        update(Machine)
+        .where(Machine.id == first_free.scalar_subquery(), *_free(pool))
+        .values(assigned_user_id=user.id, state=MachineState.ASSIGNED, woken_at=None)
+        .returning(Machine)
+        .execution_options(synchronize_session=False, populate_existing=True)
+    ).one_or_none()
 
 
 def new_session_id() -> str:
@@ -300,14 +282,14 @@ def new_session_id() -> str:
 
 
 def _start_session(
-    db: Session, user: User, pool: Pool, machine_id: int, protocol: str, now: datetime
+    db: Session, user: User, pool: Pool, machine: Machine, protocol: str, now: datetime
 ) -> Launch:
     max_session = lifecycle.seconds(pool.max_session_s)
     session = DesktopSession(
         id=new_session_id(),
         user_id=user.id,
         pool_id=pool.id,
-        machine_id=machine_id,
+        machine_id=machine.id,
         protocol=protocol,
         state=SessionState.PENDING,
         started_at=now,
@@ -316,7 +298,6 @@ def _start_session(
     )
     db.add(session)
     db.flush()  # IntegrityError here: the user's other launch won
-    machine = db.get_one(Machine, machine_id, populate_existing=True)
     log.domain.info(
         "session %s: %r got machine %s in pool %s", session.id, user.username, machine.name, pool.id
     )
@@ -346,15 +327,13 @@ def desktops(db: Session, user: User) -> list[DesktopView]:
         )
     }
     free = set(db.scalars(select(Machine.pool_id).where(*_free_in(ids)).distinct()))
-    # Pools whose every machine is in maintenance.
-    in_maintenance = set(
-        db.scalars(
-            select(Machine.pool_id)
-            .where(Machine.pool_id.in_(ids))
-            .group_by(Machine.pool_id)
-            .having(func.count() == func.count().filter(Machine.state == MachineState.MAINTENANCE))
-        )
-    )
+    # Only a pool the user has nothing in and no free machine can be "maintenance".
+    unexplained = [
+        p.id
+        for p in pools
+        if p.id not in free and p.id not in sessions and not (p.dedicated and p.id in bound)
+    ]
+    in_maintenance = _all_in_maintenance(db, unexplained) if unexplained else set()
     views = []
     for pool in pools:
         session, machine = sessions.get(pool.id, (None, None))
@@ -362,6 +341,25 @@ def desktops(db: Session, user: User) -> list[DesktopView]:
         state = _state(pool, session, machine, own, pool.id in free, pool.id in in_maintenance)
         views.append(DesktopView(pool=pool, state=state, session=session, machine=machine or own))
     return views
+
+
+def _all_in_maintenance(db: Session, pool_ids: list[str]) -> set[str]:
+    """The pools whose every machine is in maintenance (and that have machines).
+
+    Asked only for pools with no free machine, and put so that the database
+    stops at a pool's first machine not in maintenance instead of counting all.
+    """
+    machine = Machine.pool_id == Pool.id
+    other = Machine.state != literal_column(f"'{MachineState.MAINTENANCE.value}'")
+    return set(
+        db.scalars(
+            select(Pool.id).where(
+                Pool.id.in_(pool_ids),
+                exists().where(machine),
+                ~exists().where(machine, other),
+            )
+        )
+    )
 
 
 def _free_in(pool_ids: list[str]) -> Sequence[ColumnElement[bool]]:

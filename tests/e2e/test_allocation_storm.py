@@ -13,6 +13,7 @@ with a timeout and stopped by its PID.
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import os
 import queue
@@ -363,6 +364,52 @@ def storm(
 
 def granted(outcomes: list[Outcome]) -> list[tuple[str, dict[str, Any]]]:
     return [(name, body) for name, status, body in outcomes if status == 200]  # type: ignore[misc]
+
+
+def test_one_node_answers_more_requests_at_once_than_it_has_connections(
+    tmp_path: Path, database_url: str
+) -> None:
+    # 64 launchers at once against one node: more than its connection pool and
+    # its 40 request threads. Without the admission gate (api/admission.py),
+    # threads waiting for a connection held by requests that waited for a
+    # thread, until the pool's 30 s timeout failed them all.
+    users, machines = 2000, 2000
+    site = make_site(tmp_path, database_url, users, machines)
+    names = sorted(site.tokens)
+
+    with brokers(site, tmp_path, 1) as (node,):
+        outcomes = asyncio.run(async_storm(node.url, site, names, clients=64))
+
+    failed = [o for o in outcomes if o[1] != 200]
+    assert failed == []
+    by_user = check_answers(granted(outcomes))
+    holders = check_database(database_url)
+    assert {site.user_ids[u] for u in by_user} == set(holders.values())
+    assert len(holders) == users
+
+
+async def async_storm(url: str, site: Site, order: list[str], *, clients: int) -> list[Outcome]:
+    """Like storm(), from `clients` launchers of one connection each on one event
+    loop: every answer is followed at once by that launcher's next request."""
+    todo = list(reversed(order))
+    outcomes: list[Outcome] = []
+
+    async def launcher() -> None:
+        async with httpx.AsyncClient(base_url=url, timeout=REQUEST_TIMEOUT) as client:
+            while todo:
+                name = todo.pop()
+                try:
+                    reply = await client.post(
+                        f"/api/v1/desktops/{POOL}/launch",
+                        headers={"Authorization": f"Bearer {site.tokens[name]}"},
+                    )
+                except httpx.HTTPError as exc:
+                    outcomes.append((name, None, type(exc).__name__))
+                else:
+                    outcomes.append((name, reply.status_code, reply.json()))
+
+    await asyncio.gather(*(launcher() for _ in range(clients)))
+    return outcomes
 
 
 def test_two_broker_processes_share_one_postgresql(tmp_path: Path, postgres_only: str) -> None:

@@ -9,7 +9,7 @@ from datetime import timedelta
 from typing import Any
 
 import pytest
-from sqlalchemy import event, func, select, update
+from sqlalchemy import delete, event, func, select, update
 
 from broker_stub.auth.users import set_user
 from broker_stub.clock import utcnow
@@ -336,6 +336,27 @@ def test_desktops_view_states(broker: Broker) -> None:
     with broker.session() as db:
         set_user(db, "frank", "pw", groups=["artists"])
     assert view_states(broker, "frank") == {"art": "maintenance"}
+
+
+def test_maintenance_only_when_every_machine_is_in_it(broker: Broker) -> None:
+    with broker.session() as db:
+        set_user(db, "frank", "pw", groups=["artists"])
+        db.execute(
+            update(Machine).where(Machine.name == "art-1").values(state=MachineState.MAINTENANCE)
+        )
+        db.commit()
+    assert view_states(broker, "frank") == {"art": "maintenance"}
+
+    with broker.session() as db:
+        # A machine being cleaned up is not free, but the pool is not all in maintenance.
+        db.add(Machine(pool_id="art", name="art-2", host="art-2", port=5900, state="releasing"))
+        db.commit()
+    assert view_states(broker, "frank") == {"art": "unavailable"}
+
+    with broker.session() as db:
+        db.execute(delete(Machine).where(Machine.pool_id == "art"))
+        db.commit()
+    assert view_states(broker, "frank") == {"art": "unavailable"}
 
 
 def test_dedicated_view_follows_the_bound_machine(dedicated: Broker) -> None:
