@@ -173,7 +173,8 @@ def _add_serve(subparsers: _Subparsers) -> None:
         ),
         epilog=(
             "example:\n  rubicon-broker serve --config pools.toml --host 0.0.0.0 --port 8443\n"
-            "  rubicon-broker serve --config pools.toml --insecure-http   # 127.0.0.1 only\n\n"
+            "  rubicon-broker serve --config pools.toml --insecure-http   # 127.0.0.1 only\n"
+            "  rubicon-broker serve --config pools.toml --host 0.0.0.0 --workers 8\n\n"
             "The pools file format, with comments: resources/pools.example.toml in the\n"
             "source tree, and docs/admin.md."
         ),
@@ -188,6 +189,15 @@ def _add_serve(subparsers: _Subparsers) -> None:
     )
     parser.add_argument("--host", help="address to listen on (default: 127.0.0.1)")
     parser.add_argument("--port", type=int, help="TCP port to listen on (default: 8080)")
+    parser.add_argument(
+        "--workers",
+        metavar="N",
+        type=_worker_count,
+        help="processes that serve the API (or RUBICON_BROKER_WORKERS; default: 1). One "
+        "process uses about one core; the number of cores "
+        f"({os.cpu_count() or 1} here) is the usual choice. The start-up work runs once, "
+        "before the workers start",
+    )
     parser.add_argument(
         "--tls-cert",
         metavar="FILE",
@@ -210,6 +220,16 @@ def _add_serve(subparsers: _Subparsers) -> None:
     parser.add_argument("--log-level", choices=log.LEVELS, default="info", help="(default: info)")
     parser.add_argument("--log-json", action="store_true", help="log one JSON object per line")
     parser.set_defaults(func=_serve)
+
+
+def _worker_count(text: str) -> int:
+    count = int(text) if text.isdigit() else 0
+    if count < 1:
+        raise argparse.ArgumentTypeError(
+            f"{text!r} is not a number of processes: give 1 or more "
+            f"(usually the number of cores, {os.cpu_count() or 1} here)"
+        )
+    return count
 
 
 def _add_users(subparsers: _Subparsers) -> None:
@@ -310,6 +330,7 @@ def _serve(args: argparse.Namespace) -> int:
         config=args.config,
         host=args.host,
         port=args.port,
+        workers=args.workers,
         database_url=args.database_url,
         tls_cert=args.tls_cert,
         tls_key=args.tls_key,
@@ -328,18 +349,26 @@ def _serve(args: argparse.Namespace) -> int:
         log.cli.warning("serving plain HTTP: only for tests and demos on this machine")
     else:
         _log_certificate(cert)
-    uvicorn.run(
-        app,
-        host=settings.host,
-        port=settings.port,
-        log_config=None,
-        log_level=args.log_level,
+    options: dict[str, Any] = {
+        "host": settings.host,
+        "port": settings.port,
+        "log_config": None,
         # rubicon.broker.http logs every request once, by route template and
         # with its request id; uvicorn's line would repeat it with the raw path.
-        access_log=False,
-        ssl_certfile=cert.cert if cert else None,
-        ssl_keyfile=cert.key if cert else None,
-    )
+        "access_log": False,
+        "ssl_certfile": cert.cert if cert else None,
+        "ssl_keyfile": cert.key if cert else None,
+    }
+    if settings.workers > 1:
+        from broker_stub import workers
+
+        # This app is never served: building it did the one-time work, and a
+        # failure there stopped the command with one line, before any worker.
+        app.state.engine.dispose()
+        return workers.serve(
+            settings=settings, log_level=args.log_level, log_json=args.log_json, options=options
+        )
+    uvicorn.run(app, log_level=args.log_level, **options)
     return 0
 
 

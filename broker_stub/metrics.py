@@ -4,14 +4,24 @@ Counters and the launch-time histogram are fed by the request observer
 (broker_stub.api.observe); the gauges of sessions and machines by state are
 counted from the database when Prometheus scrapes, so every broker node
 reports the same numbers and nothing is kept in memory between scrapes.
+
+A node that serves with several worker processes (`serve --workers`) gives
+them a shared directory in PROMETHEUS_MULTIPROC_DIR, prometheus_client's own
+switch, set before the workers import it: each worker then keeps its counts
+in files there, and a scrape of any worker reads all the files, so it shows
+the node's sums. The files of a worker that died stay: its counts are part
+of the node's totals (prometheus_client's mark_process_dead would remove only
+files of live-mode gauges, which the broker does not have).
 """
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterator
 
 from prometheus_client import CollectorRegistry, Counter, Histogram, generate_latest
 from prometheus_client.core import GaugeMetricFamily, Metric
+from prometheus_client.multiprocess import MultiProcessCollector
 from prometheus_client.registry import Collector
 from sqlalchemy import func, select
 from sqlalchemy.exc import SQLAlchemyError
@@ -30,6 +40,7 @@ CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8"
 # Launches take tens of milliseconds when a machine is free, seconds when a
 # backend has to act; the buckets cover both.
 LAUNCH_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0)
+SHARED_DIR_ENV = "PROMETHEUS_MULTIPROC_DIR"
 
 
 class Metrics:
@@ -37,29 +48,36 @@ class Metrics:
 
     def __init__(self, session_factory: sessionmaker[Session]) -> None:
         self.registry = CollectorRegistry()
+        own: CollectorRegistry | None = self.registry
+        shared = os.environ.get(SHARED_DIR_ENV)
+        if shared:
+            # The files hold this worker's counts too: registered here as
+            # well, they would be in a scrape twice. (That module has no type hints.)
+            MultiProcessCollector(self.registry, path=shared)  # type: ignore[no-untyped-call]
+            own = None
         self.requests = Counter(
             "rubicon_http_requests",
             "HTTP requests answered, by method, route template and status.",
             ["method", "route", "status"],
-            registry=self.registry,
+            registry=own,
         )
         self.sign_ins = Counter(
             "rubicon_sign_ins",
             "Sign-in attempts: outcome ok or failed; reason is the problem code of a failure.",
             ["outcome", "reason"],
-            registry=self.registry,
+            registry=own,
         )
         self.launches = Counter(
             "rubicon_launches",
             "Launch requests by pool and outcome (ok, starting, or the problem code).",
             ["pool", "outcome"],
-            registry=self.registry,
+            registry=own,
         )
         self.launch_seconds = Histogram(
             "rubicon_launch_duration_seconds",
             "Time to answer a successful launch: allocation, or reconnection to a session.",
             buckets=LAUNCH_BUCKETS,
-            registry=self.registry,
+            registry=own,
         )
         self.registry.register(StateCollector(session_factory))
 

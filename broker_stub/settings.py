@@ -97,6 +97,11 @@ class BrokerSettings(BaseSettings):
     config: Path | None = Field(default=None, description="The TOML file that describes pools.")
     host: str = "127.0.0.1"
     port: int = Field(default=8080, ge=1, le=65535)
+    workers: int = Field(
+        default=1,
+        ge=1,
+        description="Processes that serve the API on this node; one per core uses them all.",
+    )
     token_ttl: timedelta = Field(
         default=timedelta(hours=10),
         gt=timedelta(0),

@@ -108,7 +108,7 @@ SPICE_CONNECTED = "connected successfully"
 SPICE_REFUSED = "reds_handle_ticket: Invalid password"
 
 
-def _children(pid: int) -> list[int]:
+def child_pids(pid: int) -> list[int]:
     """The PIDs of ``pid``'s children, from /proc."""
     found: list[int] = []
     for task in Path(f"/proc/{pid}/task").glob("*"):
@@ -119,7 +119,8 @@ def _children(pid: int) -> list[int]:
     return found
 
 
-def _pid_alive(pid: int) -> bool:
+def pid_alive(pid: int) -> bool:
+    """False once ``pid`` has exited, whether or not its parent reaped it yet."""
     try:
         state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
     except (OSError, IndexError):
@@ -235,10 +236,10 @@ class XspiceDesktop:
         socket = Path(f"/tmp/.X11-unix/X{self.display}")
         deadline = time.monotonic() + self.start_timeout
         while True:
-            self._xorg = self._xorg or _children(self._proc.pid)
+            self._xorg = self._xorg or child_pids(self._proc.pid)
             if self._xorg and socket.exists() and port_open(self.host, self.port):
                 return True
-            if self._proc.poll() is not None or (self._xorg and not _pid_alive(self._xorg[0])):
+            if self._proc.poll() is not None or (self._xorg and not pid_alive(self._xorg[0])):
                 text = self.log_text()
                 self._stop_processes()
                 if "already active" in text or "Address already in use" in text:
@@ -290,7 +291,7 @@ class XspiceDesktop:
         for pid in xorg:  # killed, it leaves its lock and socket; only ever ours
             lock = Path(f"/tmp/.X{self.display}-lock")
             with contextlib.suppress(OSError, ValueError):
-                if int(lock.read_text().strip()) == pid and not _pid_alive(pid):
+                if int(lock.read_text().strip()) == pid and not pid_alive(pid):
                     lock.unlink()
                     Path(f"/tmp/.X11-unix/X{self.display}").unlink(missing_ok=True)
 

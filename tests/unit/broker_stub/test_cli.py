@@ -381,6 +381,7 @@ def test_serve_bad_setting_from_environment(
     [
         ([], ["init", "migrate", "serve", "users", "demo", "example:"]),
         (["serve"], ["--config FILE", "HTTPS", "--tls-cert FILE", "--insecure-http", "example:"]),
+        (["serve"], ["--workers N", "RUBICON_BROKER_WORKERS", "--workers 8"]),
         (["init"], ["--hostname NAME", "--force", "fingerprint", "example:"]),
         (["migrate"], ["--database-url URL", "example:"]),
         (["users", "add"], ["--password-stdin", "--group G", "examples:"]),

@@ -18,6 +18,7 @@ def test_defaults(monkeypatch: pytest.MonkeyPatch) -> None:
 
     assert settings.host == "127.0.0.1"
     assert settings.port == 8080
+    assert settings.workers == 1  # one process, as before --workers
     assert settings.token_ttl == timedelta(hours=10)
     assert settings.config is None
     assert settings.database_url is None
@@ -54,7 +55,9 @@ def test_arguments_beat_the_environment(monkeypatch: pytest.MonkeyPatch) -> None
     assert BrokerSettings(port=9001).port == 9001
 
 
-@pytest.mark.parametrize("bad", [{"port": 0}, {"port": 70000}, {"token_ttl": timedelta(0)}])
+@pytest.mark.parametrize(
+    "bad", [{"port": 0}, {"port": 70000}, {"token_ttl": timedelta(0)}, {"workers": 0}]
+)
 def test_bad_values(bad: dict[str, Any]) -> None:
     with pytest.raises(ValidationError):
         BrokerSettings(**bad)
