@@ -108,6 +108,10 @@ def run_until_shown(argv: list[str], env: dict[str, str], log: Path) -> Start:
 def private_env(workdir: Path) -> dict[str, str]:
     """Offscreen Qt; every per-user folder inside ``workdir``; no system config."""
     env = dict(os.environ)
+    # The warm-up start writes the .pyc files a real install has; a
+    # PYTHONDONTWRITEBYTECODE inherited from the shell would have every module
+    # changed since its last .pyc compiled again at each start instead.
+    env.pop("PYTHONDONTWRITEBYTECODE", None)
     env["QT_QPA_PLATFORM"] = "offscreen"
     for var in ("HOME", "XDG_CONFIG_HOME", "XDG_DATA_HOME", "XDG_CACHE_HOME", "XDG_STATE_HOME"):
         (workdir / var.lower()).mkdir(mode=0o700, parents=True, exist_ok=True)
