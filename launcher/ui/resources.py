@@ -24,6 +24,7 @@ import sys
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+import shiboken6
 from PySide6.QtCore import QPoint, QRect, QSize
 from PySide6.QtGui import (
     QColor,
@@ -178,7 +179,22 @@ class _TintedSvg(QIconEngine):
         return pixmap
 
     def clone(self) -> QIconEngine:
-        return _TintedSvg(self._name, self._palette)
+        """A copy for Qt, which clones the engine when a shared icon is changed.
+
+        PySide leaves the copy owned by Python: with no reference kept, it
+        would be deleted as this returns, and the icon Qt made from it would
+        draw with freed memory (a crash, or an abort on a pure virtual call).
+        It is kept in :data:`_clones` until Qt deletes it with its icon, which
+        shiboken marks as invalid; each clone drops those.
+        """
+        engine = _TintedSvg(self._name, self._palette)
+        _clones[:] = [kept for kept in _clones if shiboken6.isValid(kept)]
+        _clones.append(engine)
+        return engine
+
+
+# The engines _TintedSvg.clone() handed to Qt and Qt has not deleted yet.
+_clones: list[_TintedSvg] = []
 
 
 def render_png(name: str, pixels: int) -> QImage:

@@ -109,3 +109,46 @@ def test_the_logo_is_sharp_at_any_pixel_ratio(scale: str, expected: str) -> None
         check=True,
     )
     assert result.stdout.split("\n")[-2] == expected
+
+
+# Qt clones an icon's engine when an icon that shares it is changed (addPixmap
+# and the like). Run apart: before the fix the clone was freed as clone()
+# returned, and drawing the changed icon crashed the process.
+CHANGED_COPY = """
+import gc
+from PySide6.QtCore import QSize
+from PySide6.QtGui import QColor, QIcon, QPalette, QPixmap
+from PySide6.QtWidgets import QApplication
+app = QApplication([])
+from launcher.ui import resources
+palette = QPalette()
+palette.setColor(QPalette.ColorRole.WindowText, QColor("#ff0000"))
+for round in range(3):
+    shared = resources.themed_icon("more", palette)
+    changed = QIcon(shared)
+    changed.addPixmap(QPixmap(8, 8))  # Qt clones the engine here
+    gc.collect()
+    image = changed.pixmap(QSize(16, 16)).toImage()
+    drawn = [image.pixelColor(x, y) for x in range(16) for y in range(16)]
+    drawn = [c for c in drawn if c.alpha() > 0]
+    assert max(c.alpha() for c in drawn) > 200, round
+    assert {c.name() for c in drawn} == {"#ff0000"}, round
+    del changed
+    gc.collect()
+print("kept", len(resources._clones))
+"""
+
+
+def test_a_changed_copy_of_a_line_icon_still_draws_in_its_colour() -> None:
+    result = subprocess.run(
+        [sys.executable, "-c", CHANGED_COPY],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        env={**os.environ, "QT_QPA_PLATFORM": "offscreen"},
+        cwd=ROOT,
+        check=False,
+    )
+    assert result.returncode == 0, result.stderr
+    # Clones whose icon is gone are let go: only the last one's may remain.
+    assert result.stdout.split() == ["kept", "1"]
