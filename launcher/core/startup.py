@@ -26,7 +26,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from launcher.core import uri
-from launcher.core.models import Protocol
+from launcher.core.kinds import Protocol
 
 # The broker client (for normalize_url) and hashlib are imported where used:
 # with trust, uuid, socket and OpenSSL behind them, they would cost the

@@ -50,6 +50,7 @@ NOT_BEFORE_THE_FIRST_FRAME = [
     "launcher.core.trust",
     "launcher.core.catalog",
     "launcher.core.kiosk",  # without --kiosk or a [kiosk] table
+    "launcher.core.models",  # the broker's answers: a start needs only kinds.Protocol
     "launcher.ui.controller",
     "launcher.ui.desktops",
     "launcher.ui.poweron",
