@@ -7,6 +7,7 @@ from typing import Any
 import pytest
 from pytestqt.qtbot import QtBot
 
+from broker_stub import tls
 from launcher.core import trust
 from launcher.core.broker import BrokerClient
 from launcher.core.launching import Preferences
@@ -24,6 +25,23 @@ def broker(tmp_path: Path) -> Iterator[LiveBroker]:
         tmp_path / "broker",
         pools={"engineering": [Machine("eng-1", port=5901, password="vncpass1")]},
         users=USERS,
+    ) as live:
+        yield live
+
+
+@pytest.fixture
+def certificate(tmp_path: Path) -> tls.Certificate:
+    return tls.create(tmp_path / "tls", ["broker.test"])
+
+
+@pytest.fixture
+def tls_broker(tmp_path: Path, certificate: tls.Certificate) -> Iterator[LiveBroker]:
+    """A broker with its own certificate, which no CA vouches for: the window asks."""
+    with live_broker(
+        tmp_path / "broker",
+        pools={"engineering": [Machine("eng-1", port=5901)]},
+        users=USERS,
+        tls=(certificate.cert, certificate.key),
     ) as live:
         yield live
 

@@ -9,15 +9,12 @@ first frame (``FirstFrame``).
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from pathlib import Path
 
-import pytest
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QLabel, QWidget
 from pytestqt.qtbot import QtBot
 
-from broker_stub import tls
 from launcher.core import trust
 from launcher.core.models import DesktopState
 from launcher.core.protocols import vnc
@@ -27,20 +24,7 @@ from launcher.ui.firstframe import FirstFrame
 from launcher.ui.mainwindow import MainWindow
 from tests.gui.conftest import USERS, WindowFactory
 from tests.helpers import fake_client
-from tests.helpers.live_broker import LiveBroker, Machine, live_broker
-
-
-@pytest.fixture
-def tls_broker(tmp_path: Path) -> Iterator[LiveBroker]:
-    """A broker with its own certificate: the window asks whether to pin it."""
-    certificate = tls.create(tmp_path / "tls", ["broker.test"])
-    with live_broker(
-        tmp_path / "broker",
-        pools={"engineering": [Machine("eng-1", port=5901)]},
-        users=USERS,
-        tls=(certificate.cert, certificate.key),
-    ) as live:
-        yield live
+from tests.helpers.live_broker import LiveBroker
 
 
 def sign_in(qtbot: QtBot, window: MainWindow, url: str) -> None:
@@ -50,6 +34,13 @@ def sign_in(qtbot: QtBot, window: MainWindow, url: str) -> None:
     page.password.setText(USERS["ann"])
     with qtbot.waitSignal(window.desktops_shown, timeout=10_000):
         qtbot.mouseClick(page.button, Qt.MouseButton.LeftButton)
+
+
+def sign_in_and_connect(qtbot: QtBot, window: MainWindow, url: str) -> None:
+    """Sign in, then Connect to the one desktop listed, until its client has started."""
+    sign_in(qtbot, window, url)
+    with qtbot.waitSignal(window.client_started, timeout=10_000):
+        qtbot.mouseClick(window.desktops_page.connect_button, Qt.MouseButton.LeftButton)
 
 
 def test_the_desktops_page_is_built_at_sign_in_and_works(
@@ -100,9 +91,7 @@ def test_without_preferences_the_window_launches_with_the_settings_clients(
     )
     # What app.py hands it: settings, no preferences (they are made when first needed).
     window = make_window(tmp_path / "not-this-one", preferences=None, settings=layers)
-    sign_in(qtbot, window, broker.url)
-    with qtbot.waitSignal(window.client_started, timeout=10_000):
-        qtbot.mouseClick(window.desktops_page.connect_button, Qt.MouseButton.LeftButton)
+    sign_in_and_connect(qtbot, window, broker.url)
     assert viewer.recorded()["argv"][0] == str(viewer.path)
     window.stop_clients()
 
@@ -119,9 +108,7 @@ def test_a_client_chosen_before_the_first_sign_in_is_the_one_launched(
     dialog.client_paths["vncviewer"].setText(str(viewer.path))
     with qtbot.waitSignal(window.settings_saved, timeout=5_000):
         dialog.ok_button.click()
-    sign_in(qtbot, window, broker.url)
-    with qtbot.waitSignal(window.client_started, timeout=10_000):
-        qtbot.mouseClick(window.desktops_page.connect_button, Qt.MouseButton.LeftButton)
+    sign_in_and_connect(qtbot, window, broker.url)
     assert viewer.recorded()["argv"][0] == str(viewer.path)
     window.stop_clients()
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -13,23 +12,7 @@ from broker_stub import tls
 from launcher.core import trust
 from tests.gui.conftest import USERS, WindowFactory
 from tests.helpers import fake_client
-from tests.helpers.live_broker import LiveBroker, Machine, live_broker
-
-
-@pytest.fixture
-def certificate(tmp_path: Path) -> tls.Certificate:
-    return tls.create(tmp_path / "tls", ["broker.test"])
-
-
-@pytest.fixture
-def tls_broker(tmp_path: Path, certificate: tls.Certificate) -> Iterator[LiveBroker]:
-    with live_broker(
-        tmp_path / "broker",
-        pools={"engineering": [Machine("eng-1", port=5901)]},
-        users=USERS,
-        tls=(certificate.cert, certificate.key),
-    ) as live:
-        yield live
+from tests.helpers.live_broker import LiveBroker
 
 
 @pytest.fixture

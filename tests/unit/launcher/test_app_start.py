@@ -19,6 +19,8 @@ from pathlib import Path
 
 import pytest
 
+from tests.helpers.private_env import private_env
+
 ROOT = Path(__file__).resolve().parents[3]
 
 # Run as `python -m launcher` does, reporting, at the first frame, what is loaded.
@@ -63,27 +65,13 @@ NOT_BEFORE_THE_FIRST_FRAME = [
 ]
 
 
-def environment(tmp_path: Path) -> dict[str, str]:
-    env = dict(os.environ)
-    env["QT_QPA_PLATFORM"] = "offscreen"
-    for var in ("HOME", "XDG_CONFIG_HOME", "XDG_STATE_HOME", "XDG_DATA_HOME", "XDG_CACHE_HOME"):
-        (tmp_path / var.lower()).mkdir(mode=0o700, exist_ok=True)
-        env[var] = str(tmp_path / var.lower())
-    runtime = tmp_path / "runtime"
-    runtime.mkdir(mode=0o700, exist_ok=True)
-    env["XDG_RUNTIME_DIR"] = str(runtime)
-    env["RUBICON_SYSTEM_CONFIG"] = str(tmp_path / "no-system-config.toml")
-    env["PYTHON_KEYRING_BACKEND"] = "keyring.backends.null.Keyring"
-    return env
-
-
 def test_the_first_frame_waits_for_none_of_what_sign_in_does_not_show(tmp_path: Path) -> None:
     result = subprocess.run(
         [sys.executable, "-c", AT_FIRST_FRAME, "--exit-when-shown", "--log-dir", str(tmp_path)],
         capture_output=True,
         text=True,
         timeout=60,
-        env=environment(tmp_path),
+        env=private_env(tmp_path),
         cwd=ROOT,
         check=True,
     )
@@ -108,7 +96,7 @@ def records(text: str) -> list[tuple[str, str, str]]:
 
 def test_every_record_of_the_start_is_in_the_log_file(tmp_path: Path) -> None:
     logs = tmp_path / "logs"
-    env = environment(tmp_path)
+    env = private_env(tmp_path)
     # Read (and complained about) after logging is set up, before the window is built.
     Path(env["RUBICON_SYSTEM_CONFIG"]).write_text('[kiosk]\non_session_end = "never"\n')
     result = subprocess.run(
@@ -148,7 +136,7 @@ def wait_for(path: Path, text: str, proc: subprocess.Popen[bytes], timeout: floa
 
 @pytest.mark.timeout(120)
 def test_a_second_start_hands_its_link_to_the_first_window(tmp_path: Path) -> None:
-    env = environment(tmp_path)
+    env = private_env(tmp_path)
     first_logs, second_logs = tmp_path / "first", tmp_path / "second"
     with (tmp_path / "first.out").open("wb") as out:
         first = subprocess.Popen(
