@@ -5,6 +5,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from PySide6.QtCore import Qt
 from pytestqt.qtbot import QtBot
 
 from broker_stub import tls
@@ -12,10 +13,25 @@ from launcher.core import trust
 from launcher.core.broker import BrokerClient
 from launcher.core.launching import Preferences
 from launcher.ui.mainwindow import MainWindow, Options
+from launcher.ui.signin import SignInPage
 from tests.helpers import fake_client
 from tests.helpers.live_broker import LiveBroker, Machine, live_broker
 
 USERS = {"ann": "ann-password", "bob": "bob-password"}
+
+
+def submit(qtbot: QtBot, page: SignInPage, url: str, *, password: str | None = None) -> None:
+    """Fill the sign-in page in for ann (her password unless ``password``) and click Sign in."""
+    page.server.setText(url)
+    page.username.setText("ann")
+    page.password.setText(USERS["ann"] if password is None else password)
+    qtbot.mouseClick(page.button, Qt.MouseButton.LeftButton)
+
+
+def sign_in(qtbot: QtBot, window: MainWindow, url: str) -> None:
+    """Sign ann in, until the window shows her desktops."""
+    with qtbot.waitSignal(window.desktops_shown, timeout=10_000):
+        submit(qtbot, window.sign_in_page, url)
 
 
 @pytest.fixture

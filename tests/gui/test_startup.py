@@ -22,18 +22,9 @@ from launcher.core.settings import Layers, SystemConfig, UserSettings
 from launcher.ui.desktops import DesktopsPage
 from launcher.ui.firstframe import FirstFrame
 from launcher.ui.mainwindow import MainWindow
-from tests.gui.conftest import USERS, WindowFactory
+from tests.gui.conftest import WindowFactory, sign_in, submit
 from tests.helpers import fake_client
 from tests.helpers.live_broker import LiveBroker
-
-
-def sign_in(qtbot: QtBot, window: MainWindow, url: str) -> None:
-    page = window.sign_in_page
-    page.server.setText(url)
-    page.username.setText("ann")
-    page.password.setText(USERS["ann"])
-    with qtbot.waitSignal(window.desktops_shown, timeout=10_000):
-        qtbot.mouseClick(page.button, Qt.MouseButton.LeftButton)
 
 
 def sign_in_and_connect(qtbot: QtBot, window: MainWindow, url: str) -> None:
@@ -123,11 +114,7 @@ def test_pins_in_the_pins_path_are_read_and_written_when_needed(
     viewer = fake_client.make(tmp_path / "bin", hang=True)
     window = make_window(viewer.path, pins_path=pins_path)
     assert not pins_path.exists()
-    page = window.sign_in_page
-    page.server.setText(tls_broker.url)
-    page.username.setText("ann")
-    page.password.setText(USERS["ann"])
-    qtbot.mouseClick(page.button, Qt.MouseButton.LeftButton)
+    submit(qtbot, window.sign_in_page, tls_broker.url)
     qtbot.waitUntil(lambda: window.trust_dialog is not None, timeout=10_000)
     assert window.trust_dialog is not None
     with qtbot.waitSignal(window.desktops_shown, timeout=10_000):
