@@ -46,6 +46,7 @@ from launcher.core import log
 from launcher.core.lazy import Lazy
 from launcher.core.settings import Layers, config_dir
 from launcher.core.signin import account_name
+from launcher.ui import coretext
 from launcher.ui.signin import SignInPage
 
 __all__ = ["MainWindow", "Options", "describe"]
@@ -314,7 +315,7 @@ class MainWindow(QMainWindow):
         try:
             otp = self.sign_in_page.otp_code()
         except ValueError as e:
-            self.sign_in_page.show_error(str(e))
+            self.sign_in_page.show_error(coretext.of_error(e))
             return
         remember = self.sign_in_page.remember.isChecked()
         self._remember = (username, password if remember else None)
@@ -421,7 +422,7 @@ class MainWindow(QMainWindow):
         def failed(error: Exception) -> None:
             log.ui.warning("keychain: %s", error)
             if password is not None:
-                self.desktops_page.banner.show_message(str(error), kind="warn")
+                self.desktops_page.banner.show_message(coretext.of_error(error), kind="warn")
             self.credentials_stored.emit(False)
 
         tasks.run(
@@ -698,7 +699,8 @@ class MainWindow(QMainWindow):
             self.desktops_page.set_recents(user.recents[server])
         name = opened.desktop.name
         if opened.detached:
-            message = self.tr("%s is opening in %s.") % (name, opened.client.name)
+            client = coretext.translate(opened.client.name)
+            message = self.tr("%s is opening in %s.") % (name, client)
         else:
             message = self.tr("%s is open in its own window.") % name
         self.desktops_page.banner.show_message(message, kind="info")
@@ -716,7 +718,9 @@ class MainWindow(QMainWindow):
         if not self._interactive:
             reason = result.reason
             if reason is not None and reason.failed:
-                self._finish(startup.ExitCode.LAUNCH, f"{reason.message} {reason.hint}".strip())
+                self._finish(
+                    startup.ExitCode.LAUNCH, coretext.sentence(reason.message, reason.hint)
+                )
             else:
                 self._finish(startup.ExitCode.OK, "")
         if opened is None:
@@ -728,7 +732,7 @@ class MainWindow(QMainWindow):
         if reason is not None:
             kind = "error" if reason.failed else "info"
             self.desktops_page.banner.show_message(
-                f"{name}: {reason.message} {reason.hint}".strip(), kind=kind
+                f"{name}: {coretext.sentence(reason.message, reason.hint)}", kind=kind
             )
         else:
             self.desktops_page.banner.show_message(

@@ -31,6 +31,7 @@ from PySide6.QtWidgets import (
 
 from launcher.core.lazy import Lazy
 from launcher.core.signin import account_name, caps_lock_from_key, clean_otp
+from launcher.ui import coretext
 from launcher.ui.resources import logo_pixmap, themed_icon
 from launcher.ui.widgets import Banner
 
@@ -289,7 +290,7 @@ class SignInPage(QWidget):
         try:
             updated = change()
         except ValueError as e:
-            self.banner.show_message(str(e))
+            self.banner.show_message(coretext.of_error(e))
             return False
         self.banner.clear_message()
         self.set_servers(updated)
