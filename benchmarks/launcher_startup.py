@@ -56,6 +56,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from benchmarks import common  # noqa: E402
+from tests.helpers.private_env import private_env  # noqa: E402
 
 START_TARGET = 1.5
 MEMORY_TARGET = 1.5
@@ -103,21 +104,6 @@ def run_until_shown(argv: list[str], env: dict[str, str], log: Path) -> Start:
         raise RuntimeError(f"{argv} never said it was shown: {out!r}; see {log}")
     _, at, cpu = shown[0].split()
     return Start(float(at) - began, float(cpu), usage.ru_maxrss)
-
-
-def private_env(workdir: Path) -> dict[str, str]:
-    """Offscreen Qt; every per-user folder inside ``workdir``; no system config."""
-    env = dict(os.environ)
-    env["QT_QPA_PLATFORM"] = "offscreen"
-    for var in ("HOME", "XDG_CONFIG_HOME", "XDG_DATA_HOME", "XDG_CACHE_HOME", "XDG_STATE_HOME"):
-        (workdir / var.lower()).mkdir(mode=0o700, parents=True, exist_ok=True)
-        env[var] = str(workdir / var.lower())
-    runtime = workdir / "runtime"
-    runtime.mkdir(mode=0o700, exist_ok=True)
-    env["XDG_RUNTIME_DIR"] = str(runtime)
-    env["RUBICON_SYSTEM_CONFIG"] = str(workdir / "no-system-config.toml")
-    env["PYTHON_KEYRING_BACKEND"] = "keyring.backends.null.Keyring"
-    return env
 
 
 def start_up(runs: int, workdir: Path) -> tuple[list[Start], list[Start]]:

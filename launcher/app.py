@@ -1,21 +1,27 @@
-"""Composition root: arguments, paths, logging, and the window (or the doctor)."""
+"""Composition root: arguments, paths, logging, and the window (or the doctor).
+
+Before the window's first frame it does only what that frame needs: the
+command line, the settings, logging to stderr (the log file opens after the
+frame; what was logged before is kept and written to it first), the
+single-instance check, and the sign-in page. The rest follows the first
+frame (``launcher.ui.firstframe``) or waits until needed.
+"""
 
 from __future__ import annotations
 
 import argparse
 import dataclasses
-import getpass
+import gc
 import os
 import signal
 import sys
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from launcher import __version__
-from launcher.core import log, trust
-from launcher.core.kiosk import KioskConfig
-from launcher.core.launching import Preferences
+from launcher.core import log
 from launcher.core.settings import Layers, UserSettings, config_dir
 from launcher.core.startup import (
     ExitCode,
@@ -26,6 +32,12 @@ from launcher.core.startup import (
     instance_name,
     request,
 )
+
+if TYPE_CHECKING:
+    from PySide6.QtWidgets import QApplication
+
+    from launcher.core.kiosk import KioskConfig
+    from launcher.ui.firstframe import FirstFrame
 
 # Seconds for each of the doctor's checks; the doctor itself is imported only
 # when it runs (it loads httpx, ssl and more the window does not need at start).
@@ -236,6 +248,8 @@ def run_doctor(args: argparse.Namespace) -> int:
 
 def run_hash_pin() -> int:
     """Prompt for a PIN (twice on a terminal; one line from a pipe) and print its hash."""
+    import getpass
+
     from launcher.core.kiosk import hash_pin
 
     try:
@@ -256,49 +270,59 @@ def run_hash_pin() -> int:
     return 0
 
 
-def kiosk_config(args: argparse.Namespace) -> KioskConfig | None:
-    """The kiosk set-up when --kiosk or the system config asks for kiosk mode, else None."""
+def kiosk_config(args: argparse.Namespace, layers: Layers) -> KioskConfig | None:
+    """The kiosk set-up when --kiosk or the system config asks for kiosk mode, else None.
+
+    ``layers`` hold the system config as read at this start: without --kiosk
+    and without a ``[kiosk]`` table there, it is no kiosk, and kiosk mode's
+    module is not even loaded.
+    """
+    if not (args.kiosk or layers.system.section("kiosk")):
+        return None
+    from launcher.core.kiosk import KioskConfig
+
     config = KioskConfig.load()
     if not (args.kiosk or config.enabled):
         return None
     return dataclasses.replace(config, enabled=True, server=config.server or args.server or "")
 
 
-def exit_when_shown(widget: object) -> None:
-    """Print ``shown <monotonic s> <CPU s>`` once ``widget``'s first frame is up; then quit."""
-    from PySide6.QtCore import QCoreApplication, QEvent, QObject, QTimer
-    from PySide6.QtGui import QWindow
-    from PySide6.QtWidgets import QWidget
+def exit_when_shown(frame: FirstFrame) -> None:
+    """Print ``shown <monotonic s> <CPU s>`` once the window's first frame is up; then quit.
 
-    assert isinstance(widget, QWidget)
-    handle = widget.windowHandle()
-    assert handle is not None
+    Connect it before anything else: the moment printed is the frame's. The
+    quit waits one turn of the event loop, for what the start does once its
+    frame is up (``frame.settled``, right after): the peak memory of the run
+    counts that work too.
+    """
+    from PySide6.QtCore import QCoreApplication, QTimer
 
     def done() -> None:
         sys.stdout.write(f"shown {time.monotonic():.6f} {time.process_time():.6f}\n")
         sys.stdout.flush()
-        QCoreApplication.exit(0)
+        QTimer.singleShot(0, lambda: QCoreApplication.exit(0))
 
-    class Exposed(QObject):
-        def eventFilter(self, watched: QObject, event: QEvent) -> bool:  # noqa: N802
-            exposed = isinstance(watched, QWindow) and watched.isExposed()
-            if event.type() == QEvent.Type.Expose and exposed:
-                watched.removeEventFilter(self)
-                QTimer.singleShot(0, done)  # after the frame is painted and flushed
-            return False
-
-    if handle.isExposed():
-        QTimer.singleShot(0, done)
-    else:
-        handle.installEventFilter(Exposed(handle))
+    frame.painted.connect(done)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = parse_args(argv)
-    if args.command == "doctor":
-        return run_doctor(args)
-    if args.hash_pin:
-        return run_hash_pin()
+    if args.command == "doctor" or args.hash_pin:
+        gc.enable()  # launcher/__main__ turns it off for a window's start
+        return run_doctor(args) if args.command == "doctor" else run_hash_pin()
+    # Until the window's first frame, no cyclic garbage collection: the start
+    # makes many objects and next to no cycles, and the collector's passes over
+    # them (Qt's bindings, our modules) would only delay that frame. It is back
+    # on once the frame is painted, and in any case when this returns.
+    gc.disable()
+    try:
+        return start(args)
+    finally:
+        gc.enable()
+
+
+def start(args: argparse.Namespace) -> int:
+    """The window's run, from the command line to its exit code."""
     try:
         wanted = start_request(args)
     except StartError as e:
@@ -306,20 +330,41 @@ def main(argv: Sequence[str] | None = None) -> int:
         return int(ExitCode.USAGE)
     settings_path = args.settings or default_settings_path()
     layers = settings_layers(args, settings_path)
-    log_file = log.setup(
-        level=layers.effective().log_level,
+    settings = layers.effective()
+    # The file opens once the window is on screen; what is logged before waits in memory.
+    log.setup(
+        level=settings.log_level,
         json_output=args.log_json,
         directory=args.log_dir or log.log_dir(),
+        defer_file=True,
     )
+    try:
+        return run_window(args, wanted, layers, settings, settings_path)
+    finally:
+        log.open_deferred_file()  # a start that ended before its first frame: keep its records
+
+
+def run_window(
+    args: argparse.Namespace,
+    wanted: StartRequest,
+    layers: Layers,
+    settings: UserSettings,
+    settings_path: Path,
+) -> int:
+    """The window (or the kiosk window) until it closes; its exit code.
+
+    ``settings`` are ``layers.effective()``, as the start found them.
+    """
     os.environ.setdefault("QT_ENABLE_HIGHDPI_SCALING", "1")
 
     # Imported here so --help, --version and doctor work without a display.
     from PySide6.QtCore import QTimer, QtMsgType, qInstallMessageHandler
     from PySide6.QtWidgets import QApplication
 
+    from launcher.ui.firstframe import FirstFrame
     from launcher.ui.i18n import install_translator
     from launcher.ui.mainwindow import MainWindow, Options
-    from launcher.ui.resources import icon
+    from launcher.ui.resources import window_icon
     from launcher.ui.single import SingleInstance
 
     def qt_message(kind: QtMsgType, _context: object, message: str) -> None:
@@ -335,11 +380,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     app.setApplicationName("Rubicon")
     app.setApplicationVersion(__version__)
     app.setDesktopFileName("rubicon")
-    app.setWindowIcon(icon("rubicon"))
     install_translator(app)
 
-    settings = layers.effective()
-    kiosk = kiosk_config(args)
+    kiosk = kiosk_config(args, layers)
     if kiosk is not None:
         return run_kiosk(app, args, kiosk, settings, settings_path)
 
@@ -354,20 +397,26 @@ def main(argv: Sequence[str] | None = None) -> int:
 
     window = MainWindow(
         Options(
-            preferences=Preferences.from_settings(settings),
+            # The launch preferences come from ``settings`` when first needed.
             settings_path=settings_path,
             log_dir=args.log_dir or log.log_dir(),
             settings=layers,
             interactive=not wanted.non_interactive,
+            # Pins live beside the settings file, so a separate --settings is a separate
+            # profile. The file is read when the broker client is first made.
+            pins_path=settings_path.parent / "pins.json",
         ),
-        # Pins live beside the settings file, so a separate --settings is a separate profile.
-        pins=trust.PinStore(settings_path.parent / "pins.json"),
     )
     window.sign_in_page.prefill(
         server=wanted.server or settings.last_server,
         username=wanted.user or settings.last_username,
     )
-    instance.received.connect(lambda data: window.open_request(decode_request(data)))
+
+    def handed_over(data: bytes) -> None:
+        log.app.info("a second start handed over its request")
+        window.open_request(decode_request(data))
+
+    instance.received.connect(handed_over)
     outcome: list[int] = []
 
     def finished(code: int, message: str) -> None:
@@ -378,26 +427,43 @@ def main(argv: Sequence[str] | None = None) -> int:
         # It may come before the event loop runs: quit from the loop, once it does.
         QTimer.singleShot(0, lambda: app.exit(code))
 
+    def first_frame() -> None:
+        """The window is on screen: its icon, the log file, then the keychain or the link."""
+        gc.enable()
+        # For the frame and the task bar (every window of the application takes it).
+        app.setWindowIcon(window_icon())
+        log_file = log.open_deferred_file()
+        log.app.info("Rubicon %s started; log file %s", __version__, log_file or "none")
+        if wanted.empty:
+            window.recall_password()
+        else:
+            window.open_request(wanted)
+
     window.run_finished.connect(finished)
     window.show()
-    if wanted.empty:
-        window.recall_password()
-    else:
-        window.open_request(wanted)
+    frame = FirstFrame(window)
     if args.exit_when_shown:
-        exit_when_shown(window)
-    # Ctrl-C or SIGTERM closes the window like the close button does. Python
-    # runs signal handlers only between bytecodes, and Qt's idle event loop
-    # runs none: a short timer hands control back to Python now and then.
-    signal.signal(signal.SIGINT, lambda *_: window.close())
-    signal.signal(signal.SIGTERM, lambda *_: window.close())
-    wakeup = QTimer(interval=250)
-    wakeup.timeout.connect(lambda: None)
-    wakeup.start()
-    log.app.info("Rubicon %s started; log file %s", __version__, log_file or "none")
+        exit_when_shown(frame)  # first: the moment it prints is the frame's
+    frame.settled.connect(first_frame)
+    install_signal_handlers(window.close)
     code = app.exec()
     instance.close()
     return outcome[0] if outcome else code
+
+
+def install_signal_handlers(close: Callable[[], object]) -> None:
+    """Ctrl-C or SIGTERM call ``close``, like the close button does.
+
+    Python runs signal handlers only between bytecodes, and Qt's idle event
+    loop runs none: a short timer hands control back to Python now and then.
+    """
+    from PySide6.QtCore import QCoreApplication, QTimer
+
+    signal.signal(signal.SIGINT, lambda *_: close())
+    signal.signal(signal.SIGTERM, lambda *_: close())
+    wakeup = QTimer(QCoreApplication.instance(), interval=250)
+    wakeup.timeout.connect(lambda: None)
+    wakeup.start()
 
 
 def decode_request(data: bytes) -> StartRequest:
@@ -410,21 +476,20 @@ def decode_request(data: bytes) -> StartRequest:
 
 
 def run_kiosk(
-    app: object,
+    app: QApplication,
     args: argparse.Namespace,
     config: KioskConfig,
     settings: UserSettings,
     settings_path: Path,
 ) -> int:
     """The kiosk window instead of the main window; exits 0 after the admin's PIN."""
-    from PySide6.QtCore import QTimer
-    from PySide6.QtWidgets import QApplication
-
-    from launcher.core.launching import sso_supported
+    from launcher.core import trust
+    from launcher.core.launching import Preferences, sso_supported
     from launcher.core.protocols import platform_key
+    from launcher.ui.firstframe import FirstFrame
     from launcher.ui.kiosk import KioskWindow
+    from launcher.ui.resources import window_icon
 
-    assert isinstance(app, QApplication)
     window = KioskWindow(
         config,
         preferences=Preferences.from_settings(settings, fullscreen=True),
@@ -438,16 +503,24 @@ def run_kiosk(
         window.shutdown()
         app.exit(0)
 
+    def first_frame() -> None:
+        gc.enable()
+        app.setWindowIcon(window_icon())
+        log_file = log.open_deferred_file()
+        log.app.info(
+            "Rubicon %s started in kiosk mode (broker %s); log file %s",
+            __version__,
+            config.server or "-",
+            log_file or "none",
+        )
+
     window.admin_exit.connect(leave)
     window.start()
+    frame = FirstFrame(window)
     if args.exit_when_shown:
-        exit_when_shown(window)
+        exit_when_shown(frame)
+    frame.settled.connect(first_frame)
     # SIGTERM (the session wrapper, a shutdown) stops the clients and quits; the
-    # window itself refuses to close. The timer lets Python run signal handlers.
-    signal.signal(signal.SIGINT, lambda *_: leave())
-    signal.signal(signal.SIGTERM, lambda *_: leave())
-    wakeup = QTimer(interval=250)
-    wakeup.timeout.connect(lambda: None)
-    wakeup.start()
-    log.app.info("Rubicon %s started in kiosk mode (broker %s)", __version__, config.server or "-")
+    # window itself refuses to close.
+    install_signal_handlers(leave)
     return app.exec()

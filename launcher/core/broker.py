@@ -54,6 +54,7 @@ from launcher.core.models import (
     SignIn,
     User,
 )
+from launcher.core.texts import Text
 
 __all__ = [
     "AccountLocked",
@@ -107,9 +108,16 @@ class UntrustedCertificate(BrokerError):
 
     def __init__(self, presented: trust.Presented) -> None:
         super().__init__(
-            f"The broker at {presented.origin} uses a certificate this computer does not trust.",
-            hint="Compare its fingerprint with the one your administrator gave you "
-            "before you trust it.",
+            Text(
+                "broker.untrusted",
+                "The broker at {origin} uses a certificate this computer does not trust.",
+                origin=presented.origin,
+            ),
+            hint=Text(
+                "broker.untrusted.hint",
+                "Compare its fingerprint with the one your administrator gave you "
+                "before you trust it.",
+            ),
         )
         self.presented = presented
 
@@ -119,11 +127,19 @@ class CertificateChanged(BrokerError):
 
     def __init__(self, presented: trust.Presented, *, pinned: str) -> None:
         super().__init__(
-            f"The broker at {presented.origin} presented a different certificate from the "
-            "one you trusted before. Someone may be intercepting the connection, or the "
-            "certificate was replaced. Rubicon will not connect.",
-            hint="Ask your administrator whether the broker's certificate changed; "
-            f"the new fingerprint is {presented.fingerprint}.",
+            Text(
+                "broker.certificate_changed",
+                "The broker at {origin} presented a different certificate from the "
+                "one you trusted before. Someone may be intercepting the connection, or the "
+                "certificate was replaced. Rubicon will not connect.",
+                origin=presented.origin,
+            ),
+            hint=Text(
+                "broker.certificate_changed.hint",
+                "Ask your administrator whether the broker's certificate changed; "
+                "the new fingerprint is {fingerprint}.",
+                fingerprint=presented.fingerprint,
+            ),
         )
         self.presented = presented
         self.pinned = pinned
@@ -133,7 +149,12 @@ class DesktopStarting(BrokerError):
     """The broker is powering the machine on (202); launch again after ``retry_after`` s."""
 
     def __init__(self, message: str, *, session_id: str, retry_after: int) -> None:
-        super().__init__(message, hint=f"Try again in {retry_after} seconds.")
+        super().__init__(
+            message,
+            hint=Text(
+                "broker.starting.hint", "Try again in {seconds} seconds.", seconds=retry_after
+            ),
+        )
         self.session_id = session_id
         self.retry_after = retry_after
 
@@ -218,9 +239,11 @@ _BY_CODE: dict[str, type[BrokerRejected]] = {
     "no_machine_available": NoDesktopAvailable,
 }
 
-_HINTS: dict[type[BrokerRejected], str] = {
-    InvalidCredentials: "Check your username and password and try again.",
-    SessionExpired: "Sign in again.",
+_HINTS: dict[type[BrokerRejected], Text] = {
+    InvalidCredentials: Text(
+        "broker.invalid_credentials.hint", "Check your username and password and try again."
+    ),
+    SessionExpired: Text("broker.session_expired.hint", "Sign in again."),
 }
 
 
@@ -229,14 +252,15 @@ def new_idempotency_key() -> str:
     return str(uuid.uuid4())
 
 
-def wait_in_words(seconds: int) -> str:
+def wait_in_words(seconds: int) -> Text:
     """``5 minutes``, ``1 minute``, ``40 seconds``: for "try again in ..."."""
     if seconds >= 90:
-        minutes = (seconds + 59) // 60
-        return f"{minutes} minutes"
+        return Text("wait.minutes", "{count} minutes", count=(seconds + 59) // 60)
     if seconds >= 60:
-        return "1 minute"
-    return "1 second" if seconds == 1 else f"{max(seconds, 1)} seconds"
+        return Text("wait.minute", "1 minute")
+    if seconds <= 1:
+        return Text("wait.second", "1 second")
+    return Text("wait.seconds", "{count} seconds", count=seconds)
 
 
 def _retry_hint(cls: type[BrokerRejected], retry_after: int | None) -> str:
@@ -244,8 +268,8 @@ def _retry_hint(cls: type[BrokerRejected], retry_after: int | None) -> str:
         return ""
     when = wait_in_words(retry_after)
     if issubclass(cls, TooManyAttempts):
-        return f"You can try again in {when}."
-    return f"Try again in {when}."
+        return Text("broker.locked.hint", "You can try again in {wait}.", wait=when)
+    return Text("broker.busy.hint", "Try again in {wait}.", wait=when)
 
 
 def _retry_after(response: httpx.Response) -> int | None:
@@ -322,7 +346,7 @@ class BrokerClient:
                 expires_at=datetime.fromisoformat(data["expires_at"]),
             )
         except (KeyError, TypeError, ValueError) as e:
-            raise self._unreadable("sign-in") from e
+            raise self._unreadable(Text("broker.answer.sign_in", "sign-in")) from e
         self._token = sign_in.token
         log.broker.info("signed in to %s as %s", self.base_url, sign_in.user.username)
         return sign_in
@@ -340,7 +364,7 @@ class BrokerClient:
         try:
             return [_desktop(item) for item in data["desktops"]]
         except (KeyError, TypeError, ValueError) as e:
-            raise self._unreadable("desktop list") from e
+            raise self._unreadable(Text("broker.answer.desktops", "desktop list")) from e
 
     def launch(
         self,
@@ -365,12 +389,13 @@ class BrokerClient:
             isinstance(data, dict) and data.get("status") == "starting"
         ):
             if not isinstance(data, dict):
-                raise self._unreadable("start-up notice")
+                raise self._unreadable(Text("broker.answer.starting", "start-up notice"))
             retry = data.get("retry_after")
             if isinstance(retry, bool) or not isinstance(retry, int) or retry < 1:
                 retry = _retry_after(response) or 10
+            detail = data.get("detail")
             raise DesktopStarting(
-                str(data.get("detail") or "Your desktop is starting."),
+                str(detail) if detail else Text("broker.starting", "Your desktop is starting."),
                 session_id=str(data.get("session_id", "")),
                 retry_after=min(retry, 300),
             )
@@ -379,7 +404,7 @@ class BrokerClient:
                 raise TypeError("not an object")
             return _launch(data)
         except (KeyError, TypeError, ValueError) as e:
-            raise self._unreadable("connection details") from e
+            raise self._unreadable(Text("broker.answer.connection", "connection details")) from e
 
     def logoff(self, session_id: str) -> None:
         self._call("POST", f"/sessions/{_segment(session_id)}/logoff")
@@ -410,15 +435,9 @@ class BrokerClient:
         except httpx.ConnectError as e:
             if _certificate_refused(e):  # not the network: say so, as the other calls do
                 raise self._trust_problem() from e
-            raise BrokerUnreachable(
-                f"Cannot reach the broker at {self.base_url}.",
-                hint="Check the server address and your network connection.",
-            ) from e
+            raise self._unreachable() from e
         except httpx.HTTPError as e:
-            raise BrokerUnreachable(
-                f"Cannot reach the broker at {self.base_url}.",
-                hint="Check the server address and your network connection.",
-            ) from e
+            raise self._unreachable() from e
         return response.status_code == 200
 
     def _call(self, method: str, path: str, *, json: Any = None) -> Any:
@@ -436,40 +455,57 @@ class BrokerClient:
             response = self._http.request(method, API + path, json=json, headers=headers)
         except httpx.TimeoutException as e:
             raise BrokerUnreachable(
-                f"The broker at {self.base_url} did not answer in time.",
-                hint="It may be overloaded or the network is slow; try again shortly.",
+                Text(
+                    "broker.timeout",
+                    "The broker at {url} did not answer in time.",
+                    url=self.base_url,
+                ),
+                hint=Text(
+                    "broker.timeout.hint",
+                    "It may be overloaded or the network is slow; try again shortly.",
+                ),
             ) from e
         except httpx.ConnectError as e:
             if _certificate_refused(e):
                 raise self._trust_problem() from e
             log.broker.warning("cannot reach %s: %s", self.base_url, e)
-            raise BrokerUnreachable(
-                f"Cannot reach the broker at {self.base_url}.",
-                hint="Check the server address and your network connection.",
-            ) from e
+            raise self._unreachable() from e
         except httpx.TransportError as e:
             log.broker.warning("cannot reach %s: %s", self.base_url, e)
-            raise BrokerUnreachable(
-                f"Cannot reach the broker at {self.base_url}.",
-                hint="Check the server address and your network connection.",
-            ) from e
+            raise self._unreachable() from e
         log.broker.debug("%s %s -> %s", method, path, response.status_code)
         if response.is_success:
             try:
                 if response.content:
                     response.json()
             except ValueError as e:
-                raise self._unreadable("reply") from e
+                raise self._unreadable(Text("broker.answer.reply", "reply")) from e
             return response
         raise self._rejection(response)
+
+    def _unreachable(self) -> BrokerUnreachable:
+        return BrokerUnreachable(
+            Text("broker.unreachable", "Cannot reach the broker at {url}.", url=self.base_url),
+            hint=Text(
+                "broker.unreachable.hint", "Check the server address and your network connection."
+            ),
+        )
 
     def _trust_problem(self) -> BrokerError:
         try:
             shown = trust.presented(self.base_url, timeout=self._timeout)
         except (OSError, ssl.SSLError) as e:
             return BrokerUnreachable(
-                f"The broker at {self.base_url} refused a secure connection ({e}).",
-                hint="Check the server address; ask your administrator about its certificate.",
+                Text(
+                    "broker.tls_refused",
+                    "The broker at {url} refused a secure connection ({why}).",
+                    url=self.base_url,
+                    why=str(e),
+                ),
+                hint=Text(
+                    "broker.tls_refused.hint",
+                    "Check the server address; ask your administrator about its certificate.",
+                ),
             )
         if self._pin is not None and shown.fingerprint != self._pin.fingerprint:
             log.broker.warning(
@@ -487,9 +523,15 @@ class BrokerClient:
             code, detail = problem["code"], problem["detail"]
         except (ValueError, KeyError, TypeError):
             return BrokerProtocolError(
-                f"The server at {self.base_url} answered HTTP {response.status_code}, "
-                "which is not a broker reply.",
-                hint="Check that the address points to a Rubicon broker.",
+                Text(
+                    "broker.not_a_broker",
+                    "The server at {url} answered HTTP {status}, which is not a broker reply.",
+                    url=self.base_url,
+                    status=response.status_code,
+                ),
+                hint=Text(
+                    "broker.not_a_broker.hint", "Check that the address points to a Rubicon broker."
+                ),
             )
         if code == "invalid_token":
             self._token = None
@@ -504,10 +546,19 @@ class BrokerClient:
             retry_after=retry_after,
         )
 
-    def _unreadable(self, what: str) -> BrokerProtocolError:
+    def _unreadable(self, what: Text) -> BrokerProtocolError:
+        """``what``: the kind of answer, as a Text of its own (``"desktop list"``)."""
         return BrokerProtocolError(
-            f"The broker at {self.base_url} sent a {what} this launcher cannot read.",
-            hint="The broker may be a newer version; ask your administrator.",
+            Text(
+                "broker.unreadable",
+                "The broker at {url} sent a {what} this launcher cannot read.",
+                url=self.base_url,
+                what=what,
+            ),
+            hint=Text(
+                "broker.unreadable.hint",
+                "The broker may be a newer version; ask your administrator.",
+            ),
         )
 
 
@@ -525,7 +576,12 @@ def normalize_url(url: str) -> str:
     """Accept ``host``, ``host:port`` or a full URL; default to https."""
     url = url.strip()
     if not url:
-        raise ValueError("Enter the broker's address, for example broker.example.com.")
+        raise ValueError(
+            Text(
+                "broker.address.empty",
+                "Enter the broker's address, for example broker.example.com.",
+            )
+        )
     if "://" not in url:
         url = "https://" + url
     try:
@@ -533,7 +589,13 @@ def normalize_url(url: str) -> str:
     except httpx.InvalidURL:
         parsed = None
     if parsed is None or parsed.scheme not in ("http", "https") or not parsed.host:
-        raise ValueError(f"{url} is not a broker address; use https://host[:port].")
+        raise ValueError(
+            Text(
+                "broker.address.bad",
+                "{url} is not a broker address; use https://host[:port].",
+                url=url,
+            )
+        )
     return str(parsed).rstrip("/")
 
 

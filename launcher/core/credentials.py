@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING
 
 from launcher.core import log
 from launcher.core.lazy import Lazy
+from launcher.core.texts import Text
 
 if TYPE_CHECKING:
     import keyring
@@ -37,9 +38,12 @@ def remember(*, server: str, username: str, password: str) -> None:
     except keyring.errors.KeyringError as e:
         log.app.warning("keychain refused to store a password: %s", type(e).__name__)
         raise CredentialStoreError(
-            "Rubicon could not save your password in this computer's keychain, so you will "
-            "be asked for it next time. Check that a keychain (for example GNOME Keyring) "
-            "is installed and unlocked."
+            Text(
+                "keychain.not_saved",
+                "Rubicon could not save your password in this computer's keychain, so you will "
+                "be asked for it next time. Check that a keychain (for example GNOME Keyring) "
+                "is installed and unlocked.",
+            )
         ) from e
 
 
@@ -60,6 +64,11 @@ def forget(*, server: str, username: str) -> None:
     except keyring.errors.KeyringError as e:
         log.app.warning("keychain refused to forget a password: %s", type(e).__name__)
         raise CredentialStoreError(
-            "Rubicon could not remove your saved password from the keychain. Remove the "
-            f"entry {_service(server)!r} for {username!r} with your keychain tool."
+            Text(
+                "keychain.not_removed",
+                "Rubicon could not remove your saved password from the keychain. Remove the "
+                "entry {entry} for {username} with your keychain tool.",
+                entry=repr(_service(server)),
+                username=repr(username),
+            )
         ) from e

@@ -47,6 +47,7 @@ from launcher.core.supervisor import (
     ExitCodeReason,
     RunningClient,
 )
+from launcher.core.texts import Text
 
 __all__ = [
     "FREERDP_VERSIONS",
@@ -69,6 +70,7 @@ REMOTE_VIEWER = "remote-viewer"
 FREERDP = "xfreerdp"
 MSTSC = "mstsc"
 RDP_APP = "rdp-app"
+VNC_VIEWER = Text("client.vnc", "VNC viewer")  # how the user's messages name it
 
 # Seconds to wait for a sign of a connection. Clients that give a sign are
 # stopped when it has not come by then; silent ones are counted as connected
@@ -198,7 +200,14 @@ class FreeRdpVersions:
         try:
             info = os.stat(path)
         except OSError as e:
-            raise LaunchError(f"Cannot read {path}: {e.strerror or e}.") from e
+            raise LaunchError(
+                Text(
+                    "launch.cannot_read",
+                    "Cannot read {path}: {why}.",
+                    path=path,
+                    why=str(e.strerror or e),
+                )
+            ) from e
         key = (os.path.realpath(path), info.st_mtime_ns, info.st_size)
         with self._lock:
             if key in self._known:
@@ -229,12 +238,26 @@ class FreeRdpVersions:
         if Path(path).name.endswith("3"):
             log.launch.warning("%s did not say its version; taking 3 from its name", path)
             return (3, 0, 0)
-        display = "" if os.environ.get("DISPLAY") else " (DISPLAY is not set)"
+        if os.environ.get("DISPLAY"):
+            message = Text(
+                "launch.freerdp_version_unknown",
+                "Rubicon could not find out which FreeRDP version {path} is.",
+                path=path,
+            )
+        else:
+            message = Text(
+                "launch.freerdp_version_unknown.no_display",
+                "Rubicon could not find out which FreeRDP version {path} is (DISPLAY is not set).",
+                path=path,
+            )
         raise LaunchError(
-            f"Rubicon could not find out which FreeRDP version {path} is{display}.",
-            hint="FreeRDP needs an X display to start, even to say its version. "
-            "Run Rubicon in your desktop session; if that is where it runs, "
-            "send the log to your administrator.",
+            message,
+            hint=Text(
+                "launch.freerdp_version_unknown.hint",
+                "FreeRDP needs an X display to start, even to say its version. "
+                "Run Rubicon in your desktop session; if that is where it runs, "
+                "send the log to your administrator.",
+            ),
         )
 
 
@@ -325,8 +348,12 @@ def prepare(
         return _prepare(connection, client, preferences, title, sso_password)
     except ValueError as e:
         raise LaunchError(
-            f"The broker sent connection details Rubicon cannot use ({e}).",
-            hint="Tell your administrator.",
+            Text(
+                "launch.bad_connection",
+                "The broker sent connection details Rubicon cannot use ({why}).",
+                why=str(e),
+            ),
+            hint=Text("launch.bad_connection.hint", "Tell your administrator."),
         ) from e
 
 
@@ -343,7 +370,7 @@ def _prepare(
             vnc.plan(
                 connection, client=client.path, fullscreen=preferences.full_screen, title=title
             ),
-            name="VNC viewer",
+            name=VNC_VIEWER,
             classify=vnc.classify_line,
             connect=ConnectWatch(
                 _timeout(preferences, SIGNED_TIMEOUT), connected_line=vnc.connected_line
@@ -367,7 +394,7 @@ def _prepare(
         watch = ConnectWatch(
             _timeout(preferences, SIGNED_TIMEOUT), connected_line=spice.connected_line
         )
-        name = "SPICE viewer" if is_spice else "VNC viewer"
+        name = Text("client.spice", "SPICE viewer") if is_spice else VNC_VIEWER
         return Prepared(plan, name=name, classify=spice.classify_line, connect=watch)
 
     if protocol is not Protocol.RDP:
@@ -383,7 +410,7 @@ def _prepare(
         )
         return Prepared(
             plan,
-            name="RDP client",
+            name=Text("client.rdp", "RDP client"),
             classify=rdp.classify_line,
             exit_reason=rdp.exit_reason,
             connect=silent,
@@ -413,8 +440,12 @@ def _sso_password(connection: ConnectionInfo, client: Client, sso: Secret | None
         return None
     if sso is None or sso.cleared:
         raise LaunchError(
-            "This desktop signs you in with your Rubicon password, which Rubicon no longer holds.",
-            hint="Sign out, sign in again, and connect.",
+            Text(
+                "launch.sso_password_gone",
+                "This desktop signs you in with your Rubicon password, "
+                "which Rubicon no longer holds.",
+            ),
+            hint=Text("launch.sso_password_gone.hint", "Sign out, sign in again, and connect."),
         )
     return sso.reveal()
 

@@ -9,11 +9,19 @@ import enum
 from dataclasses import dataclass, field
 from datetime import datetime
 
+from launcher.core.kinds import Protocol
 
-class Protocol(enum.StrEnum):
-    RDP = "rdp"
-    SPICE = "spice"
-    VNC = "vnc"
+__all__ = [
+    "ConnectionInfo",
+    "Desktop",
+    "DesktopState",
+    "GatewayInfo",
+    "Launch",
+    "Protocol",
+    "SessionRef",
+    "SignIn",
+    "User",
+]
 
 
 class DesktopState(enum.StrEnum):

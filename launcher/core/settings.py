@@ -24,7 +24,6 @@ import os
 import re
 import sys
 import tempfile
-import tomllib
 import typing
 from collections.abc import Mapping
 from dataclasses import asdict, dataclass, field, fields, is_dataclass
@@ -35,6 +34,9 @@ from typing import Any, Union
 import platformdirs
 
 from launcher.core import log
+
+# tomllib is imported where a system file is read: most computers have none,
+# and a window that starts without one need not wait for it.
 
 APP_NAME = "rubicon"
 
@@ -339,13 +341,23 @@ class SystemConfig:
         """Read ``path`` (default :func:`system_config_path`); a missing file is no config."""
         path = path or system_config_path()
         try:
-            raw = tomllib.loads(path.read_text(encoding="utf-8"))
+            text = path.read_text(encoding="utf-8")
         except FileNotFoundError:
             return cls(path)
         except (OSError, ValueError) as e:
-            log.app.warning("system settings %s unreadable (%s); not used", path, e)
-            return cls(path, problems=(f"cannot be read: {e}",))
+            return cls._unreadable(path, e)
+        import tomllib
+
+        try:
+            raw = tomllib.loads(text)
+        except ValueError as e:
+            return cls._unreadable(path, e)
         return cls.from_mapping(raw, path=path)
+
+    @classmethod
+    def _unreadable(cls, path: Path, error: Exception) -> SystemConfig:
+        log.app.warning("system settings %s unreadable (%s); not used", path, error)
+        return cls(path, problems=(f"cannot be read: {error}",))
 
     @classmethod
     def from_mapping(cls, raw: Mapping[str, Any], *, path: Path | None = None) -> SystemConfig:

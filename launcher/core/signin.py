@@ -14,6 +14,8 @@ from __future__ import annotations
 
 import re
 
+from launcher.core.texts import Text
+
 __all__ = ["account_name", "caps_lock_from_key", "clean_otp"]
 
 _OTP = re.compile(r"^[0-9]{6,8}$")
@@ -31,7 +33,9 @@ def clean_otp(code: str) -> str:
     """The code without spaces and dashes; ValueError unless 6 to 8 digits remain."""
     digits = re.sub(r"[\s-]", "", code)
     if not _OTP.match(digits):
-        raise ValueError("Enter the 6-digit code your authenticator app shows.")
+        raise ValueError(
+            Text("signin.otp_format", "Enter the 6-digit code your authenticator app shows.")
+        )
     return digits
 
 

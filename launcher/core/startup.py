@@ -19,7 +19,6 @@ Exit codes of ``rubicon`` (:class:`ExitCode`)::
 from __future__ import annotations
 
 import enum
-import hashlib
 import json
 import os
 import re
@@ -27,8 +26,12 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from launcher.core import uri
-from launcher.core.broker import normalize_url
-from launcher.core.models import Protocol
+from launcher.core.kinds import Protocol
+
+# The broker client (for normalize_url) and hashlib are imported where used:
+# with trust, uuid, socket and OpenSSL behind them, they would cost the
+# window's first frame several milliseconds that a start without --server,
+# on a desktop with $XDG_RUNTIME_DIR, does not need to pay.
 
 __all__ = ["ExitCode", "StartError", "StartRequest", "decode", "encode", "instance_name", "request"]
 
@@ -81,7 +84,12 @@ def request(
         except uri.LinkError as e:
             raise StartError(str(e)) from None
     try:
-        url = normalize_url(server) if server else (parsed.server or None)
+        if server:
+            from launcher.core.broker import normalize_url
+
+            url: str | None = normalize_url(server)
+        else:
+            url = parsed.server or None
     except ValueError as e:
         raise StartError(str(e)) from None
     user = user if user is not None else parsed.user
@@ -155,5 +163,7 @@ def instance_name(user: str | None = None, runtime_dir: str | None = None) -> st
     if runtime and Path(runtime).is_dir():
         return str(Path(runtime) / "rubicon.socket")
     user = user or os.environ.get("USER") or os.environ.get("USERNAME") or "user"
+    import hashlib
+
     digest = hashlib.sha256(user.encode()).hexdigest()[:16]
     return f"rubicon-{digest}"

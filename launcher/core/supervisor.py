@@ -54,6 +54,8 @@ from pathlib import Path
 
 from launcher.core import log, wincred
 from launcher.core.protocols import (
+    AGAIN_OR_SEND_THE_LOG,
+    CONNECT_AGAIN,
     Credential,
     ExitReason,
     LaunchError,
@@ -61,15 +63,19 @@ from launcher.core.protocols import (
     Step,
     substitute,
 )
+from launcher.core.texts import Text
 
 Classifier = Callable[[str], ExitReason | None]
 ExitCodeReason = Callable[[int], ExitReason | None]
 StepRunner = Callable[[Step], None]
 
 DID_NOT_ANSWER = ExitReason(
-    "The desktop did not answer in time.",
-    hint="It may be starting or busy; try again in a minute. "
-    "If it keeps happening, tell your administrator.",
+    Text("client.no_answer", "The desktop did not answer in time."),
+    hint=Text(
+        "client.no_answer.hint",
+        "It may be starting or busy; try again in a minute. "
+        "If it keeps happening, tell your administrator.",
+    ),
 )
 
 
@@ -101,8 +107,13 @@ def default_exit_reason(name: str) -> ExitCodeReason:
         if code == 0:
             return None
         return ExitReason(
-            f"The {name} stopped unexpectedly (exit code {code}).",
-            hint="Connect again; if it keeps happening, send the log to your administrator.",
+            Text(
+                "client.stopped",
+                "The {client} stopped unexpectedly (exit code {code}).",
+                client=name,
+                code=code,
+            ),
+            hint=AGAIN_OR_SEND_THE_LOG,
         )
 
     return reason
@@ -122,12 +133,17 @@ def _killed(name: str, code: int) -> ExitReason:
     what = sig.name if sig is not None else f"signal {-code}"
     if sig in _CRASH_SIGNALS:
         return ExitReason(
-            f"The {name} crashed ({what}).",
-            hint="Connect again; if it keeps happening, send the log to your administrator.",
+            Text("client.crashed", "The {client} crashed ({signal}).", client=name, signal=what),
+            hint=AGAIN_OR_SEND_THE_LOG,
         )
     return ExitReason(
-        f"The {name} was ended from outside Rubicon ({what}).",
-        hint="Connect again to resume.",
+        Text(
+            "client.killed",
+            "The {client} was ended from outside Rubicon ({signal}).",
+            client=name,
+            signal=what,
+        ),
+        hint=CONNECT_AGAIN,
     )
 
 
@@ -409,8 +425,14 @@ def _write_files(plan: LaunchPlan) -> tuple[_LaunchFiles | None, list[str]]:
         if files is not None:
             files.remove()
         raise LaunchError(
-            f"Could not write the launch file: {e.strerror or e}.",
-            hint="Check that your temporary folder is writable.",
+            Text(
+                "launch.file_unwritable",
+                "Could not write the launch file: {why}.",
+                why=str(e.strerror or e),
+            ),
+            hint=Text(
+                "launch.file_unwritable.hint", "Check that your temporary folder is writable."
+            ),
         ) from e
     return files, paths
 
@@ -427,8 +449,11 @@ def _fill_pipe(data: bytes) -> int:
             except BlockingIOError:
                 os.close(read_end)
                 raise LaunchError(
-                    "The launch data is too large to hand to the client through a pipe.",
-                    hint="Report this to your administrator.",
+                    Text(
+                        "launch.pipe_full",
+                        "The launch data is too large to hand to the client through a pipe.",
+                    ),
+                    hint=Text("launch.pipe_full.hint", "Report this to your administrator."),
                 ) from None
     finally:
         os.close(write_end)
@@ -507,8 +532,15 @@ def _start(
         if files is not None:
             files.remove()
         raise LaunchError(
-            f"Could not start {plan.argv[0]}: {e.strerror or e}.",
-            hint="Check that the client is installed and may be run.",
+            Text(
+                "launch.cannot_start",
+                "Could not start {program}: {why}.",
+                program=plan.argv[0],
+                why=str(e.strerror or e),
+            ),
+            hint=Text(
+                "launch.cannot_start.hint", "Check that the client is installed and may be run."
+            ),
         ) from e
     except BaseException:
         post.run()

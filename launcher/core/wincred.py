@@ -48,6 +48,7 @@ from typing import TYPE_CHECKING
 from launcher.core import log
 from launcher.core.protocols import Credential, LaunchError, RemoveCredential, Step
 from launcher.core.secret import Secret
+from launcher.core.texts import Text
 
 if TYPE_CHECKING:
     CredentialPointer = ctypes._Pointer["CREDENTIALW"]
@@ -137,8 +138,11 @@ def windows_api() -> Api:
     """advapi32's credential calls; CredentialError on any other OS."""
     if sys.platform != "win32":
         raise CredentialError(
-            "Windows credentials can only be stored on Windows.",
-            hint="Use FreeRDP on this system, or let the RDP client ask for the password.",
+            Text("wincred.not_windows", "Windows credentials can only be stored on Windows."),
+            hint=Text(
+                "wincred.not_windows.hint",
+                "Use FreeRDP on this system, or let the RDP client ask for the password.",
+            ),
         )
     advapi32 = ctypes.WinDLL("advapi32", use_last_error=True)
     write = advapi32.CredWriteW
@@ -185,19 +189,48 @@ def read_wide(address: int | None) -> str | None:
 
 
 def _failure(action: str, target: str, code: int) -> CredentialError:
+    why: Text
     if code == ERROR_NO_SUCH_LOGON_SESSION:
-        why = "this sign-in session cannot hold credentials; a policy may forbid saving them"
+        why = Text(
+            "wincred.why.no_logon_session",
+            "this sign-in session cannot hold credentials; a policy may forbid saving them",
+        )
     elif code == ERROR_BAD_USERNAME:
         # A domain credential's user name is DOMAIN\user or user@domain.
-        why = "it takes the user name only as DOMAIN\\user or user@domain"
+        why = Text(
+            "wincred.why.bad_username", "it takes the user name only as DOMAIN\\user or user@domain"
+        )
     else:
-        why = f"Windows error {code}"
+        why = Text("wincred.why.code", "Windows error {code}", code=code)
     if action == "store":
-        hint = "Remote Desktop Connection will ask for the password instead."
-    else:
-        # Session-only: sign-out removes it in any case.
-        hint = f"It goes when you sign out of Windows; to remove it now: cmdkey /delete:{target}"
-    return CredentialError(f"Windows did not {action} the sign-in for {target} ({why}).", hint=hint)
+        return CredentialError(
+            Text(
+                "wincred.not_stored",
+                "Windows did not store the sign-in for {target} ({why}).",
+                target=target,
+                why=why,
+            ),
+            hint=NOT_STORED_HINT,
+        )
+    # Session-only: sign-out removes it in any case.
+    return CredentialError(
+        Text(
+            "wincred.not_removed",
+            "Windows did not remove the sign-in for {target} ({why}).",
+            target=target,
+            why=why,
+        ),
+        hint=Text(
+            "wincred.not_removed.hint",
+            "It goes when you sign out of Windows; to remove it now: cmdkey /delete:{target}",
+            target=target,
+        ),
+    )
+
+
+NOT_STORED_HINT = Text(
+    "wincred.not_stored.hint", "Remote Desktop Connection will ask for the password instead."
+)
 
 
 def _owner(target_w: ctypes.Array[ctypes.c_char], api: Api) -> str | None:
@@ -237,8 +270,12 @@ def store(target: str, username: str, password: Secret, *, api: Api | None = Non
     if size > CRED_MAX_CREDENTIAL_BLOB_SIZE:
         del encoded
         raise CredentialError(
-            f"The password is too long for a Windows credential ({size // 2} characters).",
-            hint="Remote Desktop Connection will ask for the password instead.",
+            Text(
+                "wincred.password_too_long",
+                "The password is too long for a Windows credential ({count} characters).",
+                count=size // 2,
+            ),
+            hint=NOT_STORED_HINT,
         )
     # The one copy that can be wiped: a ctypes buffer, zeroed below.
     blob = (ctypes.c_ubyte * max(size, 1))()
@@ -300,4 +337,6 @@ def run_step(step: Step, *, api: Api | None = None) -> None:
         else:  # pragma: no cover - the Step union has no other members
             raise TypeError(f"not a credential step: {step!r}")
     except ValueError as e:
-        raise CredentialError(f"Rubicon cannot store this sign-in ({e}).") from e
+        raise CredentialError(
+            Text("wincred.cannot_store", "Rubicon cannot store this sign-in ({why}).", why=str(e))
+        ) from e

@@ -25,7 +25,7 @@ from __future__ import annotations
 import threading
 from collections.abc import Callable
 
-from PySide6.QtCore import QObject, Signal
+from PySide6.QtCore import QCoreApplication, QObject, Signal
 
 from launcher.core import heartbeat, log
 from launcher.core.broker import BrokerClient, BrokerError, BrokerRejected
@@ -34,20 +34,21 @@ from launcher.core.models import Desktop, Protocol, SignIn
 from launcher.core.protocols import LaunchError
 from launcher.core.secret import Secret
 from launcher.core.supervisor import ClientExit
-from launcher.ui import tasks
+from launcher.ui import coretext, tasks
 
 # What the broker may answer when told about a session that is already over.
 _SESSION_GONE = ("not_found", "session_not_found", "session_ended", "method_not_allowed")
 
 
 def describe(error: Exception) -> str:
-    """The sentence to show for a failure from the broker or a launch."""
-    if isinstance(error, (BrokerError, LaunchError)):
-        return str(error)
-    if isinstance(error, ValueError):
-        return str(error)
+    """The sentence to show for a failure from the broker or a launch, translated."""
+    if isinstance(error, (BrokerError, LaunchError, ValueError)):
+        return coretext.of_error(error)
     log.ui.error("unexpected failure", exc_info=error)
-    return f"Something went wrong: {error}. Please send the log to your administrator."
+    return QCoreApplication.translate(
+        "SessionController",
+        "Something went wrong: %s. Please send the log to your administrator.",
+    ) % str(error)
 
 
 class _ClientRelay(QObject):

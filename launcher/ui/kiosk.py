@@ -88,7 +88,7 @@ from launcher.core.kiosk import Kiosk, KioskConfig, Screen, check_pin
 from launcher.core.launching import OpenedDesktop, Preferences
 from launcher.core.models import Desktop, DesktopState, SignIn
 from launcher.core.supervisor import ClientExit
-from launcher.ui import tasks
+from launcher.ui import coretext, tasks
 from launcher.ui.controller import SessionController, describe
 from launcher.ui.resources import icon
 from launcher.ui.signin import SignInPage
@@ -799,7 +799,7 @@ class KioskWindow(QWidget):
         try:
             otp = self.sign_in_page.otp_code()
         except ValueError as e:
-            self.sign_in_page.show_error(str(e))
+            self.sign_in_page.show_error(coretext.of_error(e))
             return
         self.session.sign_in(self.config.server or server, username, password, otp=otp)
 
@@ -972,7 +972,7 @@ class KioskWindow(QWidget):
         self.kiosk.session_ended(self._clock())
         self.session.sign_out(report=(opened.session_id, event))
         if reason is not None and reason.failed and not result.connected:
-            self._signed_out("failed", detail=reason.message)
+            self._signed_out("failed", detail=coretext.translate(reason.message))
         else:
             self._signed_out("session")
 

@@ -21,68 +21,108 @@ admin locked. :meth:`MainWindow.open_request` carries out a ``rubicon://``
 link or a command line, also one handed over by a second start. Without
 ``interactive`` (``--non-interactive``) no dialog is ever shown: what would
 need one ends the run with ``run_finished(exit code, message)``.
+
+Only the sign-in page is built with the window, so that it is on screen
+sooner: the desktops page (:attr:`MainWindow.desktops_page`), the session
+controller with the broker client and the launch machinery
+(:attr:`MainWindow.session`), the power-on waiter and the dialogs are built,
+and their modules imported, when first needed: at sign-in, or when a test
+or a link asks for them.
 """
 
 from __future__ import annotations
 
 import logging
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from PySide6.QtCore import Signal, qVersion
 from PySide6.QtGui import QCloseEvent, QGuiApplication, QKeySequence, QShortcut
 from PySide6.QtWidgets import QMainWindow, QStackedWidget, QWidget
 
-from launcher.core import catalog, credentials, heartbeat, log, servers, trust
-from launcher.core.broker import (
-    BrokerClient,
-    DesktopStarting,
-    OtpRequired,
-    SessionExpired,
-    UntrustedCertificate,
-)
-from launcher.core.launching import LaunchCancelled, OpenedDesktop, Preferences, sso_supported
-from launcher.core.models import Desktop, Protocol, SignIn
-from launcher.core.protocols import platform_key
+from launcher.core import log
+from launcher.core.lazy import Lazy
 from launcher.core.settings import Layers, config_dir
 from launcher.core.signin import account_name
-from launcher.core.startup import ExitCode, StartRequest
-from launcher.core.supervisor import ClientExit
-from launcher.ui import tasks
-from launcher.ui.about import AboutDialog
-from launcher.ui.controller import SessionController, describe
-from launcher.ui.desktops import DesktopsPage
-from launcher.ui.poweron import START_WAIT_LIMIT, Attempt, StartWaiter
-from launcher.ui.resources import icon
-from launcher.ui.settingsdialog import SettingsDialog
+from launcher.ui import coretext
 from launcher.ui.signin import SignInPage
-from launcher.ui.trustdialog import TrustDialog
 
 __all__ = ["MainWindow", "Options", "describe"]
 
 
-if TYPE_CHECKING:  # both load much the first window does not need
-    from launcher.core import doctor
+if TYPE_CHECKING:  # loaded when first needed, after the first frame
+    from launcher.core import (
+        broker,
+        catalog,
+        credentials,
+        doctor,
+        launching,
+        servers,
+        startup,
+        trust,
+    )
+    from launcher.core.broker import BrokerClient
+    from launcher.core.launching import OpenedDesktop, Preferences
+    from launcher.core.models import Desktop, Protocol, SignIn
+    from launcher.core.startup import ExitCode, StartRequest
+    from launcher.core.supervisor import ClientExit
+    from launcher.ui import tasks
+    from launcher.ui.about import AboutDialog
+    from launcher.ui.controller import SessionController, describe
+    from launcher.ui.desktops import DesktopsPage
     from launcher.ui.diagnostics import DiagnosticsDialog
+    from launcher.ui.poweron import Attempt, StartWaiter
+    from launcher.ui.settingsdialog import SettingsDialog
+    from launcher.ui.trustdialog import TrustDialog
+else:
+    broker = Lazy("launcher.core.broker")
+    catalog = Lazy("launcher.core.catalog")
+    credentials = Lazy("launcher.core.credentials")
+    launching = Lazy("launcher.core.launching")
+    servers = Lazy("launcher.core.servers")
+    startup = Lazy("launcher.core.startup")
+    tasks = Lazy("launcher.ui.tasks")
+
+    def __getattr__(name: str) -> Any:
+        if name == "describe":  # kept importable from here
+            from launcher.ui.controller import describe
+
+            return describe
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
+def _describe(error: Exception) -> str:
+    from launcher.ui.controller import describe
+
+    return describe(error)
 
 
 @dataclass(frozen=True, slots=True)
 class Options:
-    """What the composition root hands the window."""
+    """What the composition root hands the window.
 
-    preferences: Preferences = field(default_factory=Preferences)
+    A None below is resolved when the session controller is made, so that
+    making the window loads none of the launch machinery.
+    """
+
+    # None: from ``settings`` (the defaults without them).
+    preferences: Preferences | None = None
     settings_path: Path | None = None  # for the diagnostics report and bundle
     log_dir: Path | None = None
-    heartbeat_interval: float = heartbeat.DEFAULT_INTERVAL
+    heartbeat_interval: float | None = None  # None: heartbeat.DEFAULT_INTERVAL
     # Keep the sign-in password for RDP single sign-on, where the client can take it.
-    single_sign_on: bool = field(default_factory=lambda: sso_supported(platform_key()))
+    # None: where this platform's RDP client can (launching.sso_supported).
+    single_sign_on: bool | None = None
     # The settings layers; None: defaults in memory, nothing is saved.
     settings: Layers | None = None
     # False (--non-interactive): never a dialog; what needs one ends the run.
     interactive: bool = True
-    start_wait_limit: float = START_WAIT_LIMIT
+    start_wait_limit: float | None = None  # None: poweron.START_WAIT_LIMIT
+    # Where certificate pins are kept, for a window not handed ``pins``: the file
+    # is read when first needed (the broker client, a certificate to trust).
+    pins_path: Path | None = None
 
 
 class MainWindow(QMainWindow):
@@ -113,13 +153,16 @@ class MainWindow(QMainWindow):
         parent: QWidget | None = None,
     ) -> None:
         super().__init__(parent)
+        # Its icon is the application's (app.py sets it once the first frame is up).
         self.setWindowTitle(self.tr("Rubicon"))
-        self.setWindowIcon(icon("rubicon"))
         self.resize(760, 540)
         self._options = options
         self._layers = options.settings or Layers()
         self._interactive = options.interactive
-        self._pins = pins
+        self._pin_store = pins
+        self._client_factory = client_factory
+        # What the next launch uses, until the session controller exists to hold it.
+        self._preferences = options.preferences
         self.trust_dialog: TrustDialog | None = None
         self.settings_dialog: SettingsDialog | None = None
         self.about_dialog: AboutDialog | None = None
@@ -131,38 +174,15 @@ class MainWindow(QMainWindow):
         self._on_sign_in = on_sign_in
         self._report_target: tuple[str | None, tuple[str, int] | None] = (None, None)
         self._diagnostics: DiagnosticsDialog | None = None
-        self.session = SessionController(
-            options.preferences,
-            client_factory=client_factory or (lambda url: BrokerClient(url, pins=pins)),
-            single_sign_on=options.single_sign_on,
-            heartbeat_interval=options.heartbeat_interval,
-            parent=self,
-        )
-        self.session.signed_in.connect(self._signed_in)
-        self.session.sign_in_failed.connect(self._sign_in_failed)
-        self.session.desktops_listed.connect(self._show)
-        self.session.failed.connect(self._failed)
-        self.session.launch_failed.connect(self._launch_failed)
-        self.session.client_started.connect(self._opened_desktop)
-        self.session.client_connected.connect(self._client_connected)
-        self.session.client_exited.connect(self._client_exited)
-        self.session.session_reported.connect(self._session_reported)
-        self.session.logged_off.connect(self._logged_off)
+        # Made when first needed: see the properties below.
+        self._session: SessionController | None = None
+        self._desktops_page: DesktopsPage | None = None
+        self._waiter: StartWaiter | None = None
 
         self.sign_in_page = SignInPage()
-        self.desktops_page = DesktopsPage()
         self.stack = QStackedWidget()
         self.stack.addWidget(self.sign_in_page)
-        self.stack.addWidget(self.desktops_page)
         self.setCentralWidget(self.stack)
-
-        self.waiter = StartWaiter(limit=options.start_wait_limit, parent=self)
-        self.waiter.waiting.connect(self._start_waiting)
-        self.waiter.tick.connect(
-            lambda _a, seconds: self.desktops_page.starting.set_seconds(seconds)
-        )
-        self.waiter.retry.connect(self._launch)
-        self.waiter.gave_up.connect(self._start_gave_up)
 
         page = self.sign_in_page
         page.submitted.connect(self._sign_in_submitted)
@@ -171,7 +191,86 @@ class MainWindow(QMainWindow):
         page.about_requested.connect(self.show_about)
         page.servers_changed.connect(self._servers_changed)
         page.server_chosen.connect(lambda _: self.recall_password())
-        desktops = self.desktops_page
+        self.help_shortcut = QShortcut(QKeySequence(QKeySequence.StandardKey.HelpContents), self)
+        self.help_shortcut.activated.connect(self.show_diagnostics)
+        self.settings_shortcut = QShortcut(QKeySequence("Ctrl+,"), self)
+        self.settings_shortcut.activated.connect(self.show_settings)
+        self._apply_settings()
+
+    # -- built when first needed -------------------------------------------------
+
+    @property
+    def _pins(self) -> trust.PinStore | None:
+        """The pins handed to the window, or those in ``Options.pins_path`` (read now)."""
+        if self._pin_store is None and self._options.pins_path is not None:
+            from launcher.core.trust import PinStore
+
+            self._pin_store = PinStore(self._options.pins_path)
+        return self._pin_store
+
+    @property
+    def session(self) -> SessionController:
+        """Signs in, lists, launches: made, with the broker client and the launch
+        machinery, the first time the window needs it (normally the sign-in)."""
+        if self._session is None:
+            self._session = self._make_session()
+        return self._session
+
+    def _make_session(self) -> SessionController:
+        from launcher.core import heartbeat
+        from launcher.core.protocols import platform_key
+        from launcher.ui.controller import SessionController
+
+        options = self._options
+        pins = self._pins
+        single_sign_on = options.single_sign_on
+        if single_sign_on is None:
+            single_sign_on = launching.sso_supported(platform_key())
+        session = SessionController(
+            self._current_preferences(),
+            client_factory=self._client_factory
+            or (lambda url: broker.BrokerClient(url, pins=pins)),
+            single_sign_on=single_sign_on,
+            heartbeat_interval=(
+                heartbeat.DEFAULT_INTERVAL
+                if options.heartbeat_interval is None
+                else options.heartbeat_interval
+            ),
+            parent=self,
+        )
+        session.signed_in.connect(self._signed_in)
+        session.sign_in_failed.connect(self._sign_in_failed)
+        session.desktops_listed.connect(self._show)
+        session.failed.connect(self._failed)
+        session.launch_failed.connect(self._launch_failed)
+        session.client_started.connect(self._opened_desktop)
+        session.client_connected.connect(self._client_connected)
+        session.client_exited.connect(self._client_exited)
+        session.session_reported.connect(self._session_reported)
+        session.logged_off.connect(self._logged_off)
+        return session
+
+    def _current_preferences(self) -> Preferences:
+        if self._preferences is None:
+            if self._options.settings is not None:
+                self._preferences = launching.Preferences.from_settings(self._layers.effective())
+            else:
+                self._preferences = launching.Preferences()
+        return self._preferences
+
+    @property
+    def desktops_page(self) -> DesktopsPage:
+        """The desktop list: built the first time it is needed (a sign-in), not with
+        the window, so that the sign-in page is on screen sooner."""
+        if self._desktops_page is None:
+            self._desktops_page = self._build_desktops_page()
+        return self._desktops_page
+
+    def _build_desktops_page(self) -> DesktopsPage:
+        from launcher.ui.desktops import DesktopsPage
+
+        desktops = DesktopsPage()
+        self.stack.addWidget(desktops)
         desktops.connect_requested.connect(self.connect_desktop)
         desktops.connect_with_requested.connect(self.connect_desktop)
         desktops.logoff_requested.connect(self._logoff)
@@ -185,16 +284,30 @@ class MainWindow(QMainWindow):
         desktops.settings_requested.connect(self.show_settings)
         desktops.about_requested.connect(self.show_about)
         desktops.starting.cancelled.connect(self.cancel_start)
-        self.help_shortcut = QShortcut(QKeySequence(QKeySequence.StandardKey.HelpContents), self)
-        self.help_shortcut.activated.connect(self.show_diagnostics)
-        self.settings_shortcut = QShortcut(QKeySequence("Ctrl+,"), self)
-        self.settings_shortcut.activated.connect(self.show_settings)
-        self._apply_settings()
+        self._apply_view_settings(desktops)
+        return desktops
+
+    @property
+    def waiter(self) -> StartWaiter:
+        """Asks again while a machine powers on; made with the first launch that waits."""
+        if self._waiter is None:
+            from launcher.ui.poweron import START_WAIT_LIMIT, StartWaiter
+
+            limit = self._options.start_wait_limit
+            waiter = StartWaiter(limit=START_WAIT_LIMIT if limit is None else limit, parent=self)
+            waiter.waiting.connect(self._start_waiting)
+            waiter.tick.connect(
+                lambda _a, seconds: self.desktops_page.starting.set_seconds(seconds)
+            )
+            waiter.retry.connect(self._launch)
+            waiter.gave_up.connect(self._start_gave_up)
+            self._waiter = waiter
+        return self._waiter
 
     @property
     def holds_password(self) -> bool:
         """Whether the sign-in password is kept for single sign-on right now."""
-        return self.session.holds_password
+        return self._session is not None and self._session.holds_password
 
     # -- sign in / out -----------------------------------------------------
 
@@ -202,7 +315,7 @@ class MainWindow(QMainWindow):
         try:
             otp = self.sign_in_page.otp_code()
         except ValueError as e:
-            self.sign_in_page.show_error(str(e))
+            self.sign_in_page.show_error(coretext.of_error(e))
             return
         remember = self.sign_in_page.remember.isChecked()
         self._remember = (username, password if remember else None)
@@ -212,14 +325,14 @@ class MainWindow(QMainWindow):
         self._remember = None
         page = self.sign_in_page
         self.sign_in_failed.emit(error)
-        if isinstance(error, OtpRequired):
+        if isinstance(error, broker.OtpRequired):
             if not self._interactive:
-                self._finish(ExitCode.SIGN_IN, describe(error))
+                self._finish(startup.ExitCode.SIGN_IN, _describe(error))
                 return
-            page.ask_otp(describe(error))
+            page.ask_otp(_describe(error))
             self.otp_requested.emit()
             return
-        if isinstance(error, UntrustedCertificate) and (
+        if isinstance(error, broker.UntrustedCertificate) and (
             self._layers.effective().cert_policy == "system" or not self._interactive
         ):
             page.show_error(
@@ -231,13 +344,15 @@ class MainWindow(QMainWindow):
                 % error.presented.origin
             )
         else:
-            page.show_error(describe(error))
-            if isinstance(error, UntrustedCertificate) and self._pins is not None:
+            page.show_error(_describe(error))
+            if isinstance(error, broker.UntrustedCertificate) and self._pins is not None:
                 self._ask_trust(error.presented)
         if not self._interactive:
-            self._finish(ExitCode.SIGN_IN, page.banner.text())
+            self._finish(startup.ExitCode.SIGN_IN, page.banner.text())
 
     def _ask_trust(self, presented: trust.Presented) -> None:
+        from launcher.ui.trustdialog import TrustDialog
+
         dialog = TrustDialog(presented, self)
         self.trust_dialog = dialog
 
@@ -283,11 +398,13 @@ class MainWindow(QMainWindow):
         self.refresh()
 
     def sign_out(self) -> None:
-        self.waiter.cancel()
+        if self._waiter is not None:
+            self._waiter.cancel()
         self._attempts.clear()
         self._pending = None
         self._first_list = False
-        self.session.sign_out()
+        if self._session is not None:  # none yet: nobody ever signed in
+            self._session.sign_out()
         self.stack.setCurrentWidget(self.sign_in_page)
         self.sign_in_page.reset()
 
@@ -305,7 +422,7 @@ class MainWindow(QMainWindow):
         def failed(error: Exception) -> None:
             log.ui.warning("keychain: %s", error)
             if password is not None:
-                self.desktops_page.banner.show_message(str(error), kind="warn")
+                self.desktops_page.banner.show_message(coretext.of_error(error), kind="warn")
             self.credentials_stored.emit(False)
 
         tasks.run(
@@ -356,7 +473,7 @@ class MainWindow(QMainWindow):
         self.password_recalled.emit(False)
         if then_sign_in and not self._interactive:
             self._finish(
-                ExitCode.SIGN_IN,
+                startup.ExitCode.SIGN_IN,
                 self.tr(
                     "No password is remembered for %s at %s. Sign in once in the window "
                     "with “Remember my password” ticked, then try again."
@@ -378,8 +495,12 @@ class MainWindow(QMainWindow):
         page.set_domain_shown(effective.show_domain, effective.domain)
         page.remember.setChecked(effective.remember_password)
         page.remember.setEnabled(not self._layers.locked("remember_password"))
-        self.desktops_page.set_view_mode(effective.view)
-        for button in (self.desktops_page.tiles_button, self.desktops_page.list_button):
+        if self._desktops_page is not None:  # else when it is built
+            self._apply_view_settings(self._desktops_page)
+
+    def _apply_view_settings(self, desktops: DesktopsPage) -> None:
+        desktops.set_view_mode(self._layers.effective().view)
+        for button in (desktops.tiles_button, desktops.list_button):
             button.setEnabled(not self._layers.locked("view"))
 
     def _save_settings(self) -> None:
@@ -391,6 +512,8 @@ class MainWindow(QMainWindow):
     def show_settings(self) -> SettingsDialog | None:
         if not self._interactive:
             return None
+        from launcher.ui.settingsdialog import SettingsDialog
+
         dialog = SettingsDialog(self._layers.effective(), locked=self._layers.locked, parent=self)
         self.settings_dialog = dialog
         dialog.accepted.connect(lambda: self._settings_chosen(dialog))
@@ -403,7 +526,9 @@ class MainWindow(QMainWindow):
         self._save_settings()
         effective = self._layers.effective()
         if self._options.settings is not None:
-            self.session.preferences = Preferences.from_settings(effective)
+            self._preferences = launching.Preferences.from_settings(effective)
+            if self._session is not None:
+                self._session.preferences = self._preferences
         logging.getLogger("rubicon").setLevel(effective.log_level.upper())
         self._apply_settings()
         self.settings_saved.emit()
@@ -412,6 +537,8 @@ class MainWindow(QMainWindow):
         if not self._interactive:
             return None
         if self.about_dialog is None:
+            from launcher.ui.about import AboutDialog
+
             self.about_dialog = AboutDialog(self.show_diagnostics, parent=self)
         self.about_dialog.show()
         self.about_dialog.activateWindow()
@@ -473,7 +600,7 @@ class MainWindow(QMainWindow):
         )
         self.desktops_page.banner.show_message(message)
         if not self._interactive:
-            self._finish(ExitCode.LAUNCH, message)
+            self._finish(startup.ExitCode.LAUNCH, message)
 
     def connect_desktop(self, desktop: Desktop, protocol: Protocol | None = None) -> None:
         """Open ``desktop``: one click, one Idempotency-Key for every try."""
@@ -484,6 +611,8 @@ class MainWindow(QMainWindow):
             return
         if desktop.id in self._attempts:
             return  # under way, or its machine is starting
+        from launcher.ui.poweron import Attempt
+
         if self._launch(Attempt(desktop, protocol)):
             self.desktops_page.banner.show_message(
                 self.tr("Connecting to %s…") % desktop.name, kind="info"
@@ -503,11 +632,11 @@ class MainWindow(QMainWindow):
 
     def _launch_failed(self, desktop: Desktop, error: Exception) -> None:
         attempt = self._attempts.get(desktop.id)
-        if isinstance(error, LaunchCancelled) or (
+        if isinstance(error, launching.LaunchCancelled) or (
             attempt is not None and attempt.cancelled.is_set()
         ):
             return
-        if isinstance(error, DesktopStarting) and attempt is not None:
+        if isinstance(error, broker.DesktopStarting) and attempt is not None:
             self.desktops_page.set_busy(False)
             self.waiter.wait(attempt, error.retry_after)
             return
@@ -517,7 +646,7 @@ class MainWindow(QMainWindow):
             self.desktops_page.starting.stop()
         self._failed(error)
         if not self._interactive:
-            self._finish(ExitCode.LAUNCH, describe(error))
+            self._finish(startup.ExitCode.LAUNCH, _describe(error))
 
     # -- a machine powering on -------------------------------------------------
 
@@ -535,11 +664,11 @@ class MainWindow(QMainWindow):
         )
         self.desktops_page.banner.show_message(message)
         if not self._interactive:
-            self._finish(ExitCode.LAUNCH, message)
+            self._finish(startup.ExitCode.LAUNCH, message)
 
     def cancel_start(self) -> None:
         """Stop asking for the machine that powers on; no client will be started."""
-        attempt = self.waiter.cancel()
+        attempt = self._waiter.cancel() if self._waiter is not None else None
         if attempt is None:
             return
         self._attempts.pop(attempt.desktop.id, None)
@@ -570,7 +699,8 @@ class MainWindow(QMainWindow):
             self.desktops_page.set_recents(user.recents[server])
         name = opened.desktop.name
         if opened.detached:
-            message = self.tr("%s is opening in %s.") % (name, opened.client.name)
+            client = coretext.translate(opened.client.name)
+            message = self.tr("%s is opening in %s.") % (name, client)
         else:
             message = self.tr("%s is open in its own window.") % name
         self.desktops_page.banner.show_message(message, kind="info")
@@ -588,9 +718,11 @@ class MainWindow(QMainWindow):
         if not self._interactive:
             reason = result.reason
             if reason is not None and reason.failed:
-                self._finish(ExitCode.LAUNCH, f"{reason.message} {reason.hint}".strip())
+                self._finish(
+                    startup.ExitCode.LAUNCH, coretext.sentence(reason.message, reason.hint)
+                )
             else:
-                self._finish(ExitCode.OK, "")
+                self._finish(startup.ExitCode.OK, "")
         if opened is None:
             return  # we stopped it ourselves (log off), or the user signed out
         name = opened.desktop.name
@@ -600,7 +732,7 @@ class MainWindow(QMainWindow):
         if reason is not None:
             kind = "error" if reason.failed else "info"
             self.desktops_page.banner.show_message(
-                f"{name}: {reason.message} {reason.hint}".strip(), kind=kind
+                f"{name}: {coretext.sentence(reason.message, reason.hint)}", kind=kind
             )
         else:
             self.desktops_page.banner.show_message(
@@ -657,7 +789,7 @@ class MainWindow(QMainWindow):
             self._bring_to_front()
         if request.empty:
             return
-        current = self.session.base_url
+        current = self._session.base_url if self._session is not None else None
         if current is not None:
             if request.server and request.server != current:
                 self.desktops_page.banner.show_message(
@@ -669,7 +801,7 @@ class MainWindow(QMainWindow):
                     kind="warn",
                 )
                 if not self._interactive:
-                    self._finish(ExitCode.USAGE, self.desktops_page.banner.text())
+                    self._finish(startup.ExitCode.USAGE, self.desktops_page.banner.text())
                 return
             if request.desktop:
                 self._connect_by_id(request.desktop, request.protocol)
@@ -685,7 +817,7 @@ class MainWindow(QMainWindow):
         if page.server.text().strip() and page.username.text().strip():
             self.recall_password(then_sign_in=True)
         elif not self._interactive:
-            self._finish(ExitCode.USAGE, self.tr("Give the broker and the username."))
+            self._finish(startup.ExitCode.USAGE, self.tr("Give the broker and the username."))
 
     def _bring_to_front(self) -> None:
         if self.isMinimized():
@@ -703,22 +835,24 @@ class MainWindow(QMainWindow):
 
     def _failed(self, error: Exception) -> None:
         self.desktops_page.set_busy(False)
-        if isinstance(error, DesktopStarting):
-            self.desktops_page.banner.show_message(describe(error), kind="info")
+        if isinstance(error, broker.DesktopStarting):
+            self.desktops_page.banner.show_message(_describe(error), kind="info")
             self.refresh()
             return
-        if isinstance(error, SessionExpired):
+        if isinstance(error, broker.SessionExpired):
             self.sign_out()
-            self.sign_in_page.show_error(describe(error))
+            self.sign_in_page.show_error(_describe(error))
             return
-        self.desktops_page.banner.show_message(describe(error))
+        self.desktops_page.banner.show_message(_describe(error))
 
     # -- diagnostics ---------------------------------------------------------
 
     def _take_report_target(self) -> None:
         """On the GUI thread: the broker and desktop the next report checks."""
-        server = self.session.base_url or self.sign_in_page.server.text().strip()
-        self._report_target = (server or None, self.session.last_address)
+        session = self._session
+        current = session.base_url if session is not None else None
+        server = current or self.sign_in_page.server.text().strip()
+        self._report_target = (server or None, session.last_address if session else None)
 
     def make_report(self) -> doctor.Report:
         """The doctor's report on this window's broker and last desktop (off the GUI thread)."""
@@ -765,9 +899,12 @@ class MainWindow(QMainWindow):
     # -- shutdown ----------------------------------------------------------
 
     def stop_clients(self) -> None:
-        self.session.stop_clients()
+        if self._session is not None:
+            self._session.stop_clients()
 
     def closeEvent(self, event: QCloseEvent) -> None:  # noqa: N802
-        self.waiter.cancel()
-        self.session.close()
+        if self._waiter is not None:
+            self._waiter.cancel()
+        if self._session is not None:
+            self._session.close()
         super().closeEvent(event)

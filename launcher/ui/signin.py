@@ -10,15 +10,15 @@ the broker asked for one (:meth:`ask_otp`).
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import TYPE_CHECKING
 
-from PySide6.QtCore import QEvent, QObject, Qt, Signal
+from PySide6.QtCore import QEvent, QObject, Signal
 from PySide6.QtGui import QKeyEvent
 from PySide6.QtWidgets import (
     QCheckBox,
     QComboBox,
     QFormLayout,
     QHBoxLayout,
-    QInputDialog,
     QLabel,
     QLineEdit,
     QMenu,
@@ -29,10 +29,18 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from launcher.core import servers
+from launcher.core.lazy import Lazy
 from launcher.core.signin import account_name, caps_lock_from_key, clean_otp
-from launcher.ui.resources import icon, themed_icon
+from launcher.ui import coretext
+from launcher.ui.resources import logo_pixmap, themed_icon
 from launcher.ui.widgets import Banner
+
+if TYPE_CHECKING:
+    from PySide6.QtWidgets import QInputDialog
+
+    from launcher.core import servers
+else:  # it loads the broker client: only when the list is edited
+    servers = Lazy("launcher.core.servers")
 
 
 class SignInPage(QWidget):
@@ -52,14 +60,18 @@ class SignInPage(QWidget):
         self._caps_lock: bool | None = None
         self.server_dialog: QInputDialog | None = None
 
+        # This page is the window's first frame. It names the few Qt enum values
+        # it needs (setProperty takes an enum's key as text): the first use of
+        # ``Qt.`` makes PySide build all ~90 enum types of the Qt namespace,
+        # which would cost that frame 10 to 20 ms.
         logo = QLabel()
-        logo.setPixmap(icon("rubicon").pixmap(72, 72))
-        logo.setAlignment(Qt.AlignmentFlag.AlignCenter)
+        logo.setPixmap(logo_pixmap())
+        logo.setProperty("alignment", "AlignCenter")
         title = QLabel(self.tr("Rubicon"))
-        title.setAlignment(Qt.AlignmentFlag.AlignCenter)
+        title.setProperty("alignment", "AlignCenter")
         title.setStyleSheet("font-size: 22pt; font-weight: 600;")
         subtitle = QLabel(self.tr("Sign in to reach your desktops"))
-        subtitle.setAlignment(Qt.AlignmentFlag.AlignCenter)
+        subtitle.setProperty("alignment", "AlignCenter")
         subtitle.setStyleSheet("color: palette(placeholder-text);")
 
         # The broker: an editable list; self.server is its text field.
@@ -109,7 +121,7 @@ class SignInPage(QWidget):
         self.otp.setAccessibleName(self.tr("One-time code"))
         self.otp.setPlaceholderText(self.tr("6-digit code from your authenticator app"))
         self.otp.setMaxLength(12)
-        self.otp.setInputMethodHints(Qt.InputMethodHint.ImhDigitsOnly)
+        self.otp.setProperty("inputMethodHints", "ImhDigitsOnly")
         self.remember = QCheckBox(self.tr("&Remember my password"))
         self.remember.setAccessibleName(self.tr("Remember my password"))
         self.remember.setToolTip(
@@ -166,9 +178,14 @@ class SignInPage(QWidget):
         inner.addWidget(self.button)
         inner.addLayout(links)
 
+        # Centred by stretches on both sides (not Qt.AlignmentFlag.AlignHCenter).
+        centred = QHBoxLayout()
+        centred.addStretch(1)
+        centred.addWidget(card)
+        centred.addStretch(1)
         outer = QVBoxLayout(self)
         outer.addStretch(1)
-        outer.addWidget(card, 0, Qt.AlignmentFlag.AlignHCenter)
+        outer.addLayout(centred)
         outer.addStretch(2)
 
         self.setTabOrder(self.server, self.servers_button)
@@ -235,6 +252,8 @@ class SignInPage(QWidget):
         self.remove_action.setEnabled(known)
 
     def _ask_address(self, current: str | None) -> None:
+        from PySide6.QtWidgets import QInputDialog
+
         dialog = QInputDialog(self)
         dialog.setWindowTitle(self.tr("Edit broker") if current else self.tr("Add a broker"))
         dialog.setLabelText(self.tr("Broker address, for example broker.example.com:"))
@@ -271,7 +290,7 @@ class SignInPage(QWidget):
         try:
             updated = change()
         except ValueError as e:
-            self.banner.show_message(str(e))
+            self.banner.show_message(coretext.of_error(e))
             return False
         self.banner.clear_message()
         self.set_servers(updated)
@@ -398,6 +417,8 @@ class SignInPage(QWidget):
     def eventFilter(self, watched: QObject, event: QEvent) -> bool:  # noqa: N802
         if watched is self.password:
             if event.type() == QEvent.Type.KeyPress and isinstance(event, QKeyEvent):
+                from PySide6.QtCore import Qt  # here: see the comment in __init__
+
                 shift = bool(event.modifiers() & Qt.KeyboardModifier.ShiftModifier)
                 state = caps_lock_from_key(event.text(), shift)
                 if state is not None:

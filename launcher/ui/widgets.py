@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from PySide6.QtCore import Qt, Signal
+from PySide6 import QtCore
+from PySide6.QtCore import Signal
 from PySide6.QtWidgets import (
     QFrame,
     QHBoxLayout,
@@ -36,7 +37,9 @@ class Banner(QLabel):
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.setWordWrap(True)
-        self.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        # By name, and QtCore.Qt below only when used: the sign-in page, the
+        # window's first frame, has a banner and does without ``Qt.`` (see signin.py).
+        self.setProperty("textInteractionFlags", "TextSelectableByMouse")
         self.setAccessibleName(self.tr("Message"))
         self._kind: str | None = None
         self.hide()
@@ -90,7 +93,7 @@ class StartingPanel(QFrame):
         text.addWidget(self.bar)
         row = QHBoxLayout(self)
         row.addLayout(text, 1)
-        row.addWidget(self.cancel_button, 0, Qt.AlignmentFlag.AlignVCenter)
+        row.addWidget(self.cancel_button, 0, QtCore.Qt.AlignmentFlag.AlignVCenter)
         self.cancel_button.clicked.connect(self.cancelled)
         self.hide()
 

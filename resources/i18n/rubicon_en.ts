@@ -606,6 +606,13 @@
     </message>
 </context>
 <context>
+    <name>SessionController</name>
+    <message>
+        <source>Something went wrong: %s. Please send the log to your administrator.</source>
+        <translation type="unfinished"></translation>
+    </message>
+</context>
+<context>
     <name>SettingsDialog</name>
     <message>
         <source>Rubicon settings</source>
@@ -1117,6 +1124,609 @@
     </message>
     <message>
         <source>Trying again in %d seconds.</source>
+        <translation type="unfinished"></translation>
+    </message>
+</context>
+<context>
+    <name>CoreText</name>
+    <message>
+        <source>{url} is not a broker address; use https://host[:port].</source>
+        <comment>broker.address.bad</comment>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Enter the broker&apos;s address, for example broker.example.com.</source>
+        <comment>broker.address.empty</comment>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>connection details</source>
+        <comment>broker.answer.connection</comment>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>desktop list</source>
+        <comment>broker.answer.desktops</comment>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>reply</source>
+        <comment>broker.answer.reply</comment>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>sign-in</source>
+        <comment>broker.answer.sign_in</comment>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>start-up notice</source>
+        <comment>broker.answer.starting</comment>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Try again in {wait}.</source>
+        <comment>broker.busy.hint</comment>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>The broker at {origin} presented a different certificate from the one you trusted before. Someone may be intercepting the connection, or the certificate was replaced. Rubicon will not connect.</source>
+        <comment>broker.certificate_changed</comment>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Ask your administrator whether the broker&apos;s certificate changed; the new fingerprint is {fingerprint}.</source>
+        <comment>broker.certificate_changed.hint</comment>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Check your username and password and try again.</source>
+        <comment>broker.invalid_credentials.hint</comment>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>You can try again in {wait}.</source>
+        <comment>broker.locked.hint</comment>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>The server at {url} answered HTTP {status}, which is not a broker reply.</source>
+        <comment>broker.not_a_broker</comment>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Check that the address points to a Rubicon broker.</source>
+        <comment>broker.not_a_broker.hint</comment>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Sign in again.</source>
+        <comment>broker.session_expired.hint</comment>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Your desktop is starting.</source>
+        <comment>broker.starting</comment>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Try again in {seconds} seconds.</source>
+        <comment>broker.starting.hint</comment>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>The broker at {url} did not answer in time.</source>
+        <comment>broker.timeout</comment>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>It may be overloaded or the network is slow; try again shortly.</source>
+        <comment>broker.timeout.hint</comment>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>The broker at {url} refused a secure connection ({why}).</source>
+        <comment>broker.tls_refused</comment>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Check the server address; ask your administrator about its certificate.</source>
+        <comment>broker.tls_refused.hint</comment>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Cannot reach the broker at {url}.</source>
+        <comment>broker.unreachable</comment>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Check the server address and your network connection.</source>
+        <comment>broker.unreachable.hint</comment>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>The broker at {url} sent a {what} this launcher cannot read.</source>
+        <comment>broker.unreadable</comment>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>The broker may be a newer version; ask your administrator.</source>
+        <comment>broker.unreadable.hint</comment>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>The broker at {origin} uses a certificate this computer does not trust.</source>
+        <comment>broker.untrusted</comment>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Compare its fingerprint with the one your administrator gave you before you trust it.</source>
+        <comment>broker.untrusted.hint</comment>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Connect again; if it keeps happening, send the log to your administrator.</source>
+        <comment>client.again_or_log.hint</comment>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Try again; if it keeps happening, tell your administrator.</source>
+        <comment>client.again_or_tell.hint</comment>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>The desktop closed the connection.</source>
+        <comment>client.closed</comment>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Connect again to resume.</source>
+        <comment>client.connect_again.hint</comment>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>The desktop refused the console password.</source>
+        <comment>client.console_password_refused</comment>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Try again; if it keeps happening, ask your administrator to check the desktop.</source>
+        <comment>client.console_password_refused.hint</comment>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>The {client} crashed ({signal}).</source>
+        <comment>client.crashed</comment>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>The {client} was ended from outside Rubicon ({signal}).</source>
+        <comment>client.killed</comment>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>The desktop did not answer in time.</source>
+        <comment>client.no_answer</comment>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>It may be starting or busy; try again in a minute. If it keeps happening, tell your administrator.</source>
+        <comment>client.no_answer.hint</comment>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>The desktop is not answering on its display port.</source>
+        <comment>client.not_answering</comment>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>{client} is not installed.</source>
+        <comment>client.not_installed</comment>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>{client} is not installed at {path}.</source>
+        <comment>client.not_installed_at</comment>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>RDP client</source>
+        <comment>client.rdp</comment>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>SPICE viewer</source>
+        <comment>client.spice</comment>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>It may be starting or switched off; try again in a minute.</source>
+        <comment>client.starting_or_off.hint</comment>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>The {client} stopped unexpectedly (exit code {code}).</source>
+        <comment>client.stopped</comment>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>VNC viewer</source>
+        <comment>client.vnc</comment>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Rubicon could not remove your saved password from the keychain. Remove the entry {entry} for {username} with your keychain tool.</source>
+        <comment>keychain.not_removed</comment>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Rubicon could not save your password in this computer&apos;s keychain, so you will be asked for it next time. Check that a keychain (for example GNOME Keyring) is installed and unlocked.</source>
+        <comment>keychain.not_saved</comment>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>The broker sent connection details Rubicon cannot use ({why}).</source>
+        <comment>launch.bad_connection</comment>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Tell your administrator.</source>
+        <comment>launch.bad_connection.hint</comment>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Cannot read {path}: {why}.</source>
+        <comment>launch.cannot_read</comment>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Could not start {program}: {why}.</source>
+        <comment>launch.cannot_start</comment>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Check that the client is installed and may be run.</source>
+        <comment>launch.cannot_start.hint</comment>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Could not write the launch file: {why}.</source>
+        <comment>launch.file_unwritable</comment>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Check that your temporary folder is writable.</source>
+        <comment>launch.file_unwritable.hint</comment>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Rubicon could not find out which FreeRDP version {path} is.</source>
+        <comment>launch.freerdp_version_unknown</comment>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>FreeRDP needs an X display to start, even to say its version. Run Rubicon in your desktop session; if that is where it runs, send the log to your administrator.</source>
+        <comment>launch.freerdp_version_unknown.hint</comment>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Rubicon could not find out which FreeRDP version {path} is (DISPLAY is not set).</source>
+        <comment>launch.freerdp_version_unknown.no_display</comment>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>The launch data is too large to hand to the client through a pipe.</source>
+        <comment>launch.pipe_full</comment>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Report this to your administrator.</source>
+        <comment>launch.pipe_full.hint</comment>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>This desktop signs you in with your Rubicon password, which Rubicon no longer holds.</source>
+        <comment>launch.sso_password_gone</comment>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Sign out, sign in again, and connect.</source>
+        <comment>launch.sso_password_gone.hint</comment>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Your account is disabled.</source>
+        <comment>rdp.account_disabled</comment>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Ask your administrator.</source>
+        <comment>rdp.account_disabled.hint</comment>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Your account is locked.</source>
+        <comment>rdp.account_locked</comment>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Ask your administrator to unlock it.</source>
+        <comment>rdp.account_locked.hint</comment>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>The desktop&apos;s certificate has changed since you last connected.</source>
+        <comment>rdp.certificate_changed</comment>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Do not connect; tell your administrator, as someone may be intercepting the connection.</source>
+        <comment>rdp.certificate_changed.hint</comment>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>The desktop&apos;s certificate is not the one Rubicon expected.</source>
+        <comment>rdp.certificate_unexpected</comment>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Tell your administrator; the connection was stopped to protect your sign-in.</source>
+        <comment>rdp.certificate_unexpected.hint</comment>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>The RDP client (FreeRDP)</source>
+        <comment>rdp.client.freerdp</comment>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>The Microsoft Remote Desktop app</source>
+        <comment>rdp.client.macos</comment>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Remote Desktop Connection (mstsc)</source>
+        <comment>rdp.client.mstsc</comment>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>The Microsoft Remote Desktop app (Windows App)</source>
+        <comment>rdp.client.windows_app</comment>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>FreeRDP 2 can take a gateway password only together with the desktop&apos;s.</source>
+        <comment>rdp.freerdp2_gateway</comment>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Ask your administrator to enable single sign-on for this desktop, or install FreeRDP 3.</source>
+        <comment>rdp.freerdp2_gateway.hint</comment>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>FreeRDP {version} is too old for Rubicon.</source>
+        <comment>rdp.freerdp_too_old</comment>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>The gateway password is missing.</source>
+        <comment>rdp.gateway_password_missing</comment>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Ask your administrator to check the gateway settings of this desktop.</source>
+        <comment>rdp.gateway_password_missing.hint</comment>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>The session ended after being idle.</source>
+        <comment>rdp.idle</comment>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Install FreeRDP: sudo apt-get install freerdp3-x11 (Debian 13, Ubuntu 24.04) or sudo apt-get install freerdp2-x11 (Debian 12); Fedora: sudo dnf install freerdp.</source>
+        <comment>rdp.install.linux</comment>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Install Windows App (formerly Microsoft Remote Desktop) from the Mac App Store.</source>
+        <comment>rdp.install.macos</comment>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Remote Desktop Connection (mstsc.exe) is part of Windows; if it is missing, ask your administrator to restore it.</source>
+        <comment>rdp.install.windows</comment>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Install FreeRDP (brew install freerdp), or set its path in Settings.</source>
+        <comment>rdp.install_freerdp.macos</comment>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Install FreeRDP from freerdp.com, or set its path in Settings.</source>
+        <comment>rdp.install_freerdp.windows</comment>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>The session was logged off on the desktop.</source>
+        <comment>rdp.logged_off</comment>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>The desktop&apos;s name could not be found.</source>
+        <comment>rdp.name_not_found</comment>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Check your network connection; if it is fine, tell your administrator.</source>
+        <comment>rdp.name_not_found.hint</comment>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>A secure connection to the desktop or its gateway could not be set up.</source>
+        <comment>rdp.no_secure_connection</comment>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Your password has expired.</source>
+        <comment>rdp.password_expired</comment>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Change it (or ask your administrator to), then connect again.</source>
+        <comment>rdp.password_expired.hint</comment>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>The desktop refused the user name or password.</source>
+        <comment>rdp.sign_in_refused</comment>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Sign in to Rubicon again; if it keeps happening, ask your administrator.</source>
+        <comment>rdp.sign_in_refused.hint</comment>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>The sound system set for remote desktops is not available on this computer.</source>
+        <comment>rdp.sound_unavailable</comment>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Ask your administrator to leave the RDP sound system on automatic.</source>
+        <comment>rdp.sound_unavailable.hint</comment>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>The session was taken over by another connection.</source>
+        <comment>rdp.taken_over</comment>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>The desktop could not be reached or ended the connection while signing in.</source>
+        <comment>rdp.unreachable</comment>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Enter the 6-digit code your authenticator app shows.</source>
+        <comment>signin.otp_format</comment>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Install virt-viewer: sudo apt-get install virt-viewer (Fedora: sudo dnf install virt-viewer).</source>
+        <comment>spice.install.linux</comment>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Install virt-viewer&apos;s remote-viewer (for example with Homebrew or MacPorts), or set its path in Settings.</source>
+        <comment>spice.install.macos</comment>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Install virt-viewer for Windows from virt-manager.org, or set the path of remote-viewer.exe in Settings.</source>
+        <comment>spice.install.windows</comment>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>The SPICE viewer (remote-viewer)</source>
+        <comment>spice.viewer</comment>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Install TigerVNC&apos;s viewer: sudo apt-get install tigervnc-viewer (Fedora: sudo dnf install tigervnc).</source>
+        <comment>vnc.install.linux</comment>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Install the TigerVNC viewer (brew install --cask tigervnc-viewer).</source>
+        <comment>vnc.install.macos</comment>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Install the TigerVNC viewer from tigervnc.org, or set its path in Settings.</source>
+        <comment>vnc.install.windows</comment>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>The VNC viewer</source>
+        <comment>vnc.viewer</comment>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>1 minute</source>
+        <comment>wait.minute</comment>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>{count} minutes</source>
+        <comment>wait.minutes</comment>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>1 second</source>
+        <comment>wait.second</comment>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>{count} seconds</source>
+        <comment>wait.seconds</comment>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Rubicon cannot store this sign-in ({why}).</source>
+        <comment>wincred.cannot_store</comment>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Windows did not remove the sign-in for {target} ({why}).</source>
+        <comment>wincred.not_removed</comment>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>It goes when you sign out of Windows; to remove it now: cmdkey /delete:{target}</source>
+        <comment>wincred.not_removed.hint</comment>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Windows did not store the sign-in for {target} ({why}).</source>
+        <comment>wincred.not_stored</comment>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Remote Desktop Connection will ask for the password instead.</source>
+        <comment>wincred.not_stored.hint</comment>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Windows credentials can only be stored on Windows.</source>
+        <comment>wincred.not_windows</comment>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Use FreeRDP on this system, or let the RDP client ask for the password.</source>
+        <comment>wincred.not_windows.hint</comment>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>The password is too long for a Windows credential ({count} characters).</source>
+        <comment>wincred.password_too_long</comment>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>it takes the user name only as DOMAIN\user or user@domain</source>
+        <comment>wincred.why.bad_username</comment>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Windows error {code}</source>
+        <comment>wincred.why.code</comment>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>this sign-in session cannot hold credentials; a policy may forbid saving them</source>
+        <comment>wincred.why.no_logon_session</comment>
         <translation type="unfinished"></translation>
     </message>
 </context>

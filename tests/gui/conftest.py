@@ -5,16 +5,33 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from PySide6.QtCore import Qt
 from pytestqt.qtbot import QtBot
 
+from broker_stub import tls
 from launcher.core import trust
 from launcher.core.broker import BrokerClient
 from launcher.core.launching import Preferences
 from launcher.ui.mainwindow import MainWindow, Options
+from launcher.ui.signin import SignInPage
 from tests.helpers import fake_client
 from tests.helpers.live_broker import LiveBroker, Machine, live_broker
 
 USERS = {"ann": "ann-password", "bob": "bob-password"}
+
+
+def submit(qtbot: QtBot, page: SignInPage, url: str, *, password: str | None = None) -> None:
+    """Fill the sign-in page in for ann (her password unless ``password``) and click Sign in."""
+    page.server.setText(url)
+    page.username.setText("ann")
+    page.password.setText(USERS["ann"] if password is None else password)
+    qtbot.mouseClick(page.button, Qt.MouseButton.LeftButton)
+
+
+def sign_in(qtbot: QtBot, window: MainWindow, url: str) -> None:
+    """Sign ann in, until the window shows her desktops."""
+    with qtbot.waitSignal(window.desktops_shown, timeout=10_000):
+        submit(qtbot, window.sign_in_page, url)
 
 
 @pytest.fixture
@@ -24,6 +41,23 @@ def broker(tmp_path: Path) -> Iterator[LiveBroker]:
         tmp_path / "broker",
         pools={"engineering": [Machine("eng-1", port=5901, password="vncpass1")]},
         users=USERS,
+    ) as live:
+        yield live
+
+
+@pytest.fixture
+def certificate(tmp_path: Path) -> tls.Certificate:
+    return tls.create(tmp_path / "tls", ["broker.test"])
+
+
+@pytest.fixture
+def tls_broker(tmp_path: Path, certificate: tls.Certificate) -> Iterator[LiveBroker]:
+    """A broker with its own certificate, which no CA vouches for: the window asks."""
+    with live_broker(
+        tmp_path / "broker",
+        pools={"engineering": [Machine("eng-1", port=5901)]},
+        users=USERS,
+        tls=(certificate.cert, certificate.key),
     ) as live:
         yield live
 

@@ -18,7 +18,6 @@ from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QMenuBar
 from pytestqt.qtbot import QtBot
 
-from broker_stub import tls
 from launcher.core.broker import BrokerClient
 from launcher.core.kiosk import KioskConfig, KioskPolicy, Screen, hash_pin
 from launcher.core.launching import OpenedDesktop, Preferences
@@ -28,7 +27,7 @@ from tests.gui.conftest import USERS
 from tests.helpers import fake_client
 from tests.helpers.fake_broker import FakeBroker
 from tests.helpers.fake_broker import desktop as fake_desktop
-from tests.helpers.live_broker import LiveBroker, Machine, live_broker
+from tests.helpers.live_broker import LiveBroker
 
 DATA = Path(__file__).parents[1] / "data" / "vncviewer"
 PIN = "2468"
@@ -487,21 +486,14 @@ def test_single_sign_on_holds_the_password_only_until_the_session_ends(
 
 
 def test_an_untrusted_broker_certificate_is_named_not_blamed_on_the_network(
-    qtbot: QtBot, make_kiosk: KioskFactory, tmp_path: Path
+    qtbot: QtBot, make_kiosk: KioskFactory, tls_broker: LiveBroker, tmp_path: Path
 ) -> None:
-    certificate = tls.create(tmp_path / "tls", ["broker.test"])
-    with live_broker(
-        tmp_path / "broker",
-        pools={"engineering": [Machine("eng-1", port=5901)]},
-        users=USERS,
-        tls=(certificate.cert, certificate.key),
-    ) as broker:
-        window = make_kiosk(tmp_path / "vncviewer", server=broker.url)
-        on_screen(qtbot, window, Screen.WAITING_FOR_NETWORK)
-        waiting = window.waiting_page
-        qtbot.waitUntil(lambda: waiting.heading.text() == "The broker cannot be trusted")
-        assert waiting.detail.text() == (
-            f"The broker at {broker.url} presents a certificate this kiosk does not trust. "
-            "Tell your administrator."
-        )
-        assert "network connection" not in waiting.detail.text()
+    window = make_kiosk(tmp_path / "vncviewer", server=tls_broker.url)
+    on_screen(qtbot, window, Screen.WAITING_FOR_NETWORK)
+    waiting = window.waiting_page
+    qtbot.waitUntil(lambda: waiting.heading.text() == "The broker cannot be trusted")
+    assert waiting.detail.text() == (
+        f"The broker at {tls_broker.url} presents a certificate this kiosk does not trust. "
+        "Tell your administrator."
+    )
+    assert "network connection" not in waiting.detail.text()

@@ -14,7 +14,7 @@ from launcher.core.broker import BrokerClient, BrokerRejected
 from launcher.core.models import DesktopState
 from launcher.core.protocols import vnc
 from launcher.ui.mainwindow import MainWindow
-from tests.gui.conftest import USERS, WindowFactory
+from tests.gui.conftest import USERS, WindowFactory, submit
 from tests.helpers import fake_client
 from tests.helpers.live_broker import LiveBroker
 
@@ -78,10 +78,7 @@ def test_wrong_password_is_shown_on_the_sign_in_page(
 
 def test_broker_down_is_explained(qtbot: QtBot, window: MainWindow) -> None:
     page = window.sign_in_page
-    page.server.setText("http://127.0.0.1:9")  # discard port: nothing listens
-    page.username.setText("ann")
-    page.password.setText("x")
-    qtbot.mouseClick(page.button, Qt.MouseButton.LeftButton)
+    submit(qtbot, page, "http://127.0.0.1:9", password="x")  # discard port: nothing listens
     qtbot.waitUntil(lambda: page.banner.isVisible(), timeout=10_000)
     assert page.banner.text() == (
         "Cannot reach the broker at http://127.0.0.1:9. "

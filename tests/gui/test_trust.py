@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -11,25 +10,9 @@ from pytestqt.qtbot import QtBot
 
 from broker_stub import tls
 from launcher.core import trust
-from tests.gui.conftest import USERS, WindowFactory
+from tests.gui.conftest import WindowFactory, submit
 from tests.helpers import fake_client
-from tests.helpers.live_broker import LiveBroker, Machine, live_broker
-
-
-@pytest.fixture
-def certificate(tmp_path: Path) -> tls.Certificate:
-    return tls.create(tmp_path / "tls", ["broker.test"])
-
-
-@pytest.fixture
-def tls_broker(tmp_path: Path, certificate: tls.Certificate) -> Iterator[LiveBroker]:
-    with live_broker(
-        tmp_path / "broker",
-        pools={"engineering": [Machine("eng-1", port=5901)]},
-        users=USERS,
-        tls=(certificate.cert, certificate.key),
-    ) as live:
-        yield live
+from tests.helpers.live_broker import LiveBroker
 
 
 @pytest.fixture
@@ -37,13 +20,6 @@ def pins(tmp_path: Path, make_window: WindowFactory) -> trust.PinStore:
     store = trust.PinStore(tmp_path / "pins.json")
     make_window.pins = store
     return store
-
-
-def fill_and_submit(qtbot: QtBot, page: object, url: str) -> None:
-    page.server.setText(url)  # type: ignore[attr-defined]
-    page.username.setText("ann")  # type: ignore[attr-defined]
-    page.password.setText(USERS["ann"])  # type: ignore[attr-defined]
-    qtbot.mouseClick(page.button, Qt.MouseButton.LeftButton)  # type: ignore[attr-defined]
 
 
 def test_first_use_shows_the_fingerprint_and_pins_on_yes(
@@ -55,7 +31,7 @@ def test_first_use_shows_the_fingerprint_and_pins_on_yes(
     viewer: fake_client.FakeClient,
 ) -> None:
     window = make_window(viewer.path)
-    fill_and_submit(qtbot, window.sign_in_page, tls_broker.url)
+    submit(qtbot, window.sign_in_page, tls_broker.url)
     qtbot.waitUntil(lambda: window.trust_dialog is not None, timeout=10_000)
     dialog = window.trust_dialog
     assert dialog is not None
@@ -80,7 +56,7 @@ def test_cancel_pins_nothing_and_stays_signed_out(
     viewer: fake_client.FakeClient,
 ) -> None:
     window = make_window(viewer.path)
-    fill_and_submit(qtbot, window.sign_in_page, tls_broker.url)
+    submit(qtbot, window.sign_in_page, tls_broker.url)
     qtbot.waitUntil(lambda: window.trust_dialog is not None, timeout=10_000)
     assert window.trust_dialog is not None
     qtbot.mouseClick(window.trust_dialog.cancel_button, Qt.MouseButton.LeftButton)
@@ -102,7 +78,7 @@ def test_a_changed_certificate_is_refused_without_a_question(
     pins.pin(trust.origin(tls_broker.url), pem=old.cert.read_text())
     window = make_window(viewer.path)
     page = window.sign_in_page
-    fill_and_submit(qtbot, page, tls_broker.url)
+    submit(qtbot, page, tls_broker.url)
     qtbot.waitUntil(lambda: page.banner.isVisible(), timeout=10_000)
     assert "presented a different certificate" in page.banner.text()
     assert certificate.fingerprint in page.banner.text()
@@ -120,7 +96,7 @@ def test_enter_in_the_question_does_not_trust(
     viewer: fake_client.FakeClient,
 ) -> None:
     window = make_window(viewer.path)
-    fill_and_submit(qtbot, window.sign_in_page, tls_broker.url)
+    submit(qtbot, window.sign_in_page, tls_broker.url)
     qtbot.waitUntil(lambda: window.trust_dialog is not None, timeout=10_000)
     dialog = window.trust_dialog
     assert dialog is not None

@@ -36,8 +36,16 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from launcher.core.secret import Secret
+from launcher.core.texts import Text
 
 __all__ = [
+    "AGAIN_OR_SEND_THE_LOG",
+    "CONNECTION_CLOSED",
+    "CONNECT_AGAIN",
+    "CONSOLE_PASSWORD_REFUSED",
+    "NOT_ANSWERING",
+    "STARTING_OR_OFF",
+    "TRY_AGAIN_OR_TELL",
     "ClientNotFound",
     "Credential",
     "ExitReason",
@@ -50,6 +58,7 @@ __all__ = [
     "fd_placeholder",
     "file_placeholder",
     "find_client",
+    "not_installed",
     "plain_value",
     "substitute",
 ]
@@ -84,6 +93,46 @@ class ExitReason:
     hint: str = ""
     failed: bool = True
     logged_off: bool = False
+
+
+# Hints and reasons that more than one client gives.
+CONNECT_AGAIN = Text("client.connect_again.hint", "Connect again to resume.")
+AGAIN_OR_SEND_THE_LOG = Text(
+    "client.again_or_log.hint",
+    "Connect again; if it keeps happening, send the log to your administrator.",
+)
+STARTING_OR_OFF = Text(
+    "client.starting_or_off.hint", "It may be starting or switched off; try again in a minute."
+)
+TRY_AGAIN_OR_TELL = Text(
+    "client.again_or_tell.hint", "Try again; if it keeps happening, tell your administrator."
+)
+CONSOLE_PASSWORD_REFUSED = ExitReason(
+    Text("client.console_password_refused", "The desktop refused the console password."),
+    hint=Text(
+        "client.console_password_refused.hint",
+        "Try again; if it keeps happening, ask your administrator to check the desktop.",
+    ),
+)
+NOT_ANSWERING = ExitReason(
+    Text("client.not_answering", "The desktop is not answering on its display port."),
+    hint=STARTING_OR_OFF,
+)
+CONNECTION_CLOSED = ExitReason(
+    Text("client.closed", "The desktop closed the connection."), hint=CONNECT_AGAIN
+)
+
+
+def not_installed(client: Text, override: str | None) -> Text:
+    """``client`` is not installed; ``override``: the path the settings gave for it."""
+    if override:
+        return Text(
+            "client.not_installed_at",
+            "{client} is not installed at {path}.",
+            client=client,
+            path=override,
+        )
+    return Text("client.not_installed", "{client} is not installed.", client=client)
 
 
 _PLACEHOLDER = re.compile(r"\{(file|fd):(\d+)\}")

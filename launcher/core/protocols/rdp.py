@@ -39,6 +39,9 @@ from pathlib import Path
 
 from launcher.core.models import ConnectionInfo, Protocol
 from launcher.core.protocols import (
+    AGAIN_OR_SEND_THE_LOG,
+    STARTING_OR_OFF,
+    TRY_AGAIN_OR_TELL,
     ClientNotFound,
     Credential,
     ExitReason,
@@ -50,9 +53,11 @@ from launcher.core.protocols import (
     fd_placeholder,
     file_placeholder,
     find_client,
+    not_installed,
     plain_value,
 )
 from launcher.core.secret import Secret
+from launcher.core.texts import Text
 
 __all__ = [
     "Audio",
@@ -91,17 +96,32 @@ MACOS_APP_DIRS = ("/Applications", "~/Applications")
 # What to install for the client each OS uses: FreeRDP on Linux, mstsc on
 # Windows, Windows App on macOS.
 INSTALL_HINT = {
-    "linux": "Install FreeRDP: sudo apt-get install freerdp3-x11 (Debian 13, Ubuntu 24.04) "
-    "or sudo apt-get install freerdp2-x11 (Debian 12); Fedora: sudo dnf install freerdp.",
-    "windows": "Remote Desktop Connection (mstsc.exe) is part of Windows; if it is missing, "
-    "ask your administrator to restore it.",
-    "macos": "Install Windows App (formerly Microsoft Remote Desktop) from the Mac App Store.",
+    "linux": Text(
+        "rdp.install.linux",
+        "Install FreeRDP: sudo apt-get install freerdp3-x11 (Debian 13, Ubuntu 24.04) "
+        "or sudo apt-get install freerdp2-x11 (Debian 12); Fedora: sudo dnf install freerdp.",
+    ),
+    "windows": Text(
+        "rdp.install.windows",
+        "Remote Desktop Connection (mstsc.exe) is part of Windows; if it is missing, "
+        "ask your administrator to restore it.",
+    ),
+    "macos": Text(
+        "rdp.install.macos",
+        "Install Windows App (formerly Microsoft Remote Desktop) from the Mac App Store.",
+    ),
 }
 # For FreeRDP where it is not the usual client.
 FREERDP_HINT = {
     "linux": INSTALL_HINT["linux"],
-    "windows": "Install FreeRDP from freerdp.com, or set its path in Settings.",
-    "macos": "Install FreeRDP (brew install freerdp), or set its path in Settings.",
+    "windows": Text(
+        "rdp.install_freerdp.windows",
+        "Install FreeRDP from freerdp.com, or set its path in Settings.",
+    ),
+    "macos": Text(
+        "rdp.install_freerdp.macos",
+        "Install FreeRDP (brew install freerdp), or set its path in Settings.",
+    ),
 }
 
 MIN_FREERDP = (2, 0, 0)  # /cert: and /from-stdin:force arrived with 2.0.0
@@ -362,14 +382,23 @@ def _check_gateway_secret(gateway: Gateway | None, password: str | None, *, v3: 
         return
     if gateway.password is None:
         raise LaunchError(
-            "The gateway password is missing.",
-            hint="Ask your administrator to check the gateway settings of this desktop.",
+            Text("rdp.gateway_password_missing", "The gateway password is missing."),
+            hint=Text(
+                "rdp.gateway_password_missing.hint",
+                "Ask your administrator to check the gateway settings of this desktop.",
+            ),
         )
     if not v3 and password is None:
         raise LaunchError(
-            "FreeRDP 2 can take a gateway password only together with the desktop's.",
-            hint="Ask your administrator to enable single sign-on for this desktop, "
-            "or install FreeRDP 3.",
+            Text(
+                "rdp.freerdp2_gateway",
+                "FreeRDP 2 can take a gateway password only together with the desktop's.",
+            ),
+            hint=Text(
+                "rdp.freerdp2_gateway.hint",
+                "Ask your administrator to enable single sign-on for this desktop, "
+                "or install FreeRDP 3.",
+            ),
         )
 
 
@@ -395,7 +424,7 @@ def plan_freerdp(
     if version < MIN_FREERDP:
         shown = ".".join(map(str, version))
         raise LaunchError(
-            f"FreeRDP {shown} is too old for Rubicon.",
+            Text("rdp.freerdp_too_old", "FreeRDP {version} is too old for Rubicon.", version=shown),
             hint=INSTALL_HINT["linux"],
         )
     password = _password(connection, options)
@@ -518,9 +547,8 @@ def plan_macos(connection: ConnectionInfo, *, app_path: str, options: RdpOptions
 # --- finding the client ----------------------------------------------------------
 
 
-def _not_found(what: str, hint: str, override: str | None) -> ClientNotFound:
-    where = f" at {override}" if override else ""
-    return ClientNotFound(f"{what} is not installed{where}.", hint=hint)
+def _not_found(what: Text, hint: str, override: str | None) -> ClientNotFound:
+    return ClientNotFound(not_installed(what, override), hint=hint)
 
 
 def locate_freerdp(
@@ -535,7 +563,11 @@ def locate_freerdp(
         extra_dirs = FREERDP_DIRS.get(platform, ())
     found = find_client(FREERDP_NAMES, override=override, extra_dirs=extra_dirs, path=path)
     if found is None:
-        raise _not_found("The RDP client (FreeRDP)", FREERDP_HINT.get(platform, ""), override)
+        raise _not_found(
+            Text("rdp.client.freerdp", "The RDP client (FreeRDP)"),
+            FREERDP_HINT.get(platform, ""),
+            override,
+        )
     return found
 
 
@@ -551,7 +583,11 @@ def locate_mstsc(
         extra_dirs = (os.path.join(system_root, "System32"),) if system_root else MSTSC_DIRS
     found = find_client(MSTSC_NAMES, override=override, extra_dirs=extra_dirs, path=path)
     if found is None:
-        raise _not_found("Remote Desktop Connection (mstsc)", INSTALL_HINT["windows"], override)
+        raise _not_found(
+            Text("rdp.client.mstsc", "Remote Desktop Connection (mstsc)"),
+            INSTALL_HINT["windows"],
+            override,
+        )
     return found
 
 
@@ -563,24 +599,56 @@ def locate_macos_app(
         bundle = Path(override).expanduser()
         if bundle.suffix == ".app" and bundle.is_dir():
             return str(bundle)
-        raise _not_found("The Microsoft Remote Desktop app", INSTALL_HINT["macos"], override)
+        raise _not_found(
+            Text("rdp.client.macos", "The Microsoft Remote Desktop app"),
+            INSTALL_HINT["macos"],
+            override,
+        )
     for directory in search_dirs:
         for name in MACOS_APPS:
             bundle = Path(directory).expanduser() / f"{name}.app"
             if bundle.is_dir():
                 return str(bundle)
-    raise _not_found("The Microsoft Remote Desktop app (Windows App)", INSTALL_HINT["macos"], None)
+    raise _not_found(
+        Text("rdp.client.windows_app", "The Microsoft Remote Desktop app (Windows App)"),
+        INSTALL_HINT["macos"],
+        None,
+    )
 
 
 # --- what FreeRDP says ------------------------------------------------------------
 
 _SIGN_IN_REFUSED = ExitReason(
-    "The desktop refused the user name or password.",
-    hint="Sign in to Rubicon again; if it keeps happening, ask your administrator.",
+    Text("rdp.sign_in_refused", "The desktop refused the user name or password."),
+    hint=Text(
+        "rdp.sign_in_refused.hint",
+        "Sign in to Rubicon again; if it keeps happening, ask your administrator.",
+    ),
 )
 _UNREACHABLE = ExitReason(
-    "The desktop could not be reached or ended the connection while signing in.",
-    hint="It may be starting or switched off; try again in a minute.",
+    Text(
+        "rdp.unreachable",
+        "The desktop could not be reached or ended the connection while signing in.",
+    ),
+    hint=STARTING_OR_OFF,
+)
+_ACCOUNT_LOCKED = ExitReason(
+    Text("rdp.account_locked", "Your account is locked."),
+    hint=Text("rdp.account_locked.hint", "Ask your administrator to unlock it."),
+)
+_NAME_NOT_FOUND = ExitReason(
+    Text("rdp.name_not_found", "The desktop's name could not be found."),
+    hint=Text(
+        "rdp.name_not_found.hint",
+        "Check your network connection; if it is fine, tell your administrator.",
+    ),
+)
+_NO_SECURE_CONNECTION = ExitReason(
+    Text(
+        "rdp.no_secure_connection",
+        "A secure connection to the desktop or its gateway could not be set up.",
+    ),
+    hint=TRY_AGAIN_OR_TELL,
 )
 
 # First match in the client's output wins, so the specific certificate lines
@@ -591,16 +659,28 @@ _FATAL_LINES: Sequence[tuple[str, ExitReason]] = (
     (
         "REMOTE HOST IDENTIFICATION HAS CHANGED",
         ExitReason(
-            "The desktop's certificate has changed since you last connected.",
-            hint="Do not connect; tell your administrator, as someone may be "
-            "intercepting the connection.",
+            Text(
+                "rdp.certificate_changed",
+                "The desktop's certificate has changed since you last connected.",
+            ),
+            hint=Text(
+                "rdp.certificate_changed.hint",
+                "Do not connect; tell your administrator, as someone may be "
+                "intercepting the connection.",
+            ),
         ),
     ),
     (
         "certificate not trusted, aborting",
         ExitReason(
-            "The desktop's certificate is not the one Rubicon expected.",
-            hint="Tell your administrator; the connection was stopped to protect your sign-in.",
+            Text(
+                "rdp.certificate_unexpected",
+                "The desktop's certificate is not the one Rubicon expected.",
+            ),
+            hint=Text(
+                "rdp.certificate_unexpected.hint",
+                "Tell your administrator; the connection was stopped to protect your sign-in.",
+            ),
         ),
     ),
     ("ERRCONNECT_LOGON_FAILURE", _SIGN_IN_REFUSED),
@@ -608,43 +688,40 @@ _FATAL_LINES: Sequence[tuple[str, ExitReason]] = (
     (
         "ERRCONNECT_PASSWORD_",  # _EXPIRED, _CERTAINLY_EXPIRED, _MUST_CHANGE
         ExitReason(
-            "Your password has expired.",
-            hint="Change it (or ask your administrator to), then connect again.",
+            Text("rdp.password_expired", "Your password has expired."),
+            hint=Text(
+                "rdp.password_expired.hint",
+                "Change it (or ask your administrator to), then connect again.",
+            ),
         ),
     ),
-    (
-        "ERRCONNECT_ACCOUNT_LOCKED_OUT",
-        ExitReason("Your account is locked.", hint="Ask your administrator to unlock it."),
-    ),
+    ("ERRCONNECT_ACCOUNT_LOCKED_OUT", _ACCOUNT_LOCKED),
     (
         "ERRCONNECT_ACCOUNT_DISABLED",
-        ExitReason("Your account is disabled.", hint="Ask your administrator."),
-    ),
-    (
-        "ERRCONNECT_DNS_NAME_NOT_FOUND",
         ExitReason(
-            "The desktop's name could not be found.",
-            hint="Check your network connection; if it is fine, tell your administrator.",
+            Text("rdp.account_disabled", "Your account is disabled."),
+            hint=Text("rdp.account_disabled.hint", "Ask your administrator."),
         ),
     ),
+    ("ERRCONNECT_DNS_NAME_NOT_FOUND", _NAME_NOT_FOUND),
     (
         # Not "Unable to load sound playback subsystem": plain /sound logs
         # that for pulse, then falls back to ALSA and connects.
         "rdpsnd_virtual_channel_init_event_ex reported an error",
         ExitReason(
-            "The sound system set for remote desktops is not available on this computer.",
-            hint="Ask your administrator to leave the RDP sound system on automatic.",
+            Text(
+                "rdp.sound_unavailable",
+                "The sound system set for remote desktops is not available on this computer.",
+            ),
+            hint=Text(
+                "rdp.sound_unavailable.hint",
+                "Ask your administrator to leave the RDP sound system on automatic.",
+            ),
         ),
     ),
     ("ERRCONNECT_CONNECT_FAILED", _UNREACHABLE),
     ("freerdp_post_connect failed", _UNREACHABLE),
-    (
-        "ERRCONNECT_TLS_CONNECT_FAILED",
-        ExitReason(
-            "A secure connection to the desktop or its gateway could not be set up.",
-            hint="Try again; if it keeps happening, tell your administrator.",
-        ),
-    ),
+    ("ERRCONNECT_TLS_CONNECT_FAILED", _NO_SECURE_CONNECTION),
 )
 
 
@@ -663,26 +740,25 @@ def classify_line(line: str) -> ExitReason | None:
 # desktop; both end the session, so the machine may be freed.
 _NORMAL_EXITS = frozenset({0, 1, 11})  # success, disconnected, disconnected by the user
 _LOGGED_OFF = ExitReason(
-    "The session was logged off on the desktop.", failed=False, logged_off=True
+    Text("rdp.logged_off", "The session was logged off on the desktop."),
+    failed=False,
+    logged_off=True,
 )
 _EXIT_REASONS = {
     2: _LOGGED_OFF,
     12: _LOGGED_OFF,
-    3: ExitReason("The session ended after being idle.", failed=False),
-    5: ExitReason("The session was taken over by another connection.", failed=False),
+    3: ExitReason(Text("rdp.idle", "The session ended after being idle."), failed=False),
+    5: ExitReason(
+        Text("rdp.taken_over", "The session was taken over by another connection."),
+        failed=False,
+    ),
     131: _UNREACHABLE,
     132: _SIGN_IN_REFUSED,
     134: _SIGN_IN_REFUSED,
-    135: ExitReason("Your account is locked.", hint="Ask your administrator to unlock it."),
-    140: ExitReason(
-        "The desktop's name could not be found.",
-        hint="Check your network connection; if it is fine, tell your administrator.",
-    ),
+    135: _ACCOUNT_LOCKED,
+    140: _NAME_NOT_FOUND,
     141: _UNREACHABLE,
-    143: ExitReason(
-        "A secure connection to the desktop or its gateway could not be set up.",
-        hint="Try again; if it keeps happening, tell your administrator.",
-    ),
+    143: _NO_SECURE_CONNECTION,
     147: _UNREACHABLE,
 }
 
@@ -698,7 +774,12 @@ def exit_reason(code: int) -> ExitReason | None:
     return _EXIT_REASONS.get(
         code,
         ExitReason(
-            f"The RDP client stopped unexpectedly (exit code {code}).",
-            hint="Connect again; if it keeps happening, send the log to your administrator.",
+            Text(
+                "client.stopped",
+                "The {client} stopped unexpectedly (exit code {code}).",
+                client=Text("client.rdp", "RDP client"),
+                code=code,
+            ),
+            hint=AGAIN_OR_SEND_THE_LOG,
         ),
     )

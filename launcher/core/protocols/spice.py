@@ -24,12 +24,17 @@ from collections.abc import Sequence
 
 from launcher.core.models import ConnectionInfo, Protocol
 from launcher.core.protocols import (
+    CONNECTION_CLOSED,
+    CONSOLE_PASSWORD_REFUSED,
+    NOT_ANSWERING,
     ClientNotFound,
     ExitReason,
     LaunchPlan,
     check_host,
     find_client,
+    not_installed,
 )
+from launcher.core.texts import Text
 
 __all__ = [
     "classify_line",
@@ -49,12 +54,21 @@ EXTRA_DIRS = {
     "macos": ("/opt/homebrew/bin", "/usr/local/bin", "/opt/local/bin"),
 }
 INSTALL_HINT = {
-    "linux": "Install virt-viewer: sudo apt-get install virt-viewer "
-    "(Fedora: sudo dnf install virt-viewer).",
-    "windows": "Install virt-viewer for Windows from virt-manager.org, "
-    "or set the path of remote-viewer.exe in Settings.",
-    "macos": "Install virt-viewer's remote-viewer (for example with Homebrew or MacPorts), "
-    "or set its path in Settings.",
+    "linux": Text(
+        "spice.install.linux",
+        "Install virt-viewer: sudo apt-get install virt-viewer "
+        "(Fedora: sudo dnf install virt-viewer).",
+    ),
+    "windows": Text(
+        "spice.install.windows",
+        "Install virt-viewer for Windows from virt-manager.org, "
+        "or set the path of remote-viewer.exe in Settings.",
+    ),
+    "macos": Text(
+        "spice.install.macos",
+        "Install virt-viewer's remote-viewer (for example with Homebrew or MacPorts), "
+        "or set its path in Settings.",
+    ),
 }
 KIOSK_FLAGS = ("--kiosk", "--kiosk-quit", "on-disconnect")
 
@@ -177,37 +191,26 @@ def locate(
         ]
     found = find_client(CLIENT_NAMES, override=override, extra_dirs=extra_dirs, path=path)
     if found is None:
-        where = f" at {override}" if override else ""
         raise ClientNotFound(
-            f"The SPICE viewer (remote-viewer) is not installed{where}.",
+            not_installed(Text("spice.viewer", "The SPICE viewer (remote-viewer)"), override),
             hint=INSTALL_HINT.get(platform, ""),
         )
     return found
 
-
-_REFUSED_PASSWORD = ExitReason(
-    "The desktop refused the console password.",
-    hint="Try again; if it keeps happening, ask your administrator to check the desktop.",
-)
-_NOT_ANSWERING = ExitReason(
-    "The desktop is not answering on its display port.",
-    hint="It may be starting or switched off; try again in a minute.",
-)
-_CLOSED = ExitReason("The desktop closed the connection.", hint="Connect again to resume.")
 
 # remote-viewer prints the "got vnc error" lines on stderr (GLib warnings)
 # and then waits on a dialog. The SPICE lines come only with --debug: without
 # it a refused SPICE connection prints nothing at all. All recorded from 11.0
 # here, "main channel: auth failure" against Xspice with a wrong password.
 _FATAL_LINES: Sequence[tuple[str, ExitReason]] = (
-    ("got vnc error Authentication failure", _REFUSED_PASSWORD),
-    ("got vnc error Unable to connect to", _NOT_ANSWERING),
-    ("main channel: failed to connect", _NOT_ANSWERING),
-    ("main channel: auth failure", _REFUSED_PASSWORD),
+    ("got vnc error Authentication failure", CONSOLE_PASSWORD_REFUSED),
+    ("got vnc error Unable to connect to", NOT_ANSWERING),
+    ("main channel: failed to connect", NOT_ANSWERING),
+    ("main channel: auth failure", CONSOLE_PASSWORD_REFUSED),
     # The desktop went away after a working connection; remote-viewer then
     # quits by itself (exit 0), so without this line it would look normal.
-    ("got vnc error Server closed the connection", _CLOSED),
-    ("display has disconnected, shutting down", _CLOSED),
+    ("got vnc error Server closed the connection", CONNECTION_CLOSED),
+    ("display has disconnected, shutting down", CONNECTION_CLOSED),
 )
 
 

@@ -11,7 +11,17 @@ import re
 from collections.abc import Sequence
 
 from launcher.core.models import ConnectionInfo, Protocol
-from launcher.core.protocols import ClientNotFound, ExitReason, LaunchPlan, find_client
+from launcher.core.protocols import (
+    CONNECTION_CLOSED,
+    CONSOLE_PASSWORD_REFUSED,
+    NOT_ANSWERING,
+    ClientNotFound,
+    ExitReason,
+    LaunchPlan,
+    find_client,
+    not_installed,
+)
+from launcher.core.texts import Text
 
 CLIENT_NAMES = ("vncviewer", "xtigervncviewer")
 EXTRA_DIRS = {
@@ -20,10 +30,18 @@ EXTRA_DIRS = {
     "macos": ("/Applications/TigerVNC Viewer.app/Contents/MacOS",),
 }
 INSTALL_HINT = {
-    "linux": "Install TigerVNC's viewer: sudo apt-get install tigervnc-viewer "
-    "(Fedora: sudo dnf install tigervnc).",
-    "windows": "Install the TigerVNC viewer from tigervnc.org, or set its path in Settings.",
-    "macos": "Install the TigerVNC viewer (brew install --cask tigervnc-viewer).",
+    "linux": Text(
+        "vnc.install.linux",
+        "Install TigerVNC's viewer: sudo apt-get install tigervnc-viewer "
+        "(Fedora: sudo dnf install tigervnc).",
+    ),
+    "windows": Text(
+        "vnc.install.windows",
+        "Install the TigerVNC viewer from tigervnc.org, or set its path in Settings.",
+    ),
+    "macos": Text(
+        "vnc.install.macos", "Install the TigerVNC viewer (brew install --cask tigervnc-viewer)."
+    ),
 }
 
 # VNC authentication "encrypts" the password with DES under this fixed key,
@@ -94,9 +112,9 @@ def locate(
         extra_dirs = EXTRA_DIRS.get(platform, ())
     found = find_client(CLIENT_NAMES, override=override, extra_dirs=extra_dirs, path=path)
     if found is None:
-        where = f" at {override}" if override else ""
         raise ClientNotFound(
-            f"The VNC viewer is not installed{where}.", hint=INSTALL_HINT.get(platform, "")
+            not_installed(Text("vnc.viewer", "The VNC viewer"), override),
+            hint=INSTALL_HINT.get(platform, ""),
         )
     return found
 
@@ -104,24 +122,9 @@ def locate(
 # vncviewer reports a fatal error and then waits on its own dialog; these
 # lines let the supervisor stop it and say what happened instead.
 _FATAL_LINES: Sequence[tuple[str, ExitReason]] = (
-    (
-        "Authentication failure",
-        ExitReason(
-            "The desktop refused the console password.",
-            hint="Try again; if it keeps happening, ask your administrator to check the desktop.",
-        ),
-    ),
-    (
-        "unable to connect to socket",
-        ExitReason(
-            "The desktop is not answering on its display port.",
-            hint="It may be starting or switched off; try again in a minute.",
-        ),
-    ),
-    (
-        "End of stream",
-        ExitReason("The desktop closed the connection.", hint="Connect again to resume."),
-    ),
+    ("Authentication failure", CONSOLE_PASSWORD_REFUSED),
+    ("unable to connect to socket", NOT_ANSWERING),
+    ("End of stream", CONNECTION_CLOSED),
 )
 
 

@@ -6,8 +6,12 @@ Regenerate the catalog with ``python scripts/i18n.py`` after changing a text.
 from __future__ import annotations
 
 import ast
+import importlib.util
+import string
 import xml.etree.ElementTree as ET
 from pathlib import Path
+
+from launcher.ui.coretext import CONTEXT
 
 ROOT = Path(__file__).resolve().parents[3]
 CATALOG = ROOT / "resources" / "i18n" / "rubicon_en.ts"
@@ -78,3 +82,70 @@ def test_the_sign_in_and_desktop_pages_translate_their_texts() -> None:
         ("SettingsDialog", "Rubicon settings"),
     ]:
         assert expected in catalog
+
+
+# -- what launcher.core says: translated by its kind ------------------------------
+
+CORE = ROOT / "launcher" / "core"
+# What carries a sentence for the user from the core: its first argument and hint=.
+CARRIERS = {
+    "BrokerError",
+    "BrokerUnreachable",
+    "BrokerProtocolError",
+    "LaunchError",
+    "ClientNotFound",
+    "CredentialError",
+    "CredentialStoreError",
+    "ExitReason",
+}
+
+
+def core_texts() -> dict[str, str]:
+    """scripts/i18n.py's reading of every Text(key, template) call in launcher/core."""
+    spec = importlib.util.spec_from_file_location("i18n_script", ROOT / "scripts" / "i18n.py")
+    assert spec is not None
+    assert spec.loader is not None
+    script = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(script)
+    texts: dict[str, str] = script.core_texts()
+    return texts
+
+
+def core_texts_in_catalog() -> dict[str, str]:
+    """Key (the disambiguation) → English source of the catalog's CoreText context."""
+    root = ET.parse(CATALOG).getroot()  # noqa: S314
+    return {
+        message.findtext("comment") or "": message.findtext("source") or ""
+        for context in root.iter("context")
+        if context.findtext("name") == CONTEXT
+        for message in context.iter("message")
+    }
+
+
+def test_every_core_text_kind_has_its_entry_in_the_catalog() -> None:
+    texts = core_texts()  # also: a literal key and template each, one template a key
+    assert len(texts) > 100
+    assert core_texts_in_catalog() == texts, "run python scripts/i18n.py"
+    for key, template in texts.items():
+        # What the window fills in must be the fields of the English.
+        fields = {name for _, name, _, _ in string.Formatter().parse(template) if name}
+        assert all(name.isidentifier() for name in fields), key
+
+
+def test_no_core_error_carries_a_sentence_that_is_not_a_text() -> None:
+    """A message or hint written as a literal or an f-string would reach the user untranslated."""
+    plain: list[str] = []
+    for path in sorted(CORE.rglob("*.py")):
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if not (
+                isinstance(node, ast.Call)
+                and isinstance(node.func, ast.Name)
+                and node.func.id in CARRIERS
+            ):
+                continue
+            said = node.args[:1] + [k.value for k in node.keywords if k.arg in ("message", "hint")]
+            for value in said:
+                written = isinstance(value, ast.Constant) and value.value not in ("", None)
+                if written or isinstance(value, ast.JoinedStr):
+                    plain.append(f"{path.relative_to(ROOT)}:{node.lineno}")
+    assert plain == []
