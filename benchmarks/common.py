@@ -106,9 +106,10 @@ def tls_args(workdir: Path, *, tls: bool) -> list[str]:
 
 @contextmanager
 def bare_server(
-    workdir: Path, *, tls: bool, name: str = "bare"
+    workdir: Path, *, tls: bool, name: str = "bare", workers: int = 1
 ) -> Iterator[tuple[str, str | bool, int]]:
-    """uvicorn serving benchmarks/bare_app.py the way `serve` serves the broker.
+    """uvicorn serving benchmarks/bare_app.py the way `serve` serves the broker,
+    with as many worker processes.
 
     Yields its URL, what to verify its certificate with, and its PID; its
     output goes to ``workdir/<name>.log``.
@@ -127,6 +128,8 @@ def bare_server(
         str(port),
         "--log-level",
         "warning",
+        "--workers",
+        str(workers),
     ]
     verify: str | bool = False
     if tls:

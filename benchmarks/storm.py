@@ -6,8 +6,9 @@
     python benchmarks/storm.py --smoke              # seconds; what the test suite runs
 
 It seeds N users (one group, entitled to one pool of N + spare machines),
-starts `rubicon-broker serve` as real uvicorn processes on loopback (one, on a
-SQLite file; or several, on one database of a throwaway PostgreSQL cluster),
+starts `rubicon-broker serve` nodes on loopback, each with one worker process
+per core by default (`--workers`): one node on a SQLite file, or several on
+one database of a throwaway PostgreSQL cluster,
 and drives them with C concurrent clients: each signs in, then launches.
 With several nodes, user n signs in on node n mod k and launches on the next
 node, so every token is used on a node that did not issue it.
@@ -561,7 +562,9 @@ async def bare_limit(nodes: list[Node], concurrency: int, seconds: float) -> Lim
 
 
 @contextmanager
-def broker(workdir: Path, database_url: str, *, tls: bool, name: str) -> Iterator[Node]:
+def broker(
+    workdir: Path, database_url: str, *, tls: bool, name: str, workers: int
+) -> Iterator[Node]:
     port = common.free_tcp_port()
     argv = [
         sys.executable,
@@ -576,6 +579,8 @@ def broker(workdir: Path, database_url: str, *, tls: bool, name: str) -> Iterato
         str(port),
         "--log-level",
         "warning",
+        "--workers",
+        str(workers),
     ]
     argv += common.tls_args(workdir, tls=tls)
     scheme = "https" if tls else "http"
@@ -639,8 +644,9 @@ def run(args: argparse.Namespace) -> int:
                 database_url = f"sqlite:///{sqlite}"
                 where = "SQLite, 1 node"
             print(
-                f"\n== {where}, {transport}: {args.users} users at concurrency "
-                f"{args.concurrency} (load average {load()})"
+                f"\n== {where} of {args.workers} worker{'s' if args.workers > 1 else ''}, "
+                f"{transport}: {args.users} users at concurrency {args.concurrency} "
+                f"(load average {load()})"
             )
             limit_verify = argon2_limit(args.limit_seconds)
             print(
@@ -651,7 +657,9 @@ def run(args: argparse.Namespace) -> int:
                 bare = [
                     Node(
                         *bare_stack.enter_context(
-                            common.bare_server(workdir, tls=tls, name=f"bare-{i + 1}")
+                            common.bare_server(
+                                workdir, tls=tls, name=f"bare-{i + 1}", workers=args.workers
+                            )
                         )
                     )
                     for i in range(args.nodes)
@@ -659,7 +667,8 @@ def run(args: argparse.Namespace) -> int:
                 limit_bare = asyncio.run(bare_limit(bare, args.concurrency, args.limit_seconds))
             print(
                 f"limit     bare endpoint {limit_bare.rate:.0f} requests/s "
-                f"({args.nodes} uvicorn process{'es' if args.nodes > 1 else ''}, {transport}, "
+                f"({args.nodes} × {args.workers} uvicorn worker{'s' if args.workers > 1 else ''}, "
+                f"{transport}, "
                 f"servers + client), {limit_bare.describe()}"
             )
             t0 = time.perf_counter()
@@ -675,7 +684,13 @@ def run(args: argparse.Namespace) -> int:
                 # One after the other: each applies the pools file as it starts.
                 nodes = [
                     nodes_stack.enter_context(
-                        broker(workdir, database_url, tls=tls, name=f"node-{i + 1}")
+                        broker(
+                            workdir,
+                            database_url,
+                            tls=tls,
+                            name=f"node-{i + 1}",
+                            workers=args.workers,
+                        )
                     )
                     for i in range(args.nodes)
                 ]
@@ -819,14 +834,20 @@ def main(argv: list[str] | None = None) -> int:
         default=10,
         help="quiet probe users before and after the storm",
     )
+    parser.add_argument(
+        "--workers",
+        type=int,
+        default=os.cpu_count() or 1,
+        help="processes per node (serve --workers), also for the bare endpoint; default: cores",
+    )
     parser.add_argument("--limit-seconds", type=float, default=5.0)
     parser.add_argument("--workdir", help="keep pools file, databases and logs here")
     parser.add_argument("--smoke", action="store_true", help="tiny run: 40 users, 8 at a time")
     args = parser.parse_args(argv)
     if args.smoke:
         args.users, args.concurrency, args.limit_seconds, args.probes = 40, 8, 0.5, 3
-    if args.nodes < 1 or args.users < 1 or args.concurrency < 1 or args.probes < 1:
-        parser.error("--users, --concurrency, --nodes and --probes must be at least 1")
+    if min(args.nodes, args.users, args.concurrency, args.probes, args.workers) < 1:
+        parser.error("--users, --concurrency, --nodes, --probes and --workers must be at least 1")
     if args.nodes > 1 and args.database != "postgresql":
         parser.error("several nodes share one PostgreSQL database: add --database postgresql")
     args.tls_modes = {"on": [True], "off": [False], "both": [False, True]}[args.tls]

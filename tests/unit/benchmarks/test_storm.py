@@ -109,12 +109,12 @@ def assert_clean_storm(out: str, headers: list[str], nodes: int) -> None:
 
 @pytest.mark.e2e
 def test_storm_smoke_runs_both_transports_without_double_allocation() -> None:
-    out = run_storm("--tls", "both", timeout=100)
+    out = run_storm("--tls", "both", "--workers", "2", timeout=100)
     assert_clean_storm(
         out,
         [
-            f"== SQLite, 1 node, plain HTTP: {SMOKE_USERS} users",
-            f"== SQLite, 1 node, TLS: {SMOKE_USERS} users",
+            f"== SQLite, 1 node of 2 workers, plain HTTP: {SMOKE_USERS} users",
+            f"== SQLite, 1 node of 2 workers, TLS: {SMOKE_USERS} users",
         ],
         nodes=1,
     )
@@ -123,9 +123,13 @@ def test_storm_smoke_runs_both_transports_without_double_allocation() -> None:
 @pytest.mark.e2e
 def test_storm_smoke_two_nodes_on_one_postgresql_without_double_allocation() -> None:
     require_postgres()
-    out = run_storm("--database", "postgresql", "--nodes", "2", "--tls", "on", timeout=100)
+    out = run_storm(
+        "--database", "postgresql", "--nodes", "2", "--workers", "1", "--tls", "on", timeout=100
+    )
     assert re.search(r"^PostgreSQL: \S+ on port \d+, pid \d+$", out, re.MULTILINE), out
-    assert_clean_storm(out, [f"== PostgreSQL, 2 nodes, TLS: {SMOKE_USERS} users"], nodes=2)
+    assert_clean_storm(
+        out, [f"== PostgreSQL, 2 nodes of 1 worker, TLS: {SMOKE_USERS} users"], nodes=2
+    )
     assert re.search(r"^cpu\s+per launch: brokers [\d.]+ \+ PostgreSQL [\d.]+", out, re.M), out
     # The cluster the script started is gone with it.
     pid = int(re.findall(r"^PostgreSQL: .* pid (\d+)$", out, re.MULTILINE)[0])
