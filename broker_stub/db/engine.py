@@ -5,6 +5,9 @@ The schema is made by broker_stub.db.migrate, not here.
 
 from __future__ import annotations
 
+import sqlite3
+import time
+from pathlib import Path
 from typing import Any
 
 from sqlalchemy import URL, Engine, create_engine, event, make_url
@@ -14,6 +17,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from sqlalchemy.pool import ConnectionPoolEntry, QueuePool
 
 from broker_stub import log
+from broker_stub.db import sqlite_writer
 
 SQLITE_BUSY_TIMEOUT_MS = 5000
 # Requests at work at once get one connection each (api/admission.py keeps
@@ -73,6 +77,10 @@ def make_engine(url: str) -> Engine:
     engine = create_engine(parsed, hide_parameters=True, **options)
     if engine.dialect.name == "sqlite":
         event.listen(engine, "connect", _sqlite_pragmas)
+        if parsed.database not in (None, "", ":memory:"):
+            sqlite_writer.install(
+                engine, Path(parsed.database), timeout=SQLITE_BUSY_TIMEOUT_MS / 1000
+            )
     log.db.debug("database %s", safe_url(url))
     return engine
 
@@ -86,12 +94,24 @@ def request_slots(engine: Engine) -> int:
 def _sqlite_pragmas(dbapi_connection: DBAPIConnection, _record: ConnectionPoolEntry) -> None:
     cursor = dbapi_connection.cursor()
     try:
-        # WAL lets readers run beside the one writer; without busy_timeout a
-        # second writer would fail at once instead of waiting its turn.
-        cursor.execute("PRAGMA journal_mode=WAL")
+        # Without busy_timeout a second writer would fail at once instead of
+        # waiting its turn.
+        cursor.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT_MS}")
+        # WAL lets readers run beside the one writer. Switching a new file to
+        # it needs the file to itself, and SQLite answers "database is
+        # locked" at once, busy handler or not, while another connection does
+        # the same: several nodes starting together on a new database.
+        deadline = time.monotonic() + SQLITE_BUSY_TIMEOUT_MS / 1000
+        while True:
+            try:
+                cursor.execute("PRAGMA journal_mode=WAL")
+                break
+            except sqlite3.OperationalError as exc:
+                if "locked" not in str(exc) or time.monotonic() > deadline:
+                    raise
+                time.sleep(0.01)
         cursor.execute("PRAGMA synchronous=NORMAL")
         cursor.execute("PRAGMA foreign_keys=ON")
-        cursor.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT_MS}")
     finally:
         cursor.close()
 
