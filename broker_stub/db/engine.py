@@ -58,8 +58,13 @@ def make_engine(url: str) -> Engine:
     connection pool that checks a connection before handing it out.
     """
     parsed = normalize_url(url)
+    sqlite_file = (
+        Path(parsed.database)
+        if parsed.get_backend_name() == "sqlite" and parsed.database not in (None, "", ":memory:")
+        else None
+    )
     options: dict[str, Any] = {}
-    if parsed.get_backend_name() == "sqlite" and parsed.database not in (None, "", ":memory:"):
+    if sqlite_file is not None:
         options = {"pool_size": SQLITE_POOL_SIZE, "max_overflow": SQLITE_MAX_OVERFLOW}
     elif parsed.get_backend_name() == "postgresql":
         options = {
@@ -77,10 +82,8 @@ def make_engine(url: str) -> Engine:
     engine = create_engine(parsed, hide_parameters=True, **options)
     if engine.dialect.name == "sqlite":
         event.listen(engine, "connect", _sqlite_pragmas)
-        if parsed.database not in (None, "", ":memory:"):
-            sqlite_writer.install(
-                engine, Path(parsed.database), timeout=SQLITE_BUSY_TIMEOUT_MS / 1000
-            )
+        if sqlite_file is not None:
+            sqlite_writer.install(engine, sqlite_file, timeout=SQLITE_BUSY_TIMEOUT_MS / 1000)
     log.db.debug("database %s", safe_url(url))
     return engine
 
