@@ -26,7 +26,7 @@ from types import MappingProxyType
 
 import pytest
 
-from broker_stub.xdisplay import free_tcp_port, port_open
+from broker_stub.xdisplay import free_tcp_port, port_open, stop_process
 from tests.helpers.e2e import e2e_required
 
 with warnings.catch_warnings():
@@ -210,13 +210,7 @@ class Slapd:
         return "\n".join(text.splitlines()[-lines:])
 
     def stop(self) -> None:
-        if self.process.poll() is None:
-            self.process.terminate()
-            try:
-                self.process.wait(timeout=STOP_TIMEOUT)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait(timeout=STOP_TIMEOUT)
+        stop_process(self.process, STOP_TIMEOUT)
         shutil.rmtree(self.root, ignore_errors=True)
 
     def _ready(self) -> bool:
