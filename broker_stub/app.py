@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from datetime import datetime
 from typing import Any
 
 from fastapi import FastAPI
@@ -20,8 +21,10 @@ from broker_stub.config import load_config
 from broker_stub.db import migrate
 from broker_stub.db.engine import make_engine, make_session_factory, request_slots, safe_url
 from broker_stub.domain.desired_startup import apply_pools_file
+from broker_stub.domain.pool_health import health_listener, upkeep_soon
 from broker_stub.domain.pools import repair_machines
 from broker_stub.domain.scheduler import Scheduler
+from broker_stub.domain.upkeep import Upkeep
 from broker_stub.metrics import Metrics
 from broker_stub.settings import BrokerSettings
 
@@ -68,9 +71,23 @@ def create_app(
         engine.dispose()
         raise
     log.db.info("using database %s", safe_url(url))
-    backends = Backends()
+
+    def node_clock() -> datetime:
+        # The app's clock as it is now: tests move or replace app.state.clock.
+        current: Clock = app.state.clock
+        return current()
+
+    backends = Backends(
+        on_health=health_listener(session_factory, node_clock),
+        on_change=upkeep_soon(session_factory),
+    )
+    upkeep = Upkeep(session_factory, backends, clock=node_clock)
     scheduler = Scheduler(
-        session_factory, backends, interval=settings.scheduler_interval, clock=clock
+        session_factory,
+        upkeep,
+        interval=settings.scheduler_interval,
+        upkeep_interval=settings.upkeep_interval,
+        clock=node_clock,
     )
 
     @asynccontextmanager
@@ -81,6 +98,8 @@ def create_app(
             yield
         finally:
             scheduler.stop()
+            upkeep.close()
+            backends.close()
             engine.dispose()
 
     app = BrokerAPI(
@@ -99,6 +118,7 @@ def create_app(
     app.add_middleware(AdmissionGate, limit=request_slots(engine))
     app.add_middleware(RequestObserver, metrics=app.state.metrics)
     app.state.backends = backends
+    app.state.upkeep = upkeep
     app.state.scheduler = scheduler
     problems.install(app)
     for module in (auth, desktops, sessions, admin, health):

@@ -347,13 +347,14 @@ def _pools_list(args: argparse.Namespace) -> int:
         print_json(pools)
         return 0
     print_table(
-        ["POOL", "NAME", "KIND", "PROTOCOLS", "MACHINES", "ENTITLED"],
+        ["POOL", "NAME", "KIND", "PROTOCOLS", "BACKEND", "MACHINES", "ENTITLED"],
         [
             [
                 p.id,
                 p.name,
                 p.kind,
                 p.protocols,
+                p.backend if p.degraded_since is None else f"{p.backend} (degraded)",
                 p.machines,
                 [f"{e.kind}:{e.name}" for e in p.entitlements],
             ]
@@ -368,7 +369,7 @@ def _add_machines(subparsers: _Subparsers) -> None:
     actions = _group_of_actions(
         subparsers,
         "machines",
-        "list, add and remove machines, put them in maintenance, unassign them",
+        "list, add and remove machines, put them in maintenance, unassign and recycle them",
         "rubicon-broker machines maintenance engineering eng-1 on",
     )
     p = _parser(actions, "list", "list a pool's machines")
@@ -423,6 +424,17 @@ def _add_machines(subparsers: _Subparsers) -> None:
     p.add_argument("name", metavar="NAME")
     p.set_defaults(func=_machines_unassign)
 
+    p = _parser(
+        actions,
+        "recycle",
+        "recycle a machine the pool's way (revert, rebuild, power off); a dedicated one "
+        "keeps its owner. A serving broker does the work within seconds",
+        "rubicon-broker machines recycle lab lab-007",
+    )
+    p.add_argument("pool", metavar="POOL")
+    p.add_argument("name", metavar="NAME")
+    p.set_defaults(func=_machines_recycle)
+
 
 def _machines_list(args: argparse.Namespace) -> int:
     from broker_stub.domain import inventory
@@ -432,8 +444,8 @@ def _machines_list(args: argparse.Namespace) -> int:
         print_json(machines)
         return 0
     print_table(
-        ["MACHINE", "HOST", "PORTS", "STATE", "USER", "SESSION"],
-        [[m.name, m.host, m.ports, m.state, m.user, m.session] for m in machines],
+        ["MACHINE", "HOST", "PORTS", "STATE", "USER", "SESSION", "PROBLEM"],
+        [[m.name, m.host, m.ports, m.state, m.user, m.session, m.problem] for m in machines],
         f"Pool {args.pool!r} has no machines.",
     )
     return 0
@@ -494,6 +506,17 @@ def _machines_unassign(args: argparse.Namespace) -> int:
     print(
         f"Machine {args.name!r} in pool {args.pool!r} is no longer {done.user}'s; "
         f"it is {done.machine.state}."
+    )
+    return 0
+
+
+def _machines_recycle(args: argparse.Namespace) -> int:
+    from broker_stub.domain import admin_machines
+
+    info = run(args, lambda db: admin_machines.recycle(db, admin_here(), args.pool, args.name))
+    print(
+        f"Machine {info.name!r} in pool {args.pool!r} is {info.state}: a serving broker "
+        "recycles it within seconds."
     )
     return 0
 

@@ -36,12 +36,15 @@ from pydantic import (
     ConfigDict,
     Field,
     ValidationError,
+    ValidationInfo,
+    ValidatorFunctionWrapHandler,
+    WrapValidator,
     field_validator,
     model_validator,
 )
 from pydantic_core import ErrorDetails
 
-from broker_stub import log
+from broker_stub import backends, log
 from broker_stub.domain import names
 
 VNC_PASSWORD_MAX = 8  # VNC authentication uses the first 8 characters only
@@ -52,6 +55,7 @@ DURATION_HINT = 'a duration like "90s", "30m", "8h" or "1h30m"'
 # The launcher heartbeats every minute; an idle timeout must outlast two beats.
 MIN_IDLE_TIMEOUT = timedelta(minutes=2)
 DEFAULT_PRELAUNCH_TIMEOUT = timedelta(minutes=2)
+DEFAULT_POWER_ON_TIMEOUT = timedelta(minutes=3)
 
 Protocol = Literal["rdp", "spice", "vnc"]
 # Where a machine listens when the pools file does not say.
@@ -123,12 +127,14 @@ MacAddress = Annotated[str, AfterValidator(_mac)]
 Command = Annotated[list[NonEmpty], Field(min_length=1), AfterValidator(_command)]
 
 
-class _Strict(BaseModel):
+class StrictModel(BaseModel):
+    """A table of the pools file; backends' option tables build on it too."""
+
     # strict: a TOML file has real types, so "5901" for a port is a mistake.
     model_config = ConfigDict(extra="forbid", frozen=True, strict=True)
 
 
-class MachineConfig(_Strict):
+class MachineConfig(StrictModel):
     name: NonEmpty
     host: NonEmpty
     # The port of a pool's only protocol; pools with several use the keys below.
@@ -141,29 +147,24 @@ class MachineConfig(_Strict):
     password: str | None = None
 
 
-class StaticBackendConfig(_Strict):
-    """Fixed hosts: the broker can wake them (Wake-on-LAN) and run admin commands."""
-
-    type: Literal["static"] = "static"
-    wake_address: NonEmpty = "255.255.255.255"
-    wake_port: Port = 9
-    reset_command: Command | None = None
-    restart_command: Command | None = None
-    command_timeout: Duration = timedelta(seconds=30)
-
-    def options(self) -> dict[str, Any]:
-        """The options as plain JSON, as they are stored with the pool."""
-        return {
-            "type": self.type,
-            "wake_address": self.wake_address,
-            "wake_port": self.wake_port,
-            "reset_command": self.reset_command,
-            "restart_command": self.restart_command,
-            "command_timeout_s": int(self.command_timeout.total_seconds()),
-        }
+def _backend_options(
+    table: object, _handler: ValidatorFunctionWrapHandler, _info: ValidationInfo
+) -> dict[str, Any]:
+    """The table checked by its kind (pydantic's errors keep their place in the file)."""
+    if not isinstance(table, dict):
+        raise ValueError('must be a table, like [pools.backend] with type = "static"')
+    kind_name = table.get("type", "static")
+    if not isinstance(kind_name, str):
+        raise ValueError('type must be a string, like type = "libvirt"')
+    try:
+        kind = backends.find_kind(kind_name)
+    except backends.UnknownKind as exc:
+        raise ValueError(str(exc)) from None
+    rest = {key: value for key, value in table.items() if key != "type"}
+    return {**kind.options(rest), "type": kind.name}
 
 
-class PoolConfig(_Strict):
+class PoolConfig(StrictModel):
     id: str
     name: NonEmpty
     kind: Literal["floating", "dedicated"] = "floating"
@@ -183,7 +184,15 @@ class PoolConfig(_Strict):
     # Launch only with a token from a sign-in that included a TOTP code.
     require_totp: bool = False
     spares: int = Field(default=0, ge=0)
-    backend: StaticBackendConfig = StaticBackendConfig()
+    # What happens to a floating machine between two users (backends.RecycleMode).
+    recycle: Literal["none", "poweroff", "revert", "rebuild"] = "none"
+    power_on_timeout: Duration = DEFAULT_POWER_ON_TIMEOUT
+    idle_power_off: Duration | None = None
+    health_check: bool = True
+    # The [pools.backend] table as the backend kind checked it: what is stored.
+    backend: Annotated[dict[str, Any], WrapValidator(_backend_options)] = Field(
+        default={"type": "static"}, validate_default=True
+    )
     users: list[NonEmpty] = []
     groups: list[NonEmpty] = []
     machines: list[MachineConfig] = []
@@ -225,7 +234,7 @@ def _unique(kind: str, values: list[str]) -> None:
         seen.add(value)
 
 
-class GroupConfig(_Strict):
+class GroupConfig(StrictModel):
     """A group and its members, for `rubicon-broker apply` (serve ignores it)."""
 
     name: str
@@ -246,7 +255,7 @@ class GroupConfig(_Strict):
         return members
 
 
-class UserConfig(_Strict):
+class UserConfig(StrictModel):
     """A user without a password, for `rubicon-broker apply` (serve ignores it)."""
 
     username: str
@@ -262,7 +271,7 @@ class UserConfig(_Strict):
         return username
 
 
-class BrokerConfig(_Strict):
+class BrokerConfig(StrictModel):
     pools: list[PoolConfig] = []
     # Only `rubicon-broker apply` reads these (broker_stub/domain/desired.py).
     groups: list[GroupConfig] = []
@@ -398,11 +407,33 @@ def _pool_checks(where: str, pool: PoolConfig) -> list[str]:
         value: timedelta | None = getattr(pool, key)
         if value is not None and value <= timedelta(0):
             problems.append(f"{where}.{key}: must be longer than 0s")
-    if pool.spares > len(pool.machines):
+    kind = backends.find_kind(pool.backend["type"])
+    if kind.discovers:
+        if pool.machines:
+            problems.append(
+                f"{where}.machines: {kind.name} pools find their machines on the hypervisor; "
+                "remove [[pools.machines]] and say which machines in [pools.backend]"
+            )
+    elif pool.spares > len(pool.machines):
         problems.append(
             f"{where}.spares: {pool.spares} is more than the pool's {len(pool.machines)} "
             "machines; lower it or add machines"
         )
+    mode = backends.RecycleMode(pool.recycle)
+    if mode not in kind.recycle_modes:
+        can = ", ".join(sorted(kind.recycle_modes))
+        problems.append(
+            f"{where}.recycle: the {kind.name} backend cannot {mode} machines; it can: {can}"
+        )
+    elif mode == backends.RecycleMode.REBUILD and kind.clone_limit(pool.backend) is None:
+        problems.append(
+            f'{where}.recycle: "rebuild" remakes machines the broker made; give the pool '
+            "clones in [pools.backend] or pick another recycle"
+        )
+    if pool.idle_power_off is not None and pool.idle_power_off <= timedelta(0):
+        problems.append(f"{where}.idle_power_off: must be longer than 0s")
+    if pool.power_on_timeout <= timedelta(0):
+        problems.append(f"{where}.power_on_timeout: must be longer than 0s")
     return problems
 
 
@@ -463,11 +494,10 @@ def _warn_if_exposed(path: Path, config: BrokerConfig) -> None:
 
 def _warn_about_actions(path: Path, config: BrokerConfig) -> None:
     for pool in config.pools:
+        if pool.backend["type"] != "static":
+            continue
         for action in ("reset", "restart"):
-            if (
-                getattr(pool, f"allow_{action}")
-                and getattr(pool.backend, f"{action}_command") is None
-            ):
+            if getattr(pool, f"allow_{action}") and pool.backend.get(f"{action}_command") is None:
                 log.config.warning(
                     "%s: pool %s allows %s but its static backend has no %s_command; "
                     "users who try are told it is not supported. Add the command or "

@@ -112,7 +112,16 @@ class StateCollector(Collector):
         yield from families
 
     def _count(self, db: Session) -> Iterator[Metric]:
-        pools = list(db.scalars(select(Pool.id).order_by(Pool.id)))
+        health = db.execute(select(Pool.id, Pool.degraded_since).order_by(Pool.id)).all()
+        pools = [pool_id for pool_id, _ in health]
+        degraded = GaugeMetricFamily(
+            "rubicon_pool_degraded",
+            "1 while the pool's backend keeps failing (its hypervisor), else 0.",
+            labels=["pool"],
+        )
+        for pool_id, since in health:
+            degraded.add_metric([pool_id], 0 if since is None else 1)
+        yield degraded
         sessions = GaugeMetricFamily(
             "rubicon_sessions", "Live sessions by pool and state.", labels=["pool", "state"]
         )

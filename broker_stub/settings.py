@@ -151,6 +151,12 @@ class BrokerSettings(BaseSettings):
         gt=timedelta(0),
         description="How often the scheduler looks for due deadlines.",
     )
+    upkeep_interval: timedelta = Field(
+        default=timedelta(seconds=15),
+        gt=timedelta(0),
+        description="How often a pool on a hypervisor is looked after: its machines found, "
+        "spares made and powered on, idle ones powered off.",
+    )
 
     def effective_database_url(self) -> str:
         """The configured URL, or the default SQLite file (its directory made 0700)."""

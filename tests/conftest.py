@@ -6,14 +6,17 @@ directories point into a temporary folder and keyring uses a null backend.
 
 from __future__ import annotations
 
+import ipaddress
 import logging
 import os
+import socket
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
-pytest_plugins = ["tests.helpers.postgres", "tests.helpers.slapd"]
+pytest_plugins = ["tests.helpers.postgres", "tests.helpers.slapd", "tests.helpers.libvirtd"]
 
 # Before Qt is imported anywhere: no display needed, same look everywhere.
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
@@ -34,6 +37,27 @@ def _private_home(
         monkeypatch.setenv(var, str(home / sub))
     monkeypatch.setenv("PYTHON_KEYRING_BACKEND", "keyring.backends.null.Keyring")
     return home
+
+
+@pytest.fixture(autouse=True)
+def _only_this_machine(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Tests reach only this machine. The broker probes machines' consoles before
+    it hands them out, and test pools often name made-up addresses (10.0.0.7):
+    a connection to an IP address that is not loopback fails the test instead of
+    sending a packet anywhere."""
+    real = socket.create_connection
+
+    def guarded(address: tuple[str, int], *args: Any, **kwargs: Any) -> socket.socket:
+        host = address[0]
+        try:
+            outside = not ipaddress.ip_address(host).is_loopback
+        except ValueError:
+            outside = False  # a name: resolved (or not) as before
+        if outside:
+            raise AssertionError(f"a test connected to {host}:{address[1]}; tests stay on loopback")
+        return real(address, *args, **kwargs)
+
+    monkeypatch.setattr(socket, "create_connection", guarded)
 
 
 @pytest.fixture(autouse=True)

@@ -7,10 +7,10 @@ from typing import Annotated
 from fastapi import Depends, Query, Request
 
 from broker_stub.api.deps import AdminUser, ClientAddress
-from broker_stub.backends import Backends
 from broker_stub.clock import Clock, utcnow
 from broker_stub.domain import paging
 from broker_stub.domain.admin import Admin
+from broker_stub.domain.upkeep import Upkeep
 
 # Set on each admin router itself (not when including them), so that the route
 # a request matched carries its full path template for logs and metrics.
@@ -39,10 +39,10 @@ Cursor = Annotated[
 ]
 
 
-async def get_backends(request: Request) -> Backends | None:
-    """The node's backends, for recycling a machine at once; None where there are none."""
-    backends: Backends | None = getattr(request.app.state, "backends", None)
-    return backends
+async def get_upkeep(request: Request) -> Upkeep | None:
+    """The node's upkeep, for recycling a machine at once; None where there is none."""
+    upkeep: Upkeep | None = getattr(request.app.state, "upkeep", None)
+    return upkeep
 
 
-NodeBackends = Annotated[Backends | None, Depends(get_backends)]
+NodeUpkeep = Annotated[Upkeep | None, Depends(get_upkeep)]

@@ -7,7 +7,7 @@ from typing import Annotated
 from fastapi import APIRouter, Path, Query, Response
 
 from broker_stub.api import problems
-from broker_stub.api.admin_deps import PREFIX, AdminActor
+from broker_stub.api.admin_deps import PREFIX, AdminActor, NodeUpkeep
 from broker_stub.api.admin_schemas import (
     EntitlementKind,
     EntitlementList,
@@ -122,6 +122,21 @@ def unassign_machine(
     machine_not_assigned if it has no owner, pool_not_dedicated in a floating pool.
     """
     return _machine(admin_machines.unassign(db, admin, pool, machine).machine)
+
+
+@router.post(
+    "/pools/{pool}/machines/{machine}/recycle",
+    responses=problems.responses(401, 403, 404, 409, 422),
+)
+def recycle_machine(
+    pool: PoolPath, machine: NamePath, db: DbSession, admin: AdminActor, upkeep: NodeUpkeep
+) -> MachineOut:
+    """Recycle the machine the pool's way (revert, rebuild, power off): it is
+    `releasing` until done, then ready, or its dedicated owner's again.
+
+    409 machine_in_use while a session is live on it.
+    """
+    return _machine(admin_machines.recycle(db, admin, pool, machine, upkeep))
 
 
 @router.get("/entitlements", responses=problems.responses(401, 403, 422))

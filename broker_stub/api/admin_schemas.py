@@ -109,6 +109,13 @@ class MachineOut(BaseModel):
     state: str
     user: str | None = Field(description="Who holds the machine, if anybody.")
     session: str | None = Field(description="The id of the live session on it, if any.")
+    origin: str = Field(
+        description="config (the pools file or an admin), discovered (found on its "
+        "hypervisor) or provisioned (made by the broker)."
+    )
+    problem: str | None = Field(
+        description="The last thing that went wrong with it (unreachable, error)."
+    )
 
 
 class MachineList(BaseModel):
@@ -141,6 +148,12 @@ class PoolOut(BaseModel):
     default_protocol: str
     machines: dict[str, int] = Field(description="How many machines are in each state.")
     entitlements: list[EntitlementOut]
+    backend: str = Field(description="The backend's type: static, libvirt or a plug-in's.")
+    recycle: str = Field(description="What happens to a machine between two users.")
+    degraded_since: datetime | None = Field(
+        description="Since when the pool's backend keeps failing; null while it works."
+    )
+    degraded_reason: str | None = Field(description="Why it is degraded.")
 
 
 class PoolList(BaseModel):

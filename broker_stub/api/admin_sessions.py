@@ -7,7 +7,7 @@ from typing import Annotated
 from fastapi import APIRouter, Path, Query
 
 from broker_stub.api import problems
-from broker_stub.api.admin_deps import PREFIX, AdminActor, Cursor, Limit, NodeBackends
+from broker_stub.api.admin_deps import PREFIX, AdminActor, Cursor, Limit, NodeUpkeep
 from broker_stub.api.admin_schemas import (
     AdminSessionOut,
     AdminSessionPage,
@@ -63,7 +63,7 @@ def disconnect(session_id: SessionPath, db: DbSession, admin: AdminActor) -> Adm
 
 @router.post("/sessions/{session_id}/logoff", responses=problems.responses(401, 403, 404, 422))
 def logoff(
-    session_id: SessionPath, db: DbSession, admin: AdminActor, backends: NodeBackends
+    session_id: SessionPath, db: DbSession, admin: AdminActor, upkeep: NodeUpkeep
 ) -> AdminSessionOut:
     """End the session and free its machine."""
-    return _out(admin_sessions.logoff(db, admin, session_id, backends))
+    return _out(admin_sessions.logoff(db, admin, session_id, upkeep))

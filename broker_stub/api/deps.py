@@ -23,6 +23,7 @@ from broker_stub.backends import Backends
 from broker_stub.clock import Clock
 from broker_stub.db.models import Role, Token, User
 from broker_stub.domain.errors import AdminRequired, InvalidToken
+from broker_stub.domain.upkeep import Upkeep
 from broker_stub.settings import BrokerSettings
 
 # auto_error=False: a missing header becomes our own invalid_token problem.
@@ -132,3 +133,12 @@ async def get_backends(request: Request) -> Backends:
 
 
 MachineBackends = Annotated[Backends, Depends(get_backends)]
+
+
+async def get_upkeep(request: Request) -> Upkeep:
+    """The node's threads for slow machine work (broker_stub.domain.upkeep)."""
+    upkeep: Upkeep = request.app.state.upkeep
+    return upkeep
+
+
+NodeUpkeep = Annotated[Upkeep, Depends(get_upkeep)]

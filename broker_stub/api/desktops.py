@@ -35,9 +35,11 @@ from broker_stub.db.models import User
 from broker_stub.domain import allocation, idempotency
 from broker_stub.domain.allocation import Launch
 from broker_stub.domain.connect import Starting, connect
-from broker_stub.domain.errors import IdempotencyKeyReused
+from broker_stub.domain.errors import IdempotencyKeyReused, MachineFailed, NoMachineAvailable
 
 router = APIRouter(prefix="/api/v1/desktops", tags=["desktops"])
+# Machines one launch tries when the ones it gets turn out dead.
+MACHINES_TRIED = 3
 
 DesktopState = Literal[
     "available", "connected", "disconnected", "starting", "unavailable", "maintenance"
@@ -87,7 +89,7 @@ def list_desktops(db: DbSession, user: CurrentUser) -> DesktopList:
     response_model=LaunchResponse,
     responses={
         202: {"model": LaunchStarting, "description": "The machine is starting; ask again."},
-        **problems.responses(400, 401, 403, 404, 409, 422, 502),
+        **problems.responses(400, 401, 403, 404, 409, 422, 502, 503, 504, 507),
     },
 )
 def launch(
@@ -120,8 +122,23 @@ def launch(
             return _key_reused(exc)
         if earlier is not None:
             return _answer(db, backends, user, idempotency.replay(db, user, earlier), now)
-    result = allocation.launch(db, user, pool, protocol, address=address, now=now)
-    return _answer(db, backends, user, result, now, key=idempotency_key)
+    failed: MachineFailed | None = None
+    for _attempt in range(MACHINES_TRIED):
+        try:
+            result = allocation.launch(db, user, pool, protocol, address=address, now=now)
+        except NoMachineAvailable:
+            if failed is None:
+                raise
+            raise failed from None  # the machines left were dead: say that, not "all in use"
+        try:
+            return _answer(db, backends, user, result, now, key=idempotency_key)
+        except MachineFailed as exc:
+            # Its session never started and the pool is floating: take the next machine.
+            if not exc.another_may_work:
+                raise
+            failed = exc
+    assert failed is not None
+    raise failed
 
 
 def _answer(

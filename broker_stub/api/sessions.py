@@ -11,8 +11,15 @@ from typing import Annotated
 from fastapi import APIRouter, Path, Response
 
 from broker_stub.api import problems
-from broker_stub.api.deps import ClientAddress, CurrentUser, DbSession, MachineBackends, Now
-from broker_stub.domain import lifecycle, sessions
+from broker_stub.api.deps import (
+    ClientAddress,
+    CurrentUser,
+    DbSession,
+    MachineBackends,
+    NodeUpkeep,
+    Now,
+)
+from broker_stub.domain import sessions
 
 router = APIRouter(prefix="/api/v1/sessions", tags=["sessions"])
 
@@ -46,12 +53,12 @@ def logoff(
     user: CurrentUser,
     now: Now,
     address: ClientAddress,
-    backends: MachineBackends,
+    upkeep: NodeUpkeep,
 ) -> Response:
     """End the session; a floating pool's machine is recycled for the next user."""
     machine_id = sessions.logoff(db, user, session_id, now, address=address)
     if machine_id is not None:
-        lifecycle.recycle(db, backends, machine_id)
+        upkeep.recycle(db, machine_id)
     return Response(status_code=204)
 
 

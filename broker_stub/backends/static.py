@@ -1,28 +1,63 @@
 """Fixed hosts: machines that are simply there (PCs, VMs made by hand).
 
-Recycling is a no-op: the machine goes straight back to ready. A machine
-with a MAC address may be asleep: power_on probes the protocol's port and,
-if nothing answers, sends a Wake-on-LAN magic packet and says "starting".
-Reset and restart run the admin's commands from the pools file, if any;
-without one they are not supported.
+The pools file (or an admin) lists the machines; recycling does nothing, so a
+machine goes straight back to ready. A machine with a MAC address may be
+asleep: power_on probes the protocol's port and, if nothing answers, sends a
+Wake-on-LAN magic packet and says "starting". Reset and restart run the
+admin's commands from the pools file, if any; without one they are not
+supported.
 """
 
 from __future__ import annotations
 
 import socket
 import subprocess
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import timedelta
-from typing import Any
+from typing import Any, Literal
 
 from broker_stub import log
-from broker_stub.backends import BackendError, ConsoleTicket, MachineRef, NotSupported, Power
+from broker_stub.backends.base import (
+    BackendError,
+    BackendKind,
+    Console,
+    ConsoleTicket,
+    Context,
+    MachineRef,
+    NotSupported,
+    Power,
+    PowerState,
+    RecycleMode,
+    answers,
+)
+from broker_stub.config import Command, Duration, NonEmpty, Port, StrictModel
 
-PROBE_TIMEOUT_S = 1.0
 # How long a launcher waits before it asks again about a machine being woken.
 WAKE_RETRY_AFTER_S = 5
 _OUTPUT_IN_ERROR = 200  # characters of a failed command's output kept for the log
+
+
+class StaticBackendConfig(StrictModel):
+    """The pools file's [pools.backend] table for fixed hosts."""
+
+    type: Literal["static"] = "static"
+    wake_address: NonEmpty = "255.255.255.255"
+    wake_port: Port = 9
+    reset_command: Command | None = None
+    restart_command: Command | None = None
+    command_timeout: Duration = timedelta(seconds=30)
+
+    def options(self) -> dict[str, Any]:
+        """The options as plain JSON, as they are stored with the pool."""
+        return {
+            "type": self.type,
+            "wake_address": self.wake_address,
+            "wake_port": self.wake_port,
+            "reset_command": self.reset_command,
+            "restart_command": self.restart_command,
+            "command_timeout_s": int(self.command_timeout.total_seconds()),
+        }
 
 
 @dataclass(frozen=True)
@@ -62,20 +97,22 @@ def send_magic_packet(mac: str, address: str, port: int) -> None:
         sock.sendto(magic_packet(mac), (address, port))
 
 
-def answers(host: str, port: int, timeout: float = PROBE_TIMEOUT_S) -> bool:
-    """True if something accepts a TCP connection on host:port."""
-    try:
-        with socket.create_connection((host, port), timeout=timeout):
-            return True
-    except OSError:
-        return False
-
-
 class StaticBackend:
     name = "static"
 
     def __init__(self, options: StaticOptions) -> None:
         self.options = options
+
+    def check(self) -> None:
+        return None  # no hypervisor: each machine answers for itself
+
+    def discover(self) -> Mapping[str, PowerState]:
+        raise NotSupported("find", self.name, "list the machines in the pools file")
+
+    def power_state(self, machine: MachineRef) -> PowerState:
+        if machine.mac is None:
+            return PowerState.UNKNOWN
+        return PowerState.RUNNING if self._answers(machine) else PowerState.STOPPED
 
     def power_on(self, machine: MachineRef, protocol: str) -> Power:
         if machine.mac is None:
@@ -93,9 +130,13 @@ class StaticBackend:
         log.backend.info("woke machine %s (%s)", machine.name, machine.mac)
         return Power(running=False, retry_after=WAKE_RETRY_AFTER_S)
 
-    def recycle(self, machine: MachineRef) -> None:
+    def power_off(self, machine: MachineRef) -> None:
+        raise NotSupported("power off", self.name, "fixed hosts power themselves off")
+
+    def recycle(self, machine: MachineRef, mode: RecycleMode) -> None:
+        if mode != RecycleMode.NONE:
+            raise NotSupported(f"{mode} and recycle", self.name, 'use recycle = "none"')
         # Nothing to undo on a fixed host: the user's own logoff cleaned it up.
-        return None
 
     def reset(self, machine: MachineRef) -> None:
         self._run("reset", self.options.reset_command, machine)
@@ -103,13 +144,30 @@ class StaticBackend:
     def restart(self, machine: MachineRef) -> None:
         self._run("restart", self.options.restart_command, machine)
 
+    def provision(self, name: str) -> None:
+        raise NotSupported("make", self.name, "add machines to the pools file instead")
+
+    def destroy(self, machine: MachineRef) -> None:
+        raise NotSupported("delete", self.name, "remove machines from the pools file instead")
+
+    def console(self, machine: MachineRef, protocol: str) -> Console:
+        tls_port = machine.ports.get("spice_tls") if protocol == "spice" else None
+        port = machine.ports.get(protocol)
+        if port is None and tls_port is None:
+            raise NotSupported(
+                f"reach {protocol} on", self.name, f"{machine.name} has no {protocol} port"
+            )
+        return Console(host=machine.host, port=port, tls_port=tls_port)
+
     def console_password(self, machine: MachineRef, protocol: str, ttl: timedelta) -> ConsoleTicket:
         # A fixed host has a fixed password; it cannot be made one-time.
         return ConsoleTicket(password=machine.password, expires_at=None)
 
-    def warm_up(self, machines: Sequence[MachineRef]) -> None:
-        # Fixed hosts are on, or woken at launch: nothing to prepare.
+    def close(self) -> None:
         return None
+
+    def _answers(self, machine: MachineRef) -> bool:
+        return any(answers(machine.host, port) for port in machine.ports.values())
 
     def _run(self, action: str, template: tuple[str, ...] | None, machine: MachineRef) -> None:
         if template is None:
@@ -147,3 +205,14 @@ class StaticBackend:
                 f"the {action} command for {machine.name} failed with exit status "
                 f"{done.returncode}: {output or '(no output)'}"
             )
+
+
+def _options(table: Mapping[str, Any]) -> dict[str, Any]:
+    return StaticBackendConfig.model_validate({**table, "type": "static"}).options()
+
+
+def _create(options: Mapping[str, Any], _context: Context) -> StaticBackend:
+    return StaticBackend(StaticOptions.from_json(options))
+
+
+KIND = BackendKind(name="static", options=_options, create=_create)

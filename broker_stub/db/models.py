@@ -27,6 +27,7 @@ from sqlalchemy import (
     UniqueConstraint,
     false,
     text,
+    true,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
@@ -44,15 +45,17 @@ NAMING_CONVENTION = {
 class MachineState(StrEnum):
     """provisioning → ready → assigned → in_use ⇄ disconnected → releasing →
     ready (floating, after the backend recycled it) or assigned (dedicated);
-    error and maintenance from anywhere."""
+    error, unreachable and maintenance from anywhere."""
 
-    PROVISIONING = "provisioning"
+    PROVISIONING = "provisioning"  # the broker is making it (a clone)
     READY = "ready"
     ASSIGNED = "assigned"  # someone's: a session is starting, or a dedicated owner's
     IN_USE = "in_use"
     DISCONNECTED = "disconnected"
     RELEASING = "releasing"  # the session ended; the backend is recycling it
     ERROR = "error"
+    # Its console did not answer a probe; probed again in the background.
+    UNREACHABLE = "unreachable"
     MAINTENANCE = "maintenance"
 
 
@@ -76,6 +79,17 @@ class EndReason(StrEnum):
     MAX_SESSION = "max_session"
     PRELAUNCH_TIMEOUT = "prelaunch_timeout"  # the launcher never confirmed the client started
     ADMIN = "admin"
+    # The launch found the machine dead (console silent, or gone from its hypervisor).
+    MACHINE_FAILED = "machine_failed"
+    POWER_ON_TIMEOUT = "power_on_timeout"  # the machine did not start in time
+
+
+class MachineOrigin(StrEnum):
+    """Who put a machine in the pool, and so who may take it out."""
+
+    CONFIG = "config"  # the pools file or an admin; only they remove it
+    DISCOVERED = "discovered"  # found on the hypervisor; goes when it goes there
+    PROVISIONED = "provisioned"  # made by the broker (a clone); the broker deletes it
 
 
 class PoolKind(StrEnum):
@@ -173,6 +187,20 @@ class Pool(Base):
     sort: Mapped[int] = mapped_column(default=0)
     # Only tokens issued with a TOTP code may launch it (broker_stub.auth.mfa).
     require_totp: Mapped[bool] = mapped_column(default=False, server_default=false())
+    # What the backend does to a floating machine between users (backends.RecycleMode).
+    recycle: Mapped[str] = mapped_column(String(16), default="none", server_default="none")
+    # A launch waits this long for a machine to power on before it gives up.
+    power_on_timeout_s: Mapped[int] = mapped_column(default=180, server_default=text("180"))
+    # Powered-on free machines beyond `spares` are shut down after this long; None: never.
+    idle_power_off_s: Mapped[int | None]
+    # Probe a machine's console port before handing it out.
+    health_check: Mapped[bool] = mapped_column(default=True, server_default=true())
+    # Since when, and why, the pool's backend keeps failing; None while it works.
+    degraded_since: Mapped[datetime | None]
+    degraded_reason: Mapped[str | None] = mapped_column(String(500))
+    # When a node next looks after the pool on its hypervisor (find, fill, power);
+    # the node that moves it forward does the work.
+    upkeep_at: Mapped[datetime | None]
 
     @property
     def dedicated(self) -> bool:
@@ -191,6 +219,7 @@ class Entitlement(Base):
 
 
 FREE_MACHINE = "state = 'ready' AND assigned_user_id IS NULL"
+UNREACHABLE_MACHINE = "state = 'unreachable'"
 
 
 class Machine(Base):
@@ -201,7 +230,7 @@ class Machine(Base):
         UniqueConstraint("pool_id", "assigned_user_id"),
         CheckConstraint(
             "state IN ('provisioning', 'ready', 'assigned', 'in_use', 'disconnected', "
-            "'releasing', 'error', 'maintenance')",
+            "'releasing', 'error', 'unreachable', 'maintenance')",
             name="state",
         ),
         # The free machines of a pool in claim order: a launch reads the first
@@ -213,6 +242,13 @@ class Machine(Base):
             "id",
             sqlite_where=text(FREE_MACHINE),
             postgresql_where=text(FREE_MACHINE),
+        ),
+        # The machines the scheduler probes again, by when.
+        Index(
+            "ix_machines_unreachable",
+            "probe_after",
+            sqlite_where=text(UNREACHABLE_MACHINE),
+            postgresql_where=text(UNREACHABLE_MACHINE),
         ),
     )
 
@@ -236,8 +272,18 @@ class Machine(Base):
     state: Mapped[str] = mapped_column(String(16), default=MachineState.READY)
     # When a wake-up was sent that the machine has not answered yet ("starting").
     woken_at: Mapped[datetime | None]
-    # While releasing: when another node may take the recycle over (a lease).
+    # While releasing or provisioning: when another node may take that work over (a lease).
     recycle_after: Mapped[datetime | None]
+    origin: Mapped[str] = mapped_column(
+        String(16), default=MachineOrigin.CONFIG, server_default=MachineOrigin.CONFIG.value
+    )
+    # While unreachable: when to probe it again, and how many probes failed so far.
+    probe_after: Mapped[datetime | None]
+    probe_failures: Mapped[int] = mapped_column(default=0, server_default=text("0"))
+    # Since when a free machine has been powered on without a user (idle power-off).
+    idle_since: Mapped[datetime | None]
+    # The last thing that went wrong with it, for admins; None once it works again.
+    problem: Mapped[str | None] = mapped_column(String(500))
 
 
 class DesktopSession(Base):

@@ -2,8 +2,8 @@
 
 State changes go through domain/lifecycle.py, the one place that knows how a
 session ends and what happens to its machine. A floating machine whose
-session an admin ended is recycled at once when the caller has the backends
-(the API); otherwise (the command line) the serving broker's scheduler picks
+session an admin ended is recycled at once when the caller has the node's
+upkeep (the API); otherwise (the command line) the serving broker's scheduler picks
 it up when the recycle lease runs out.
 """
 
@@ -16,7 +16,6 @@ from sqlalchemy import Select, and_, or_, select, update
 from sqlalchemy.orm import Session
 
 from broker_stub import log
-from broker_stub.backends import Backends
 from broker_stub.db.models import (
     LIVE_SESSION_STATES,
     DesktopSession,
@@ -30,6 +29,7 @@ from broker_stub.db.models import (
 from broker_stub.domain import audit, lifecycle, paging
 from broker_stub.domain.admin import Admin
 from broker_stub.domain.errors import InvalidCursor, UnknownSession
+from broker_stub.domain.upkeep import Upkeep
 
 CURSOR = "sessions"
 
@@ -145,17 +145,15 @@ def disconnect(db: Session, admin: Admin, session_id: str) -> SessionInfo:
     return get_session(db, session_id)
 
 
-def logoff(
-    db: Session, admin: Admin, session_id: str, backends: Backends | None = None
-) -> SessionInfo:
+def logoff(db: Session, admin: Admin, session_id: str, upkeep: Upkeep | None = None) -> SessionInfo:
     """End the session and free its machine; an ended session stays as it is."""
     session, pool = _load(db, session_id)
     if lifecycle.end_session(db, session, pool, EndReason.ADMIN, admin.clock()):
         _record(db, admin, audit.SESSION_LOGOFF, session)
         db.commit()
         log.domain.info("%s logged off session %s", admin.name, session.id)
-        if backends is not None and not pool.dedicated:
-            lifecycle.recycle(db, backends, session.machine_id)
+        if upkeep is not None and not pool.dedicated:
+            upkeep.recycle(db, session.machine_id)
     else:
         db.rollback()
     db.expire_all()

@@ -7,7 +7,9 @@ A launch looks, in order, for
    picks the first free machine in a subquery and returns the row it
    changed, if any. On PostgreSQL the subquery locks its row with
    `FOR UPDATE SKIP LOCKED`, so concurrent launches on several nodes take
-   different machines instead of queueing for the same row.
+   different machines instead of queueing for the same row;
+4. in a clone pool below its limit, a new machine, reserved for the user
+   (`provisioning`; domain/connect.py has the backend make it).
 
 Launches of one user run one after the other (a row lock on the user on
 PostgreSQL, the single writer on SQLite), so they end in one session.
@@ -26,7 +28,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import ColumnElement, exists, literal_column, select, update
+from sqlalchemy import ColumnElement, exists, func, literal_column, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -41,12 +43,13 @@ from broker_stub.db.models import (
     SessionState,
     User,
 )
-from broker_stub.domain import audit, lifecycle
+from broker_stub.domain import audit, clones, lifecycle
 from broker_stub.domain.entitlements import entitled_pools, is_entitled
 from broker_stub.domain.errors import (
     MachineUnavailable,
     NoMachineAvailable,
     NotEntitled,
+    PoolFull,
     PoolNotFound,
     ProtocolNotOffered,
 )
@@ -137,6 +140,8 @@ def _launch(db: Session, user: User, pool_id: str, wanted: str | None, now: date
             if machine is None:
                 machine = _claim_free(db, user, pool)
             if machine is None:
+                machine = _reserve_clone(db, user, pool, now)
+            if machine is None:
                 break
             return _start_session(db, user, pool, machine, protocol, now)
         except IntegrityError:
@@ -150,6 +155,9 @@ def _launch(db: Session, user: User, pool_id: str, wanted: str | None, now: date
     if existing is not None:
         return existing
     log.domain.info("pool %s: no machine free for %r", pool.id, user.username)
+    limit = clones.clone_limit(pool)
+    if limit is not None:
+        raise PoolFull(pool.name, limit)
     raise NoMachineAvailable(pool.name)
 
 
@@ -266,10 +274,20 @@ def _claim_free(db: Session, user: User, pool: Pool) -> Machine | None:
     return db.scalars(
         update(Machine)
         .where(Machine.id == first_free.scalar_subquery(), *_free(pool))
-        .values(assigned_user_id=user.id, state=MachineState.ASSIGNED, woken_at=None)
+        .values(
+            assigned_user_id=user.id, state=MachineState.ASSIGNED, woken_at=None, idle_since=None
+        )
         .returning(Machine)
         .execution_options(synchronize_session=False, populate_existing=True)
     ).one_or_none()
+
+
+def _reserve_clone(db: Session, user: User, pool: Pool, now: datetime) -> Machine | None:
+    """In a clone pool below its limit: a new machine's row, the user's, to be made."""
+    limit = clones.clone_limit(pool)
+    if limit is None:
+        return None
+    return clones.reserve(db, pool, limit, now, user_id=user.id)
 
 
 def new_session_id() -> str:
@@ -327,6 +345,7 @@ def desktops(db: Session, user: User) -> list[DesktopView]:
         )
     }
     free = set(db.scalars(select(Machine.pool_id).where(*_free_in(ids)).distinct()))
+    free |= _room_for_clones(db, [p for p in pools if p.id not in free])
     # Only a pool the user has nothing in and no free machine can be "maintenance".
     unexplained = [
         p.id
@@ -341,6 +360,21 @@ def desktops(db: Session, user: User) -> list[DesktopView]:
         state = _state(pool, session, machine, own, pool.id in free, pool.id in in_maintenance)
         views.append(DesktopView(pool=pool, state=state, session=session, machine=machine or own))
     return views
+
+
+def _room_for_clones(db: Session, pools: list[Pool]) -> set[str]:
+    """The clone pools among `pools` that may make another machine (a launch makes one)."""
+    limits = {p.id: limit for p in pools if (limit := clones.clone_limit(p)) is not None}
+    if not limits:
+        return set()
+    counts = dict(
+        db.execute(
+            select(Machine.pool_id, func.count())
+            .where(Machine.pool_id.in_(limits))
+            .group_by(Machine.pool_id)
+        ).all()
+    )
+    return {pool_id for pool_id, limit in limits.items() if counts.get(pool_id, 0) < limit}
 
 
 def _all_in_maintenance(db: Session, pool_ids: list[str]) -> set[str]:
@@ -388,6 +422,8 @@ def _state(
         if own.state == MachineState.MAINTENANCE:
             return "maintenance"
         return "available" if own.state in lifecycle.HELD else "unavailable"
+    if pool.degraded_since is not None:
+        return "unavailable"  # its hypervisor keeps failing
     if free:
         return "available"
     return "maintenance" if in_maintenance else "unavailable"

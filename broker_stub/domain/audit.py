@@ -29,6 +29,17 @@ RESTART: Final = "session.restart"
 # A deadline the scheduler fired: detail names the deadline and what it did.
 DEADLINE: Final = "session.deadline"
 
+# What the broker found or did to machines on its own (backends, probes, upkeep).
+MACHINE_FAILED: Final = "machine.failed"  # a launch found it dead; detail: state, problem
+MACHINE_RECOVERED: Final = "machine.recovered"  # an unreachable machine answers again
+MACHINE_FOUND: Final = "machine.found"  # a hypervisor has a new machine for the pool
+MACHINE_VANISHED: Final = "machine.vanished"  # the hypervisor no longer has it
+MACHINE_PROVISIONED: Final = "machine.provisioned"  # the broker made a clone
+MACHINE_DESTROYED: Final = "machine.destroyed"  # the broker deleted a clone it made
+MACHINE_POWER_OFF: Final = "machine.power_off"  # an idle spare was shut down
+POOL_DEGRADED: Final = "pool.degraded"  # its backend keeps failing; detail: reason
+POOL_RECOVERED: Final = "pool.recovered"
+
 # Administrators' changes (domain/admin.py), over the API or from rubicon-broker.
 # All start with "admin." so one prefix query finds them.
 USER_CREATE: Final = "admin.user.create"
@@ -53,6 +64,7 @@ MACHINE_MAINTENANCE_ON: Final = "admin.machine.maintenance_on"
 MACHINE_MAINTENANCE_OFF: Final = "admin.machine.maintenance_off"
 # A dedicated machine taken from its owner: detail names the owner it had.
 MACHINE_UNASSIGN: Final = "admin.machine.unassign"
+MACHINE_RECYCLE: Final = "admin.machine.recycle"
 ENTITLEMENT_ADD: Final = "admin.entitlement.add"
 ENTITLEMENT_REMOVE: Final = "admin.entitlement.remove"
 SESSION_DISCONNECT: Final = "admin.session.disconnect"

@@ -1,7 +1,22 @@
-"""Turn a launch into connection details, powering the machine on first if needed.
+"""Turn a launch into connection details: power the machine on, find and probe
+its console, and get the console password for this one connection.
 
-Called after allocation.launch committed: the backend may take a while (a
-probe, a Wake-on-LAN packet) and no transaction stays open meanwhile.
+Called after allocation.launch committed: backend calls may take a while, and
+no transaction stays open meanwhile.
+
+    stopped or suspended        power it on; Starting (202) until its console
+                                answers, PowerOnTimeout after the pool's
+                                power_on_timeout
+    running, console answers    Connection, with a fresh console password
+    running, console silent     a session that never started ends and the
+                                machine is unreachable (probed again in the
+                                background); MachineUnreachable tells the
+                                caller whether another machine may serve. A
+                                live session keeps its machine.
+    gone from its hypervisor    the session ends, the machine goes to error
+                                (MachineGone)
+    not made yet (a clone)      the launch that reserved it has the backend
+                                make it first; a retry meanwhile is Starting
 """
 
 from __future__ import annotations
@@ -12,15 +27,25 @@ from datetime import datetime, timedelta
 from sqlalchemy import update
 from sqlalchemy.orm import Session
 
+from broker_stub import backends as be
 from broker_stub import log
-from broker_stub.backends import BackendError, Backends
-from broker_stub.db.models import Machine, User
-from broker_stub.domain import lifecycle
+from broker_stub.db.models import EndReason, Machine, MachineState, SessionState, User
+from broker_stub.domain import audit, clones, lifecycle
 from broker_stub.domain.allocation import Launch
-from broker_stub.domain.errors import MachineActionFailed
+from broker_stub.domain.errors import (
+    HypervisorUnavailable,
+    MachineActionFailed,
+    MachineGone,
+    MachineUnreachable,
+    NoConsole,
+    PowerOnTimeout,
+    StorageFull,
+)
 
 # How long a one-time console password lives, for backends that make them.
 CONSOLE_PASSWORD_TTL = timedelta(seconds=60)
+# How soon a launcher asks again about a machine whose console does not answer yet.
+BOOT_RETRY_AFTER_S = 3
 
 
 @dataclass(frozen=True)
@@ -46,46 +71,142 @@ class Starting:
 
 
 def connect(
-    db: Session, backends: Backends, user: User, launch: Launch, now: datetime
+    db: Session, backends: be.Backends, user: User, launch: Launch, now: datetime
 ) -> Connection | Starting:
-    pool, machine, protocol = launch.pool, launch.machine, launch.session.protocol
+    pool, machine, session = launch.pool, launch.machine, launch.session
+    protocol = session.protocol
     ref = lifecycle.machine_ref(machine)
     backend = backends.for_pool(pool.id, pool.backend)
+    woken_at = machine.woken_at
+    # A session the user never got into may move to another machine; a live one may not.
+    never_started = session.state == SessionState.PENDING
+    another = never_started and not pool.dedicated
+    pool_name, probe, sso = pool.name, pool.health_check, pool.sso
+    power_on_timeout = timedelta(seconds=pool.power_on_timeout_s)
+    if machine.state == MachineState.PROVISIONING:
+        if launch.reconnected and machine.recycle_after is not None and machine.recycle_after > now:
+            db.commit()
+            return Starting(retry_after=BOOT_RETRY_AFTER_S)  # another request is making it
+        _make(db, backends, launch, now)
     db.commit()  # ends the read: no transaction stays open while the backend works
     try:
         power = backend.power_on(ref, protocol)
-    except BackendError as exc:
-        log.backend.error("pool %s: cannot start %s: %s", pool.id, machine.name, exc)
-        raise MachineActionFailed(machine.name, "start") from None
-    if not power.running:
-        db.execute(
-            update(Machine)
-            .where(Machine.id == machine.id, Machine.woken_at.is_(None))
-            .values(woken_at=now)
+        console = backend.console(ref, protocol) if power.running else None
+    except be.BackendError as exc:
+        raise _failure(db, launch, now, exc, "start", another=another) from None
+
+    if console is None or (probe and not be.answers(console.host, console.probe_port)):
+        if woken_at is None and console is None:
+            _mark_woken(db, machine.id, now)
+            return Starting(retry_after=max(1, power.retry_after))
+        if woken_at is not None:
+            if now - woken_at < power_on_timeout:
+                return Starting(retry_after=max(1, power.retry_after or BOOT_RETRY_AFTER_S))
+            problem = f"did not start within {power_on_timeout.total_seconds():g}s"
+            _machine_failed(
+                db, launch, now, MachineState.ERROR, problem, EndReason.POWER_ON_TIMEOUT
+            )
+            raise PowerOnTimeout(pool_name, power_on_timeout, another_may_work=another)
+        assert console is not None
+        problem = f"its console {console.host}:{console.probe_port} did not answer"
+        if not never_started:
+            log.backend.warning("pool %s: %s: %s", pool.id, ref.name, problem)
+            raise MachineUnreachable(pool_name, live=True)
+        _machine_failed(
+            db, launch, now, MachineState.UNREACHABLE, problem, EndReason.MACHINE_FAILED
         )
-        db.commit()
-        return Starting(retry_after=max(1, power.retry_after))
-    if machine.woken_at is not None:
+        raise MachineUnreachable(pool_name, another_may_work=another)
+
+    if woken_at is not None:
         db.execute(update(Machine).where(Machine.id == machine.id).values(woken_at=None))
         db.commit()
-    ticket = backend.console_password(ref, protocol, CONSOLE_PASSWORD_TTL)
+    try:
+        ticket = backend.console_password(ref, protocol, CONSOLE_PASSWORD_TTL)
+    except be.BackendError as exc:
+        raise _failure(db, launch, now, exc, "open the console of", another=another) from None
     rdp = protocol == "rdp"
-    port = ref.ports.get(protocol, machine.port)
-    tls, tls_port = False, None
-    if protocol == "spice":
-        tls_port = ref.ports.get("spice_tls")
-        if machine.spice_port is None and tls_port is not None:
-            # A TLS-only SPICE console: its one port is the TLS port.
-            port, tls, tls_port = tls_port, True, None
+    port, tls, tls_port = console.port, False, console.tls_port
+    if port is None:
+        # A TLS-only SPICE console: its one port is the TLS port.
+        port, tls, tls_port = console.tls_port, True, None
+    assert port is not None
     return Connection(
         protocol=protocol,
-        host=machine.host,
+        host=console.host,
         port=port,
         tls=tls,
         # RDP signs in to the desktop's own account; consoles have no user.
         username=user.username if rdp else None,
         password=None if rdp else ticket.password,
         expires_at=None if rdp else ticket.expires_at,
-        sso=rdp and pool.sso,
+        sso=rdp and sso,
         tls_port=tls_port,
     )
+
+
+def _make(db: Session, backends: be.Backends, launch: Launch, now: datetime) -> None:
+    """Have the backend make the clone reserved for this launch; it is the user's then."""
+    pool, machine = launch.pool, launch.machine
+    name, pool_name = machine.name, pool.name
+    try:
+        clones.make(db, backends, pool, machine.id, name)
+    except be.BackendError as exc:
+        log.backend.error("pool %s: cannot make %s: %s", pool.id, name, exc)
+        if isinstance(exc, be.StorageFull):
+            raise StorageFull(pool_name) from None
+        if isinstance(exc, be.HypervisorUnavailable):
+            raise HypervisorUnavailable(pool_name) from None
+        raise MachineActionFailed(name, "make") from None
+    clones.finish(db, machine.id, to=MachineState.ASSIGNED)
+    audit.record(
+        db,
+        actor=None,
+        action=audit.MACHINE_PROVISIONED,
+        target=f"machine:{pool.id}/{name}",
+        detail={"for": "launch", "session": launch.session.id},
+        address=None,
+        at=now,
+    )
+    db.commit()
+
+
+def _mark_woken(db: Session, machine_id: int, now: datetime) -> None:
+    db.execute(
+        update(Machine)
+        .where(Machine.id == machine_id, Machine.woken_at.is_(None))
+        .values(woken_at=now)
+    )
+    db.commit()
+
+
+def _failure(
+    db: Session, launch: Launch, now: datetime, exc: be.BackendError, doing: str, *, another: bool
+) -> Exception:
+    """The domain error for a backend's failure; a machine that is gone leaves the pool's
+    service (its session ends)."""
+    pool, name = launch.pool, launch.machine.name
+    if isinstance(exc, be.HypervisorUnavailable):
+        log.backend.error("pool %s: cannot %s %s: %s", pool.id, doing, name, exc)
+        return HypervisorUnavailable(pool.name)
+    if isinstance(exc, be.MachineMissing):
+        _machine_failed(db, launch, now, MachineState.ERROR, str(exc), EndReason.MACHINE_FAILED)
+        return MachineGone(pool.name, another_may_work=another)
+    if isinstance(exc, be.NoConsole):
+        log.backend.error("pool %s: %s", pool.id, exc)
+        return NoConsole(pool.name, launch.session.protocol)
+    log.backend.error("pool %s: cannot %s %s: %s", pool.id, doing, name, exc)
+    return MachineActionFailed(name, "start")
+
+
+def _machine_failed(
+    db: Session,
+    launch: Launch,
+    now: datetime,
+    to: MachineState,
+    problem: str,
+    reason: EndReason,
+) -> None:
+    log.backend.warning(
+        "pool %s: machine %s %s; it is %s now", launch.pool.id, launch.machine.name, problem, to
+    )
+    lifecycle.machine_failed(db, launch.session.id, now, to=to, problem=problem, reason=reason)

@@ -38,6 +38,7 @@ from broker_stub.db.models import (
     EntitlementKind,
     Group,
     Machine,
+    MachineOrigin,
     Membership,
     Pool,
     Role,
@@ -49,7 +50,10 @@ from broker_stub.domain.pools import machine_values, pool_values, sync_pools
 
 # Machine columns that say what a machine is, not what it is doing now.
 _MACHINE_RUNTIME = {"id", "pool_id", "name", "state", "assigned_user_id", "woken_at"}
-_MACHINE_RUNTIME |= {"recycle_after"}
+_MACHINE_RUNTIME |= {"recycle_after", "origin", "probe_after", "probe_failures", "idle_since"}
+_MACHINE_RUNTIME |= {"problem"}
+# Pool columns the broker itself keeps up to date.
+_POOL_RUNTIME = {"id", "degraded_since", "degraded_reason", "upkeep_at"}
 
 
 @dataclass
@@ -90,9 +94,11 @@ def snapshot(db: Session) -> State:
     ):
         groups[group].add(username)
     return State(
-        pools={p.id: _columns(p, {"id"}) for p in db.scalars(select(Pool))},
+        pools={p.id: _columns(p, _POOL_RUNTIME) for p in db.scalars(select(Pool))},
+        # Only the machines a file or an admin listed: the others follow their hypervisor.
         machines={
-            (m.pool_id, m.name): _columns(m, _MACHINE_RUNTIME) for m in db.scalars(select(Machine))
+            (m.pool_id, m.name): _columns(m, _MACHINE_RUNTIME)
+            for m in db.scalars(select(Machine).where(Machine.origin == MachineOrigin.CONFIG))
         },
         entitlements={(e.pool_id, e.kind, e.name) for e in db.scalars(select(Entitlement))},
         groups=groups,

@@ -26,6 +26,7 @@
     │   ├── MachineExists           409 machine_exists
     │   └── EntitlementExists       409 entitlement_exists
     ├── MachineInUse                409 machine_in_use
+    ├── MachineBusy                 409 machine_busy (recycle: it is being made, recycled, ...)
     ├── MachineNotAssigned          409 machine_not_assigned (unassign: it has no owner)
     ├── PoolNotDedicated            409 pool_not_dedicated (unassign: a floating pool)
     ├── InvalidMachine              400 invalid_machine
@@ -37,6 +38,14 @@
     ├── ActionNotAllowed            403 action_not_allowed (the pool forbids it)
     ├── ActionNotSupported          409 action_not_supported (the backend cannot)
     ├── MachineActionFailed         502 machine_action_failed
+    ├── HypervisorUnavailable       503 hypervisor_unavailable (Retry-After)
+    ├── MachineFailed               502 (abstract: the machine a launch got is dead)
+    │   ├── MachineUnreachable      502 machine_unreachable (its console does not answer)
+    │   ├── MachineGone             502 machine_gone (no longer on its hypervisor)
+    │   └── PowerOnTimeout          504 power_on_timeout
+    ├── NoConsole                   502 no_console (no console for that protocol)
+    ├── StorageFull                 507 storage_full (no room for a new desktop)
+    ├── PoolFull                    409 pool_full (every machine taken, and `max` made)
     └── IdempotencyKeyReused        422 idempotency_key_reused (with `errors`)
 
 Problems that belong to HTTP itself (not_found, method_not_allowed,
@@ -368,6 +377,20 @@ class MachineInUse(BrokerError):
         super().__init__(f'Machine "{name}" cannot be {doing} while {who}. {todo}, then try again.')
 
 
+class MachineBusy(BrokerError):
+    code = "machine_busy"
+    status = 409
+    title = "Machine busy"
+
+    def __init__(self, name: str, state: str) -> None:
+        todo = (
+            "Take it out of maintenance first"
+            if state == "maintenance"
+            else "Try again once it is ready"
+        )
+        super().__init__(f'Machine "{name}" is {state} now, so it cannot be recycled. {todo}.')
+
+
 class MachineNotAssigned(BrokerError):
     code = "machine_not_assigned"
     status = 409
@@ -490,6 +513,118 @@ class MachineActionFailed(BrokerError):
         super().__init__(
             f'The broker could not {action} "{machine_name}". Try again in a minute; if it '
             "fails again, tell your administrator (the broker's log says why)."
+        )
+
+
+class HypervisorUnavailable(BrokerError):
+    code = "hypervisor_unavailable"
+    status = 503
+    title = "Host unavailable"
+    RETRY_AFTER_S: ClassVar[int] = 30
+
+    def __init__(self, pool_name: str) -> None:
+        super().__init__(
+            f'The broker cannot reach the host that runs "{pool_name}" right now. '
+            "Try again in a few minutes; if it persists, tell your administrator.",
+            {"Retry-After": str(self.RETRY_AFTER_S)},
+        )
+
+
+class MachineFailed(BrokerError):
+    """The machine a launch got is dead. `another_may_work`: the session never
+    started and the pool is floating, so the launch may claim another machine."""
+
+    status = 502
+    title = "Desktop failed"
+
+    def __init__(self, detail: str, *, another_may_work: bool = False) -> None:
+        super().__init__(detail)
+        self.another_may_work = another_may_work
+
+
+class MachineUnreachable(MachineFailed):
+    code = "machine_unreachable"
+    title = "Desktop not answering"
+
+    def __init__(
+        self, pool_name: str, *, another_may_work: bool = False, live: bool = False
+    ) -> None:
+        if live:
+            todo = (
+                "Your session is kept: try again in a few minutes, or log off to get "
+                "a fresh desktop."
+            )
+        else:
+            todo = "Try again in a few minutes; if it persists, tell your administrator."
+        super().__init__(
+            f'Your desktop in "{pool_name}" does not answer. {todo}',
+            another_may_work=another_may_work,
+        )
+
+
+class MachineGone(MachineFailed):
+    code = "machine_gone"
+    title = "Desktop gone"
+
+    def __init__(self, pool_name: str, *, another_may_work: bool = False) -> None:
+        super().__init__(
+            f'Your desktop in "{pool_name}" no longer exists on its host. Open '
+            f'"{pool_name}" again to get another; if that fails, tell your administrator.',
+            another_may_work=another_may_work,
+        )
+
+
+class PowerOnTimeout(MachineFailed):
+    code = "power_on_timeout"
+    status = 504
+    title = "Desktop did not start"
+
+    def __init__(
+        self, pool_name: str, waited: timedelta, *, another_may_work: bool = False
+    ) -> None:
+        _seconds, words = _retry_after(waited)
+        super().__init__(
+            f'Your desktop in "{pool_name}" did not start within {words}. Try again; '
+            "if it fails again, tell your administrator.",
+            another_may_work=another_may_work,
+        )
+
+
+class NoConsole(BrokerError):
+    code = "no_console"
+    status = 502
+    title = "No console"
+
+    def __init__(self, pool_name: str, protocol: str) -> None:
+        super().__init__(
+            f'The desktops in "{pool_name}" cannot be reached with {protocol.upper()} '
+            "right now: their machines have no such console. Choose another protocol, "
+            "or tell your administrator."
+        )
+
+
+class StorageFull(BrokerError):
+    code = "storage_full"
+    status = 507
+    title = "No room for a desktop"
+
+    def __init__(self, pool_name: str) -> None:
+        super().__init__(
+            f'The broker could not make a new desktop in "{pool_name}": its host is out of '
+            "disk space. Tell your administrator."
+        )
+
+
+class PoolFull(BrokerError):
+    code = "pool_full"
+    status = 409
+    title = "No desktop free"
+
+    def __init__(self, pool_name: str, most: int) -> None:
+        super().__init__(
+            f'Every desktop in "{pool_name}" is in use, and the pool already has the '
+            f"{most} desktops it may have. Try again in a few minutes, or ask your "
+            "administrator for a larger pool."
         )
 
 

@@ -14,6 +14,7 @@ of going back to the pool.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import ColumnElement, and_, delete, exists, func, select, update
@@ -70,6 +71,11 @@ class PoolInfo:
     default_protocol: str
     machines: dict[str, int]  # how many in each state
     entitlements: list[EntitlementInfo]
+    backend: str  # its type: static, libvirt, or a plug-in's
+    recycle: str
+    # Since when its backend keeps failing, and why; None while it works.
+    degraded_since: datetime | None
+    degraded_reason: str | None
 
 
 @dataclass(frozen=True)
@@ -81,6 +87,8 @@ class MachineInfo:
     state: str
     user: str | None
     session: str | None
+    origin: str  # config (the pools file or an admin), discovered or provisioned
+    problem: str | None  # the last thing that went wrong with it
 
 
 @dataclass(frozen=True)
@@ -98,7 +106,7 @@ class MachineSpec:
     password: str | None = None
 
 
-def _live_session_on(machine_id: Any) -> ColumnElement[bool]:
+def live_session_on(machine_id: Any) -> ColumnElement[bool]:
     return exists().where(
         DesktopSession.machine_id == machine_id, DesktopSession.state.in_(LIVE_SESSION_STATES)
     )
@@ -135,6 +143,10 @@ def list_pools(db: Session) -> list[PoolInfo]:
             default_protocol=p.default_protocol,
             machines=counts.get(p.id, {}),
             entitlements=grants.get(p.id, []),
+            backend=str(p.backend.get("type", "static")),
+            recycle=p.recycle,
+            degraded_since=p.degraded_since,
+            degraded_reason=p.degraded_reason,
         )
         for p in db.scalars(select(Pool).order_by(Pool.sort, Pool.id))
     ]
@@ -183,6 +195,8 @@ def list_machines(db: Session, pool_id: str) -> list[MachineInfo]:
             state=m.state,
             user=username,
             session=session_id,
+            origin=m.origin,
+            problem=m.problem,
         )
         for m, username, session_id in rows
     ]
@@ -296,7 +310,7 @@ def remove_machine(db: Session, admin: Admin, pool_id: str, name: str) -> None:
     deleted = rows_changed(
         db,
         delete(Machine).where(
-            Machine.id == machine.id, Machine.state.not_in(held), ~_live_session_on(Machine.id)
+            Machine.id == machine.id, Machine.state.not_in(held), ~live_session_on(Machine.id)
         ),
     )
     if deleted != 1:

@@ -9,7 +9,10 @@ expects and checks the row count. A heartbeat racing the scheduler, or two
 nodes firing one deadline, therefore change a row once; the loser learns it
 lost and does nothing. Functions here work in the caller's transaction and
 never commit, except `recycle`, which calls a backend and must not hold a
-transaction open meanwhile.
+transaction open meanwhile, and `machine_failed`, which commits what it did.
+
+A machine whose console did not answer is `unreachable` and is probed again
+with a growing pause (`probe_delay`); one that answers goes back to service.
 """
 
 from __future__ import annotations
@@ -21,7 +24,7 @@ from sqlalchemy import ColumnElement, CursorResult, Executable, exists, select, 
 from sqlalchemy.orm import InstrumentedAttribute, Session
 
 from broker_stub import log
-from broker_stub.backends import BackendError, Backends, MachineRef
+from broker_stub.backends import BackendError, Backends, MachineRef, RecycleMode
 from broker_stub.db.models import (
     LIVE_SESSION_STATES,
     DesktopSession,
@@ -31,11 +34,15 @@ from broker_stub.db.models import (
     Pool,
     SessionState,
 )
+from broker_stub.domain import audit
 
 # A node that ended a floating session recycles its machine at once; if that
 # node dies first, another one takes over after this long.
 RECYCLE_LEASE = timedelta(minutes=2)
 HELD = (MachineState.ASSIGNED, MachineState.IN_USE, MachineState.DISCONNECTED)
+# An unreachable machine is probed again after 10 s, 20 s, 40 s ... at most 5 minutes.
+PROBE_FIRST_DELAY = timedelta(seconds=10)
+PROBE_MOST_DELAY = timedelta(minutes=5)
 _NO_DEADLINES: dict[str, Any] = {
     "pending_until": None,
     "disconnect_deadline": None,
@@ -172,11 +179,16 @@ def _let_go(
         db.execute(update(Machine).where(*mine).values(assigned_user_id=None, woken_at=None))
 
 
+def recycle_mode(pool: Pool) -> RecycleMode:
+    return RecycleMode(pool.recycle)
+
+
 def recycle(db: Session, backends: Backends, machine_id: int) -> bool:
-    """Have the backend recycle a releasing machine, then make it ready.
+    """Have the backend recycle a releasing machine the pool's way, then make it ready.
 
     Commits what the caller did first. True if the machine is ready; on a
-    backend failure it goes to error and the reason is logged.
+    backend failure it goes to error and the reason is logged and kept in
+    `problem`. A pool that recycles with "none" asks nothing of its backend.
     """
     db.commit()
     machine = db.get(Machine, machine_id, populate_existing=True)
@@ -185,20 +197,107 @@ def recycle(db: Session, backends: Backends, machine_id: int) -> bool:
     pool = db.get_one(Pool, machine.pool_id)
     ref = machine_ref(machine)
     options = dict(pool.backend)
+    mode = recycle_mode(pool)
     db.commit()  # ends the read: no transaction stays open while the backend works
     releasing = (Machine.id == machine_id, Machine.state == MachineState.RELEASING)
-    try:
-        backends.for_pool(ref.pool_id, options).recycle(ref)
-    except BackendError as exc:
-        log.backend.error("pool %s: recycling %s failed: %s", ref.pool_id, ref.name, exc)
-        db.execute(update(Machine).where(*releasing).values(state=MachineState.ERROR))
-        db.commit()
-        return False
+    if mode != RecycleMode.NONE:
+        try:
+            backends.for_pool(ref.pool_id, options).recycle(ref, mode)
+        except BackendError as exc:
+            log.backend.error("pool %s: recycling %s failed: %s", ref.pool_id, ref.name, exc)
+            db.execute(
+                update(Machine)
+                .where(*releasing)
+                .values(state=MachineState.ERROR, problem=f"recycle ({mode}) failed: {exc}"[:500])
+            )
+            db.commit()
+            return False
+        log.backend.info("pool %s: %s recycled (%s)", ref.pool_id, ref.name, mode)
+    # A dedicated machine an admin had recycled goes back to its owner.
+    owned = rows_changed(
+        db,
+        update(Machine)
+        .where(*releasing, Machine.assigned_user_id.is_not(None))
+        .values(state=MachineState.ASSIGNED, recycle_after=None, problem=None),
+    )
     done = rows_changed(
-        db, update(Machine).where(*releasing).values(state=MachineState.READY, recycle_after=None)
+        db,
+        update(Machine)
+        .where(*releasing)
+        .values(state=MachineState.READY, recycle_after=None, problem=None),
     )
     db.commit()
-    return done == 1
+    return owned + done == 1
+
+
+def machine_failed(
+    db: Session,
+    session_id: str,
+    now: datetime,
+    *,
+    to: MachineState,
+    problem: str,
+    reason: EndReason,
+) -> None:
+    """A launch found the session's machine dead: end the session and take the
+    machine out of service (`to`: unreachable or error), with the problem for
+    admins and an audit event. Commits."""
+    session = db.get_one(DesktopSession, session_id, populate_existing=True)
+    pool = db.get_one(Pool, session.pool_id)
+    end_session(db, session, pool, reason, now)
+    values: dict[str, Any] = {
+        "state": to,
+        "problem": problem[:500],
+        "recycle_after": None,
+        "woken_at": None,
+        "idle_since": None,
+    }
+    if to == MachineState.UNREACHABLE:
+        values |= {"probe_after": now + PROBE_FIRST_DELAY, "probe_failures": 1}
+    machine = db.get_one(Machine, session.machine_id)
+    db.execute(
+        update(Machine)
+        .where(Machine.id == machine.id, Machine.state != MachineState.MAINTENANCE)
+        .values(**values)
+    )
+    audit.record(
+        db,
+        actor=None,
+        action=audit.MACHINE_FAILED,
+        target=f"machine:{pool.id}/{machine.name}",
+        detail={"session": session.id, "state": str(to), "problem": problem},
+        address=None,
+        at=now,
+    )
+    db.commit()
+
+
+def probe_delay(failures: int) -> timedelta:
+    """How long to wait before the next probe of a machine that failed `failures` probes."""
+    delay: timedelta = PROBE_FIRST_DELAY * 2 ** min(max(0, failures - 1), 16)
+    return min(delay, PROBE_MOST_DELAY)
+
+
+def back_in_service(db: Session, machine_id: int) -> bool:
+    """An unreachable machine answers again: ready, or its dedicated owner's.
+
+    The caller commits.
+    """
+    values: dict[str, Any] = {"probe_after": None, "probe_failures": 0, "problem": None}
+    unreachable = (Machine.id == machine_id, Machine.state == MachineState.UNREACHABLE)
+    owned = rows_changed(
+        db,
+        update(Machine)
+        .where(*unreachable, Machine.assigned_user_id.is_not(None))
+        .values(state=MachineState.ASSIGNED, **values),
+    )
+    free = rows_changed(
+        db,
+        update(Machine)
+        .where(*unreachable, Machine.assigned_user_id.is_(None))
+        .values(state=MachineState.READY, **values),
+    )
+    return owned + free == 1
 
 
 def unassign(db: Session, machine_id: int) -> bool:

@@ -19,6 +19,7 @@ from broker_stub.db.models import (
     Entitlement,
     EntitlementKind,
     Machine,
+    MachineOrigin,
     MachineState,
     Pool,
     PoolKind,
@@ -78,7 +79,11 @@ def pool_values(config: PoolConfig, sort: int) -> dict[str, object]:
         "sso": config.sso,
         "require_totp": config.require_totp,
         "spares": config.spares,
-        "backend": config.backend.options(),
+        "backend": dict(config.backend),
+        "recycle": config.recycle,
+        "power_on_timeout_s": int(config.power_on_timeout.total_seconds()),
+        "idle_power_off_s": _seconds(config.idle_power_off),
+        "health_check": config.health_check,
         "sort": sort,
     }
 
@@ -107,8 +112,14 @@ def machine_values(pool_config: PoolConfig, machine: MachineConfig) -> dict[str,
 
 
 def _sync_machines(db: Session, pool_config: PoolConfig) -> None:
+    """The pool's listed machines (those its backend finds or makes are its upkeep's)."""
     existing = {
-        m.name: m for m in db.scalars(select(Machine).where(Machine.pool_id == pool_config.id))
+        m.name: m
+        for m in db.scalars(
+            select(Machine).where(
+                Machine.pool_id == pool_config.id, Machine.origin == MachineOrigin.CONFIG
+            )
+        )
     }
     for machine_config in pool_config.machines:
         values = machine_values(pool_config, machine_config)

@@ -1,4 +1,4 @@
-"""Fire due session deadlines, finish machine recycles, watch spares.
+"""Fire due session deadlines; hand machine work that is due to the node's upkeep.
 
 Every broker node runs one `Scheduler` (a thread started by create_app's
 lifespan). All state is in the database, so any node may fire any deadline;
@@ -14,8 +14,13 @@ once however many nodes run.
     idle_deadline        active → disconnected or ended (idle), per the pool's idle_action
 
 Floating machines whose session ended go to releasing; the node that ended
-the session recycles them at once. If it died first, `recycle_after` lapses
-and any node takes the recycle over.
+the session recycles them at once (domain/upkeep.py). If it died first,
+`recycle_after` lapses and any node takes the recycle over.
+
+Also handed to the upkeep, by whichever node moves the row's time forward
+first: unreachable machines whose `probe_after` came (probed again), and
+pools whose `upkeep_at` came (their upkeep on the hypervisor, every
+`upkeep_interval`).
 """
 
 from __future__ import annotations
@@ -25,11 +30,11 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import func, select, update
+from sqlalchemy import func, or_, select, update
 from sqlalchemy.orm import InstrumentedAttribute, Session, sessionmaker
 
+from broker_stub import backends as be
 from broker_stub import log
-from broker_stub.backends import BackendError, Backends, MachineRef
 from broker_stub.clock import Clock, utcnow
 from broker_stub.db.models import (
     DesktopSession,
@@ -41,9 +46,11 @@ from broker_stub.db.models import (
     SessionState,
 )
 from broker_stub.domain import audit, idempotency, lifecycle
+from broker_stub.domain.upkeep import Upkeep
 
 BATCH = 100
 _STOP_TIMEOUT_S = 10.0
+DEFAULT_UPKEEP_INTERVAL = timedelta(seconds=15)
 
 
 @dataclass(frozen=True)
@@ -71,12 +78,15 @@ DEADLINES = (
 
 @dataclass
 class Report:
-    """What one run did: firings per deadline column, recycles, spare shortfalls."""
+    """What one run did: firings per deadline column, recycles done (those handed to
+    the upkeep are counted when done, not here), spare shortfalls, work handed over."""
 
     fired: dict[str, int] = field(default_factory=dict)
     recycled: int = 0
     short_of_spares: dict[str, int] = field(default_factory=dict)
     keys_purged: int = 0
+    probes: int = 0
+    tended: list[str] = field(default_factory=list)
 
     @property
     def total(self) -> int:
@@ -89,14 +99,16 @@ class Scheduler:
     def __init__(
         self,
         session_factory: sessionmaker[Session],
-        backends: Backends,
+        upkeep: Upkeep,
         *,
         interval: timedelta,
+        upkeep_interval: timedelta = DEFAULT_UPKEEP_INTERVAL,
         clock: Clock = utcnow,
     ) -> None:
         self._factory = session_factory
-        self._backends = backends
+        self._upkeep = upkeep
         self._interval = interval.total_seconds()
+        self._upkeep_interval = upkeep_interval
         self._clock = clock
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
@@ -141,6 +153,8 @@ class Scheduler:
                 report.fired[deadline.column.key] = self._fire_due(db, deadline, now, report)
             report.recycled += self._take_over_recycles(db, now)
             report.short_of_spares = self._check_spares(db)
+            report.probes = self._probe_due(db, now)
+            report.tended = self._tend_due(db, now)
             report.keys_purged = idempotency.purge(db, now)
         if report.total:
             log.scheduler.info("fired %s", {k: n for k, n in report.fired.items() if n})
@@ -172,7 +186,7 @@ class Scheduler:
             db.commit()
             fired += fired_now
             for machine_id in to_recycle:
-                report.recycled += lifecycle.recycle(db, self._backends, machine_id)
+                report.recycled += self._upkeep.recycle(db, machine_id) is True
             # Fewer than a batch, or nothing of it was ours: the rest is another node's.
             if len(due) < BATCH or fired_now == 0:
                 return fired
@@ -282,11 +296,61 @@ class Scheduler:
         done = 0
         for machine_id in taken:
             log.scheduler.info("machine %s: taking over its recycle", machine_id)
-            done += lifecycle.recycle(db, self._backends, machine_id)
+            done += self._upkeep.recycle(db, machine_id) is True
         return done
 
+    def _probe_due(self, db: Session, now: datetime) -> int:
+        """Hand unreachable machines whose probe is due to the upkeep; how many."""
+        query = (
+            select(Machine.id, Machine.probe_after, Machine.probe_failures)
+            .where(Machine.state == MachineState.UNREACHABLE, Machine.probe_after <= now)
+            .order_by(Machine.probe_after)
+            .limit(BATCH)
+        )
+        if db.get_bind().dialect.name == "postgresql":
+            query = query.with_for_update(skip_locked=True)
+        taken = []
+        for machine_id, seen, failures in db.execute(query).all():
+            # Moved on as a lease: other nodes leave it alone meanwhile.
+            if lifecycle.rows_changed(
+                db,
+                update(Machine)
+                .where(Machine.id == machine_id, Machine.probe_after == seen)
+                .values(probe_after=now + lifecycle.probe_delay(failures + 1)),
+            ):
+                taken.append(machine_id)
+        db.commit()
+        for machine_id in taken:
+            self._upkeep.probe(machine_id)
+        return len(taken)
+
+    def _tend_due(self, db: Session, now: datetime) -> list[str]:
+        """Hand pools whose upkeep is due to the upkeep; their ids."""
+        due = db.execute(
+            select(Pool.id, Pool.upkeep_at, Pool.backend).where(
+                or_(Pool.upkeep_at.is_(None), Pool.upkeep_at <= now)
+            )
+        ).all()
+        taken = []
+        for pool_id, seen, options in due:
+            if not _tended(options):
+                continue
+            at = Pool.upkeep_at.is_(None) if seen is None else Pool.upkeep_at == seen
+            if lifecycle.rows_changed(
+                db,
+                update(Pool)
+                .where(Pool.id == pool_id, at)
+                .values(upkeep_at=now + self._upkeep_interval),
+            ):
+                taken.append(pool_id)
+        db.commit()
+        for pool_id in taken:
+            self._upkeep.tend(pool_id)
+        return taken
+
     def _check_spares(self, db: Session) -> dict[str, int]:
-        """Ask backends to warm spares up; report pools with fewer ready than wanted."""
+        """Pools of fixed machines with fewer free ones than their spares (clone pools
+        make their own; see upkeep)."""
         ready = dict(
             db.execute(
                 select(Machine.pool_id, func.count())
@@ -295,18 +359,11 @@ class Scheduler:
             ).all()
         )
         short: dict[str, int] = {}
-        warm: list[tuple[str, dict[str, Any], list[MachineRef]]] = []
         for pool in db.scalars(select(Pool).where(Pool.spares > 0)).all():
             have = ready.get(pool.id, 0)
-            if have < pool.spares:
+            if have < pool.spares and not _tended(pool.backend):
                 short[pool.id] = pool.spares - have
-            warm.append((pool.id, dict(pool.backend), self._spares(db, pool)))
-        db.rollback()  # nothing open while backends work
-        for pool_id, options, refs in warm:
-            try:
-                self._backends.for_pool(pool_id, options).warm_up(refs)
-            except BackendError as exc:
-                log.backend.error("pool %s: cannot warm spares up: %s", pool_id, exc)
+        db.rollback()
         for pool_id, missing in short.items():
             if self._last_shortfall.get(pool_id) != missing:
                 log.scheduler.warning(
@@ -318,17 +375,10 @@ class Scheduler:
         self._last_shortfall = short
         return short
 
-    @staticmethod
-    def _spares(db: Session, pool: Pool) -> list[MachineRef]:
-        """The machines the next launches will claim, in claim order."""
-        machines = db.scalars(
-            select(Machine)
-            .where(
-                Machine.pool_id == pool.id,
-                Machine.state == MachineState.READY,
-                Machine.assigned_user_id.is_(None),
-            )
-            .order_by(Machine.name, Machine.id)
-            .limit(pool.spares)
-        ).all()
-        return [lifecycle.machine_ref(m) for m in machines]
+
+def _tended(options: dict[str, Any]) -> bool:
+    """True if the pool's backend finds its own machines (and so has upkeep to do)."""
+    try:
+        return be.find_kind(str(options.get("type", "static"))).discovers
+    except be.UnknownKind:
+        return False

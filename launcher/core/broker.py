@@ -16,11 +16,13 @@ sentence to show the user (``message``) and what to do about it (``hint``)::
         ├── OtpRequiredForPool   the pool wants a sign-in with a code: sign in again
         ├── TooManyAttempts      429: locked for ``retry_after`` seconds
         │   └── AccountLocked    ... this account (not the whole address)
-        ├── BrokerBusy           503: directory or database down; ``retry_after``
+        ├── BrokerBusy           503: directory, database or hypervisor down; ``retry_after``
         ├── SessionExpired       the sign-in token is no longer valid
         ├── NotEntitled          the user may not use that desktop
         ├── ActionNotAllowed     the pool does not let its users reset/restart
-        └── NoDesktopAvailable   every machine in the pool is taken
+        ├── NoDesktopAvailable   every machine in the pool is taken
+        └── DesktopFailed        the machine is dead, gone, did not start, has no
+                                 console, or could not be made
 
 The client is synchronous on purpose: the UI runs it off the GUI thread.
 """
@@ -66,6 +68,7 @@ __all__ = [
     "BrokerRejected",
     "BrokerUnreachable",
     "CertificateChanged",
+    "DesktopFailed",
     "DesktopStarting",
     "InvalidCredentials",
     "InvalidOtp",
@@ -224,6 +227,10 @@ class NoDesktopAvailable(BrokerRejected):
     pass
 
 
+class DesktopFailed(BrokerRejected):
+    """The broker found the desktop broken (its ``detail`` says how and what to do)."""
+
+
 _BY_CODE: dict[str, type[BrokerRejected]] = {
     "invalid_credentials": InvalidCredentials,
     "otp_required": OtpRequired,
@@ -237,6 +244,13 @@ _BY_CODE: dict[str, type[BrokerRejected]] = {
     "not_entitled": NotEntitled,
     "action_not_allowed": ActionNotAllowed,
     "no_machine_available": NoDesktopAvailable,
+    "pool_full": NoDesktopAvailable,
+    "hypervisor_unavailable": BrokerBusy,
+    "machine_unreachable": DesktopFailed,
+    "machine_gone": DesktopFailed,
+    "power_on_timeout": DesktopFailed,
+    "no_console": DesktopFailed,
+    "storage_full": DesktopFailed,
 }
 
 _HINTS: dict[type[BrokerRejected], Text] = {

@@ -61,6 +61,7 @@ def test_ten_kiosk_cycles_with_the_real_viewer(
         tmp_path / "broker",
         pools={"lab": [Machine("lab-1", port=vnc_desktop.port, password=VNC_PASSWORD)]},
         users={USER: PASSWORD},
+        health_check=True,  # a real desktop: the broker's probe must find it each time
     ) as broker:
         config = KioskConfig(
             enabled=True, server=broker.url, policy=KioskPolicy(on_session_end="logoff")

@@ -37,6 +37,7 @@ POOLS = [
         "id": f"pool-{p}",
         "name": f"Pool {p}",
         "protocol": "vnc",
+        "health_check": False,  # made-up hosts: never probed
         "groups": ["staff"],
         "machines": [{"name": f"m-{p}-{m}", "host": f"10.0.{p}.{m}"} for m in range(40)],
     }

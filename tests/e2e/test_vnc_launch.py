@@ -36,6 +36,7 @@ def broker_for(tmp_path: Path, desktop: XvncDesktop, password: str) -> Iterator[
         tmp_path / "broker",
         pools={"lab": [Machine("lab-1", port=desktop.port, password=password)]},
         users={USER: PASSWORD},
+        health_check=True,  # a real desktop: the broker's probe must find it
     )
 
 

@@ -36,8 +36,18 @@ class LiveBroker:
     database_url: str
 
 
-def write_config(path: Path, pools: dict[str, Sequence[Machine]], *, users: Sequence[str]) -> Path:
-    """One VNC pool per entry, named after its id, entitled to ``users``."""
+def write_config(
+    path: Path,
+    pools: dict[str, Sequence[Machine]],
+    *,
+    users: Sequence[str],
+    health_check: bool = False,
+) -> Path:
+    """One VNC pool per entry, named after its id, entitled to ``users``.
+
+    The broker probes no console unless ``health_check``: most launcher tests
+    hand out ports nothing listens on, and a real desktop is what they do not need.
+    """
     lines: list[str] = []
     for pool_id, machines in pools.items():
         lines += [
@@ -46,6 +56,7 @@ def write_config(path: Path, pools: dict[str, Sequence[Machine]], *, users: Sequ
             f"name = {json.dumps(pool_id.replace('-', ' ').title())}",
             'protocol = "vnc"',
             f"users = {json.dumps(list(users))}",
+            f"health_check = {json.dumps(health_check)}",
         ]
         for m in machines:
             lines += [
@@ -68,13 +79,17 @@ def live_broker(
     pools: dict[str, Sequence[Machine]],
     users: dict[str, str],
     tls: tuple[Path, Path] | None = None,
+    health_check: bool = False,
 ) -> Iterator[LiveBroker]:
-    """``tls``: (certificate, key) to serve HTTPS with, as ``serve`` does."""
+    """``tls``: (certificate, key) to serve HTTPS with, as ``serve`` does;
+    ``health_check``: probe consoles before handing machines out (real desktops)."""
     tmp_path.mkdir(parents=True, exist_ok=True)
     database_url = f"sqlite:///{tmp_path / 'broker.sqlite3'}"
     settings = BrokerSettings(
         database_url=database_url,
-        config=write_config(tmp_path / "pools.toml", pools, users=list(users)),
+        config=write_config(
+            tmp_path / "pools.toml", pools, users=list(users), health_check=health_check
+        ),
     )
     app = create_app(settings)
     with app.state.session_factory() as db:

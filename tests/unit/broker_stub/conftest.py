@@ -9,6 +9,9 @@ The default site:
 
     alice (no groups), bob (staff, artists), carol, dave (entitled to nothing)
 
+The machines are addresses nothing listens on, so the pools do not probe
+consoles (health_check = false); tests of the probe turn it on.
+
 Every test that builds a broker runs twice: on a fresh SQLite file and on a
 fresh PostgreSQL database (tests/helpers/postgres.py; skipped where PostgreSQL
 is not installed). A test that does not exercise the database (request validation, error
@@ -43,6 +46,7 @@ PoolSpec = dict[str, Any]
 POOLS: list[PoolSpec] = [
     {
         "id": "engineering",
+        "health_check": False,
         "name": "Engineering desktop",
         "protocol": "vnc",
         "users": ["alice"],
@@ -54,6 +58,7 @@ POOLS: list[PoolSpec] = [
     },
     {
         "id": "finance",
+        "health_check": False,
         "name": "Finance desktop",
         "protocol": "vnc",
         "users": ["carol"],
@@ -63,6 +68,7 @@ POOLS: list[PoolSpec] = [
     },
     {
         "id": "art",
+        "health_check": False,
         "name": "Art studio",
         "protocol": "vnc",
         "groups": ["artists"],

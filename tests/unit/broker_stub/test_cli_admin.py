@@ -20,6 +20,7 @@ SITE = """
 id = "engineering"
 name = "Engineering desktop"
 protocol = "vnc"
+health_check = false  # made-up addresses: nothing to probe
 users = ["alice"]
   [[pools.machines]]
   name = "eng-1"
@@ -42,6 +43,7 @@ id = "design"
 name = "Design workstation"
 kind = "dedicated"
 protocol = "vnc"
+health_check = false
 users = ["alice"]
   [[pools.machines]]
   name = "des-1"
@@ -219,9 +221,9 @@ def test_pools_machines_entitlements(run: Run) -> None:
     assert "vnc-pw" not in added[1] + added[2]
     assert maintenance[1] == "Machine 'eng-2' in pool 'engineering' is maintenance.\n"
     assert listed[1].splitlines() == [
-        "MACHINE  HOST        PORTS     STATE        USER  SESSION",
-        "eng-1    10.0.20.11  vnc=5901  ready        -     -",
-        "eng-2    10.0.20.12  vnc=5902  maintenance  -     -",
+        "MACHINE  HOST        PORTS     STATE        USER  SESSION  PROBLEM",
+        "eng-1    10.0.20.11  vnc=5901  ready        -     -        -",
+        "eng-2    10.0.20.12  vnc=5902  maintenance  -     -        -",
     ]
     (pool,) = json.loads(pools[1])
     assert pool["machines"] == {"maintenance": 1, "ready": 1}
@@ -293,9 +295,9 @@ def test_machines_unassign(run: Run, db_url: str, tmp_path: Path) -> None:
         f"Log off session {session_id} first, then try again."
     )
     assert owned[1].splitlines() == [
-        "MACHINE  HOST        PORTS     STATE     USER   SESSION",
-        "des-1    10.0.30.11  vnc=5901  assigned  alice  -",
-        "des-2    10.0.30.12  vnc=5901  ready     -      -",
+        "MACHINE  HOST        PORTS     STATE     USER   SESSION  PROBLEM",
+        "des-1    10.0.30.11  vnc=5901  assigned  alice  -        -",
+        "des-2    10.0.30.12  vnc=5901  ready     -      -        -",
     ]
     assert done == (0, "Machine 'des-1' in pool 'design' is no longer alice's; it is ready.\n", "")
     assert again[0] == floating[0] == unknown[0] == no_pool[0] == 1

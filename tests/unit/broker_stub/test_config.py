@@ -13,6 +13,7 @@ from hypothesis import strategies as st
 
 from broker_stub.config import (
     ConfigError,
+    PoolConfig,
     format_duration,
     load_config,
     machine_ports,
@@ -256,8 +257,16 @@ def test_pool_options_load(write_config: Callable[..., Path], pools: list[PoolSp
     assert pool.max_session == timedelta(days=1)
     assert pool.prelaunch_timeout == timedelta(minutes=3)
     assert (pool.allow_reset, pool.allow_restart, pool.sso, pool.spares) == (True, True, True, 1)
-    assert pool.backend.reset_command == ["reset-pc", "{name}", "{mac}"]
-    assert pool.backend.command_timeout == timedelta(minutes=1)
+    # Stored as the static backend keeps it: the timeout in whole seconds.
+    assert pool.backend["reset_command"] == ["reset-pc", "{name}", "{mac}"]
+    assert pool.backend["command_timeout_s"] == 60
+    assert (pool.recycle, pool.power_on_timeout, pool.idle_power_off) == (
+        "none",
+        timedelta(minutes=3),
+        None,
+    )
+    assert pool.health_check is False  # as the test pools say; the default probes
+    assert PoolConfig.model_validate({"id": "p", "name": "P", "protocol": "vnc"}).health_check
     assert pool.machines[0].mac == "aa:bb:cc:00:11:22"
     assert machine_ports(pool, pool.machines[0]) == {"rdp": 3390, "vnc": 5901}
     # Without ports: the protocols' usual ones.
@@ -353,8 +362,21 @@ def spice_pool(pools: list[PoolSpec]) -> list[PoolSpec]:
             "pools.0.backend.restart_command: must not be empty",
         ),
         (
+            lambda p: p[0].update(backend={"type": "vmware"}),
+            "pools.0.backend: there is no backend type 'vmware'; this broker knows static, "
+            "libvirt. A plug-in adds one through the entry-point group 'rubicon.backends'",
+        ),
+        (
             lambda p: p[0].update(backend={"type": "libvirt"}),
-            "pools.0.backend.type: must be one of 'static'",
+            "pools.0.backend.uri: required, add it",
+        ),
+        (
+            lambda p: p[0].update(recycle="revert"),
+            "pools.0.recycle: the static backend cannot revert machines; it can: none",
+        ),
+        (
+            lambda p: p[0].update(power_on_timeout="0s"),
+            "pools.0.power_on_timeout: must be longer than 0s",
         ),
         (
             lambda p: p[0].update(backend={"wake_port": 0}),
@@ -433,4 +455,4 @@ def test_documented_examples_load(tmp_path: Path, text: Callable[[], str]) -> No
         ("dedicated", ["vnc"]),
     ]
     assert pools[0].sso
-    assert pools[1].backend.reset_command is not None
+    assert pools[1].backend["reset_command"] is not None

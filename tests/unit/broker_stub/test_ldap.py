@@ -270,6 +270,7 @@ LDAP_POOLS: list[PoolSpec] = [
         "id": "engineering",
         "name": "Engineering desktop",
         "protocol": "vnc",
+        "health_check": False,  # nothing listens on the machines' ports
         "groups": ["engineers"],
         "machines": [{"name": "eng-1", "host": "127.0.0.1", "port": 5901}],
     },
@@ -277,6 +278,7 @@ LDAP_POOLS: list[PoolSpec] = [
         "id": "finance",
         "name": "Finance desktop",
         "protocol": "vnc",
+        "health_check": False,
         "groups": ["finance"],
         "machines": [{"name": "fin-1", "host": "127.0.0.1", "port": 5911}],
     },

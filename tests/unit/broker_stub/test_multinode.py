@@ -43,6 +43,7 @@ POOLS: list[PoolSpec] = [
         "id": f"pool-{p}",
         "name": f"Pool {p}",
         "protocol": "vnc",
+        "health_check": False,  # made-up hosts: never probed
         "users": ["alice", "bob"],
         "groups": ["staff"],
         "machines": [

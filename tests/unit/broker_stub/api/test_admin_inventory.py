@@ -70,6 +70,8 @@ def test_add_machine_then_launch_on_it(make_broker: Callable[..., Broker]) -> No
         "state": "ready",
         "user": None,
         "session": None,
+        "origin": "config",
+        "problem": None,
     }
     third = broker.client.post("/api/v1/desktops/engineering/launch", headers=broker.login("u3"))
     assert third.json()["connection"]["port"] == 5903
@@ -277,6 +279,8 @@ def test_unassign_a_dedicated_machine(dedicated: Broker) -> None:
         "state": "ready",
         "user": None,
         "session": None,
+        "origin": "config",
+        "problem": None,
     }
     problem = assert_problem(again, 409, "machine_not_assigned")
     assert problem["detail"].startswith('Machine "eng-1" in pool "engineering" has no owner')
@@ -335,3 +339,36 @@ def test_unassign_refusals(dedicated: Broker) -> None:
     assert_problem(not_admin, 403, "admin_required")
     assert_problem(nobody, 401, "invalid_token")
     assert [e for e in admin_events(dedicated) if e["action"] == audit.MACHINE_UNASSIGN] == []
+
+
+def test_recycle_a_free_machine_and_a_dedicated_one(dedicated: Broker) -> None:
+    headers = admin_headers(dedicated)
+    session_id = launch(dedicated, "alice")
+
+    busy = dedicated.client.post(f"{MACHINES}/eng-1/recycle", headers=headers)
+    problem = assert_problem(busy, 409, "machine_in_use")
+    assert problem["detail"] == (
+        f'Machine "eng-1" cannot be recycled while alice is using it. Log off session '
+        f"{session_id} first, then try again."
+    )
+    dedicated.client.post(f"{API}/sessions/{session_id}/logoff", headers=headers)
+    # The static backend recycles with "none": done at once, and alice keeps her machine.
+    owned = dedicated.client.post(f"{MACHINES}/eng-1/recycle", headers=headers).json()
+    free = dedicated.client.post(f"{MACHINES}/eng-2/recycle", headers=headers).json()
+
+    assert (owned["state"], owned["user"]) == ("assigned", "alice")
+    assert (free["state"], free["user"]) == ("ready", None)
+    recycled = [
+        e["target"] for e in admin_events(dedicated) if e["action"] == audit.MACHINE_RECYCLE
+    ]
+    assert recycled == ["machine:engineering/eng-1", "machine:engineering/eng-2"]
+    missing = dedicated.client.post(f"{MACHINES}/eng-9/recycle", headers=headers)
+    assert_problem(missing, 404, "machine_not_found")
+    dedicated.client.put(f"{MACHINES}/eng-2/maintenance", headers=headers)
+    kept = assert_problem(
+        dedicated.client.post(f"{MACHINES}/eng-2/recycle", headers=headers), 409, "machine_busy"
+    )
+    assert kept["detail"] == (
+        'Machine "eng-2" is maintenance now, so it cannot be recycled. Take it out of '
+        "maintenance first."
+    )

@@ -87,6 +87,9 @@ def test_openapi_describes_errors_as_problem_json(broker: Broker) -> None:
         "409",
         "422",
         "502",
+        "503",
+        "504",
+        "507",
     }
     for status, response in launch["responses"].items():
         media = "application/json" if status in ("200", "202") else "application/problem+json"

@@ -1,19 +1,23 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
+from datetime import timedelta
 from pathlib import Path
 
 import httpx
 import pytest
 
 from broker_stub import tls
+from broker_stub.domain import errors as broker_errors
 from launcher.core import trust
 from launcher.core.broker import (
+    BrokerBusy,
     BrokerClient,
     BrokerProtocolError,
     BrokerRejected,
     BrokerUnreachable,
     CertificateChanged,
+    DesktopFailed,
     DesktopStarting,
     InvalidCredentials,
     NoDesktopAvailable,
@@ -330,3 +334,43 @@ def test_a_changed_certificate_is_refused_not_asked(
 def test_plain_tcp_refusal_is_not_a_certificate_question() -> None:
     with BrokerClient("https://127.0.0.1:9") as client, pytest.raises(BrokerUnreachable):
         client.login(username="a", password="b")
+
+
+def _problem_of(error: broker_errors.BrokerError) -> httpx.Response:
+    body = {
+        "code": error.code,
+        "status": error.status,
+        "title": error.title,
+        "detail": error.detail,
+    }
+    return httpx.Response(error.status, json=body, headers=dict(error.headers))
+
+
+@pytest.mark.parametrize(
+    ("error", "kind"),
+    [
+        (broker_errors.HypervisorUnavailable("Lab"), BrokerBusy),
+        (broker_errors.PoolFull("Lab", 50), NoDesktopAvailable),
+        (broker_errors.MachineUnreachable("Lab"), DesktopFailed),
+        (broker_errors.MachineUnreachable("Lab", live=True), DesktopFailed),
+        (broker_errors.MachineGone("Lab"), DesktopFailed),
+        (broker_errors.PowerOnTimeout("Lab", timedelta(minutes=3)), DesktopFailed),
+        (broker_errors.NoConsole("Lab", "spice"), DesktopFailed),
+        (broker_errors.StorageFull("Lab"), DesktopFailed),
+    ],
+    ids=lambda value: getattr(value, "code", ""),
+)
+def test_a_hypervisors_failures_reach_the_user_in_the_brokers_words(
+    error: broker_errors.BrokerError, kind: type[BrokerRejected]
+) -> None:
+    client = replay(_problem_of(error))
+
+    with pytest.raises(BrokerRejected) as caught:
+        client.launch("lab")
+
+    assert type(caught.value) is kind
+    assert str(caught.value) == error.detail
+    assert caught.value.code == error.code
+    if kind is BrokerBusy:
+        assert caught.value.retry_after == 30
+        assert caught.value.hint == ""  # the detail already says when to try again

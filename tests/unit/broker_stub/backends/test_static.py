@@ -1,4 +1,4 @@
-"""Backends: the static one (Wake-on-LAN, admin commands) and the per-pool registry."""
+"""The static backend: fixed hosts, Wake-on-LAN, the admin's commands, consoles."""
 
 from __future__ import annotations
 
@@ -11,14 +11,16 @@ import pytest
 
 from broker_stub.backends import (
     BackendError,
-    Backends,
+    Console,
     ConsoleTicket,
     MachineRef,
     NotSupported,
     Power,
-    make_backend,
+    PowerState,
+    RecycleMode,
+    answers,
 )
-from broker_stub.backends.static import StaticBackend, StaticOptions, answers, magic_packet
+from broker_stub.backends.static import StaticBackend, StaticOptions, magic_packet
 
 MAC = "52:54:00:ab:cd:ef"
 
@@ -93,13 +95,48 @@ def test_wake_failure_is_a_backend_error(closed_port: int) -> None:
         backend.power_on(machine(closed_port), "vnc")
 
 
-def test_recycle_warm_up_and_console_password_need_nothing(closed_port: int) -> None:
+def test_recycle_and_console_password_need_nothing(closed_port: int) -> None:
     backend = static()
     ref = machine(closed_port)
 
-    backend.recycle(ref)
-    backend.warm_up([ref])
+    backend.recycle(ref, RecycleMode.NONE)
     assert backend.console_password(ref, "vnc", timedelta(seconds=60)) == ConsoleTicket("pw")
+
+
+@pytest.mark.parametrize("mode", [RecycleMode.POWEROFF, RecycleMode.REVERT, RecycleMode.REBUILD])
+def test_fixed_hosts_recycle_only_with_none(closed_port: int, mode: RecycleMode) -> None:
+    with pytest.raises(NotSupported, match=f"cannot {mode} and recycle machines"):
+        static().recycle(machine(closed_port), mode)
+
+
+def test_machines_come_from_the_pools_file(closed_port: int) -> None:
+    backend = static()
+
+    with pytest.raises(NotSupported, match="list the machines in the pools file"):
+        backend.discover()
+    with pytest.raises(NotSupported, match="add machines to the pools file"):
+        backend.provision("pc-2")
+    with pytest.raises(NotSupported, match="remove machines from the pools file"):
+        backend.destroy(machine(closed_port))
+
+
+def test_power_state_is_known_only_with_a_mac(closed_port: int) -> None:
+    assert static().power_state(machine(closed_port, mac=None)) == PowerState.UNKNOWN
+    assert static().power_state(machine(closed_port)) == PowerState.STOPPED
+    with socket.create_server(("127.0.0.1", 0)) as server:
+        assert static().power_state(machine(server.getsockname()[1])) == PowerState.RUNNING
+
+
+def test_console_is_the_listed_address() -> None:
+    ref = MachineRef(
+        pool_id="p", name="pc-1", host="10.1.2.3", ports={"vnc": 5901, "spice_tls": 5902}
+    )
+    spice_tls_only = MachineRef(pool_id="p", name="pc-2", host="h", ports={"spice_tls": 5903})
+
+    assert static().console(ref, "vnc") == Console(host="10.1.2.3", port=5901)
+    assert static().console(spice_tls_only, "spice") == Console(host="h", port=None, tls_port=5903)
+    with pytest.raises(NotSupported, match="pc-1 has no rdp port"):
+        static().console(ref, "rdp")
 
 
 @pytest.mark.parametrize("action", ["reset", "restart"])
@@ -127,22 +164,3 @@ def test_missing_program(closed_port: int) -> None:
         BackendError, match="cannot run the restart command '/nonexistent/reboot-it'"
     ):
         backend.restart(machine(closed_port))
-
-
-def test_registry_makes_one_backend_per_pool_and_options() -> None:
-    backends = Backends()
-    options = {"type": "static", "wake_port": 7}
-
-    first = backends.for_pool("p", options)
-
-    assert backends.for_pool("p", dict(options)) is first
-    assert backends.for_pool("q", options) is not first
-    changed = backends.for_pool("p", {**options, "wake_port": 9})
-    assert changed is not first
-    assert isinstance(changed, StaticBackend)
-    assert changed.options.wake_port == 9
-
-
-def test_unknown_backend_type() -> None:
-    with pytest.raises(BackendError, match="unknown backend type 'libvirt'"):
-        make_backend({"type": "libvirt"})

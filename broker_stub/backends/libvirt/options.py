@@ -1,0 +1,84 @@
+"""The pools file's [pools.backend] table for libvirt (docs/backends.md has examples).
+
+type = "libvirt"
+uri = "qemu+ssh://rubicon@kvm1.example.com/system"
+address = "kvm1.example.com"   # where launchers reach consoles that listen on 0.0.0.0
+# Which domains: exactly one of
+domains = ["lab-a", "lab-b"]   # these
+name_pattern = "lab-*"         # every domain whose name matches (shell-style)
+tagged = true                  # every domain with Rubicon's metadata naming this pool
+[pools.backend.clones]         # or: machines the broker makes itself
+template = "win11-golden"      # a defined domain whose configuration clones copy
+image = "win11-golden.qcow2"   # their disks' backing volume (default: the template's disk)
+storage_pool = "default"
+max = 50
+"""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from typing import Any, Literal
+from urllib.parse import urlsplit
+
+from pydantic import ByteSize, Field, model_validator
+
+from broker_stub.config import Duration, NonEmpty, StrictModel
+
+
+class CloneOptions(StrictModel):
+    template: NonEmpty
+    image: NonEmpty | None = None
+    storage_pool: NonEmpty = "default"
+    max: int = Field(ge=1, le=999)
+    # No clone is made while the storage pool has less room than this.
+    min_free: ByteSize = ByteSize(1 << 30)
+
+
+class LibvirtOptions(StrictModel):
+    type: Literal["libvirt"] = "libvirt"
+    uri: NonEmpty
+    address: NonEmpty | None = None
+    domains: list[NonEmpty] | None = None
+    name_pattern: NonEmpty | None = None
+    tagged: bool = False
+    clones: CloneOptions | None = None
+    # recycle = "revert" goes back to this snapshot; unset: the domain's current one.
+    snapshot: NonEmpty | None = None
+    # An orderly shutdown that takes longer than this becomes a hard power-off.
+    shutdown_timeout: Duration = timedelta(seconds=60)
+    # How long a one-time console password works.
+    console_ttl: Duration = timedelta(seconds=60)
+
+    @model_validator(mode="after")
+    def _one_selection(self) -> LibvirtOptions:
+        given = [
+            key
+            for key, value in (
+                ("domains", self.domains),
+                ("name_pattern", self.name_pattern),
+                ("tagged", self.tagged or None),
+                ("clones", self.clones),
+            )
+            if value is not None
+        ]
+        if len(given) != 1:
+            raise ValueError(
+                "say which domains are the pool's with exactly one of domains, name_pattern, "
+                f"tagged = true or [pools.backend.clones]; this table has {len(given)}"
+                + (f" ({', '.join(given)})" if given else "")
+            )
+        if self.console_ttl < timedelta(seconds=10):
+            raise ValueError("console_ttl: give a launcher at least 10s to connect")
+        return self
+
+    @property
+    def remote_host(self) -> str | None:
+        """The hypervisor's host name from the URI; None for a local one."""
+        return urlsplit(self.uri).hostname or None
+
+    def stored(self) -> dict[str, Any]:
+        """What is kept with the pool: the table as written (durations keep their units)."""
+        return self.model_dump(mode="json", exclude_defaults=True) | {
+            "shutdown_timeout": f"{int(self.shutdown_timeout.total_seconds())}s",
+            "console_ttl": f"{int(self.console_ttl.total_seconds())}s",
+        }
