@@ -3,12 +3,14 @@
 It starts a few Xvnc desktops, a broker that hands them out to user ``demo``
 (password ``demo``), and the launcher pointed at it. Everything lives in one
 private temp dir and is stopped, by PID, when the launcher closes or on
-Ctrl-C / SIGTERM.
+Ctrl-C / SIGTERM. With ``--libvirt`` the desktops are real QEMU machines the
+broker makes on a libvirt host instead (demo_libvirt.py).
 
 Errors::
 
     DemoError                   a step failed; the message says which and why
-    (MissingProgramError from broker_stub.xdisplay ends the demo with status 2)
+    (MissingProgramError from broker_stub.xdisplay, and LibvirtDemoError, end
+    the demo with status 2)
 """
 
 from __future__ import annotations
@@ -29,6 +31,7 @@ from pathlib import Path
 from types import FrameType
 from typing import TextIO
 
+from broker_stub.demo_libvirt import LibvirtDemoError, LibvirtSite, default_uri
 from broker_stub.xdisplay import (
     MissingProgramError,
     XDisplayError,
@@ -98,6 +101,15 @@ def add_demo_command(
         action="store_true",
         help="start the desktops and the broker only; stop with Ctrl-C",
     )
+    parser.add_argument(
+        "--libvirt",
+        nargs="?",
+        const="",
+        metavar="URI",
+        help="real QEMU machines on libvirt instead of Xvnc desktops: the broker makes "
+        "them as clones and rebuilds them after use (default URI: qemu:///system for "
+        "root, else qemu:///session)",
+    )
     parser.set_defaults(func=run_demo)
 
 
@@ -111,7 +123,8 @@ def _desktop_count(text: str) -> int:
 def run_demo(args: argparse.Namespace) -> int:
     out: TextIO = sys.stdout
     try:
-        require_program("Xvnc")
+        if args.libvirt is None:
+            require_program("Xvnc")
     except MissingProgramError as err:
         print(err, file=sys.stderr)
         return 2
@@ -133,8 +146,8 @@ def run_demo(args: argparse.Namespace) -> int:
     except (KeyboardInterrupt, _Stop):
         print("\nStopping the demo...", file=out)
         return 0
-    except MissingProgramError as err:
-        print(err, file=sys.stderr)
+    except (MissingProgramError, LibvirtDemoError) as err:
+        print(f"rubicon-broker demo: {err}", file=sys.stderr)
         return 2
     except (DemoError, XDisplayError) as err:
         print(f"rubicon-broker demo: {err}", file=sys.stderr)
@@ -158,18 +171,25 @@ def _have_screen() -> bool:
 
 
 def _run(args: argparse.Namespace, workdir: Path, stack: contextlib.ExitStack, out: TextIO) -> int:
-    desktops = [
-        stack.enter_context(
-            XvncDesktop(
-                random_vnc_password(),
-                colour=COLOURS[i % len(COLOURS)],
-                client=DESKTOP_CLIENTS[i % len(DESKTOP_CLIENTS)],
-                parent=workdir,
+    if args.libvirt is not None:
+        site = stack.enter_context(LibvirtSite(args.libvirt or default_uri(), workdir))
+        config = _write(workdir / "pools.toml", site.pool_lines([DEMO_USER]))
+        where = f"virtual machines on {site.uri}, made as they are needed (up to 3)"
+    else:
+        desktops = [
+            stack.enter_context(
+                XvncDesktop(
+                    random_vnc_password(),
+                    colour=COLOURS[i % len(COLOURS)],
+                    client=DESKTOP_CLIENTS[i % len(DESKTOP_CLIENTS)],
+                    parent=workdir,
+                )
             )
-        )
-        for i in range(args.desktops)
-    ]
-    config = write_config(workdir / "pools.toml", desktops)
+            for i in range(args.desktops)
+        ]
+        config = write_config(workdir / "pools.toml", desktops)
+        ports = ", ".join(f"{d.display_name} on port {d.port}" for d in desktops)
+        where = f'{len(desktops)} in pool "{POOL_NAME}" (Xvnc {ports})'
     database_url = f"sqlite:///{workdir / 'broker.sqlite3'}"
     add_demo_user(database_url, workdir)
 
@@ -195,7 +215,7 @@ def _run(args: argparse.Namespace, workdir: Path, stack: contextlib.ExitStack, o
     stack.callback(stop_process, broker, STOP_TIMEOUT)
     wait_for_health(url, broker, broker_log)
 
-    print(_banner(url, desktops, broker_log, args.no_launcher), file=out, flush=True)
+    print(_banner(url, where, broker_log, args.no_launcher), file=out, flush=True)
 
     if args.no_launcher:
         # Nothing else to wait on: serve until Ctrl-C, or until the broker dies.
@@ -237,9 +257,8 @@ def _toml_string(text: str) -> str:
 
 
 def write_config(path: Path, desktops: list[XvncDesktop]) -> Path:
-    """The pools file (0600: it holds the console passwords)."""
+    """The pools file of the Xvnc desktops."""
     lines = [
-        "# Written by `rubicon-broker demo`; deleted when the demo stops.",
         "[[pools]]",
         f"id = {_toml_string(POOL_ID)}",
         f"name = {_toml_string(POOL_NAME)}",
@@ -256,6 +275,12 @@ def write_config(path: Path, desktops: list[XvncDesktop]) -> Path:
             f"  port = {desktop.port}",
             f"  password = {_toml_string(desktop.password)}",
         ]
+    return _write(path, lines)
+
+
+def _write(path: Path, lines: list[str]) -> Path:
+    """The pools file (0600: it may hold console passwords)."""
+    lines = ["# Written by `rubicon-broker demo`; deleted when the demo stops.", *lines]
     fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
     with os.fdopen(fd, "w", encoding="utf-8") as f:
         f.write("\n".join(lines) + "\n")
@@ -341,8 +366,7 @@ def _tail(path: Path, lines: int = LOG_TAIL_LINES) -> str:
     return "Last lines of the broker log:\n" + "\n".join(text.splitlines()[-lines:])
 
 
-def _banner(url: str, desktops: list[XvncDesktop], broker_log: Path, no_launcher: bool) -> str:
-    where = ", ".join(f"{d.display_name} on port {d.port}" for d in desktops)
+def _banner(url: str, where: str, broker_log: Path, no_launcher: bool) -> str:
     if no_launcher:
         next_step = (
             f"Open it with:  rubicon --server {url} --user {DEMO_USER}\n"
@@ -357,7 +381,7 @@ def _banner(url: str, desktops: list[XvncDesktop], broker_log: Path, no_launcher
         f"  Broker:     {url}\n"
         f"  User:       {DEMO_USER}\n"
         f"  Password:   {DEMO_PASSWORD}\n"
-        f'  Desktops:   {len(desktops)} in pool "{POOL_NAME}" (Xvnc {where})\n'
+        f"  Desktops:   {where}\n"
         f"  Broker log: {broker_log}\n"
         "\n"
         f"{next_step}\n"

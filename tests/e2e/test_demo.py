@@ -15,6 +15,7 @@ import httpx
 import pytest
 
 from tests.helpers.e2e import require_binaries, wait_for
+from tests.helpers.libvirtd import Libvirtd, vnc_password_accepted
 
 pytestmark = pytest.mark.e2e
 
@@ -104,4 +105,66 @@ def test_demo_serves_the_demo_user_and_stops_everything(tmp_path: Path) -> None:
         for pid in leftovers:
             if alive(pid):
                 os.kill(pid, signal.SIGKILL)
+        out.close()
+
+
+def test_demo_with_libvirt_hands_out_real_machines_and_deletes_them(
+    tmp_path: Path, libvirtd: Libvirtd
+) -> None:
+    out = (tmp_path / "demo.out").open("w+")
+    demo = subprocess.Popen(
+        [sys.executable, "-m", "broker_stub.cli", "demo", "--libvirt", libvirtd.uri,
+         "--no-launcher"],
+        stdout=out,
+        stderr=subprocess.STDOUT,
+        stdin=subprocess.DEVNULL,
+    )  # fmt: skip
+    conn = libvirtd.connect()
+    try:
+
+        def up_or_gone() -> bool:
+            return "Press Ctrl-C" in Path(out.name).read_text() or demo.poll() is not None
+
+        wait_for(up_or_gone, 60, "the demo to start")
+        banner = Path(out.name).read_text()
+        assert demo.poll() is None, banner
+        assert f"virtual machines on {libvirtd.uri}" in banner
+        url = re.search(r"Broker:\s+(http://\S+)", banner)
+        assert url, banner
+
+        with httpx.Client(base_url=url.group(1), timeout=30) as http:
+            token = http.post(
+                "/api/v1/auth/login", json={"username": "demo", "password": "demo"}
+            ).json()["token"]
+            headers = {"Authorization": f"Bearer {token}", "Idempotency-Key": "demo-1"}
+            [desktop] = http.get("/api/v1/desktops", headers=headers).json()["desktops"]
+            launch = f"/api/v1/desktops/{desktop['id']}/launch"
+            answers = []
+
+            def connected() -> bool:
+                answers.append(http.post(launch, headers=headers))
+                return answers[-1].status_code == 200
+
+            # The broker makes the machine if its spare is not ready yet: 202 meanwhile.
+            wait_for(connected, 60, "the machine to start", interval=1.0)
+        assert {a.status_code for a in answers} <= {200, 202}, answers[-1].text
+        connection = answers[-1].json()["connection"]
+        assert vnc_password_accepted(connection["port"], connection["password"])
+        made = [d.name() for d in conn.listAllDomains(0) if d.name().startswith("demo-")]
+        assert made  # clones the broker made, named after the pool
+
+        demo.send_signal(signal.SIGTERM)
+        assert demo.wait(timeout=60) == 0
+        left = [d.name() for d in conn.listAllDomains(0)]
+        assert not [name for name in left if name.startswith(("demo-", "rubicon-demo-"))]
+        assert not [p.name() for p in conn.listAllStoragePools(0) if "rubicon-demo" in p.name()]
+    finally:
+        if demo.poll() is None:
+            demo.send_signal(signal.SIGTERM)
+            try:
+                demo.wait(timeout=60)
+            except subprocess.TimeoutExpired:
+                demo.kill()
+                demo.wait(timeout=10)
+        conn.close()
         out.close()
