@@ -78,6 +78,12 @@ class ConnectionOut(BaseModel):
     tls_port: int | None = Field(
         default=None, description="SPICE: the TLS port, when the desktop has a plain one too."
     )
+    ca: str | None = Field(
+        default=None, description="SPICE: the CA (PEM) the TLS port's certificate chains to."
+    )
+    host_subject: str | None = Field(
+        default=None, description="SPICE: the subject the TLS port's certificate carries."
+    )
 
 
 class LaunchResponse(BaseModel):

@@ -96,12 +96,16 @@ class Power:
 class Console:
     """Where a remote-display client connects for one protocol.
 
-    `port` is None for a SPICE console that listens on its TLS port only.
+    `port` is None for a SPICE console that listens on its TLS port only;
+    `ca` (PEM) and `host_subject` let a SPICE client check the TLS port's
+    certificate.
     """
 
     host: str
     port: int | None
     tls_port: int | None = None
+    ca: str | None = None
+    host_subject: str | None = None
 
     @property
     def probe_port(self) -> int:

@@ -61,6 +61,8 @@ class Connection:
     expires_at: datetime | None
     sso: bool
     tls_port: int | None = None
+    ca: str | None = None
+    host_subject: str | None = None
 
 
 @dataclass(frozen=True)
@@ -141,6 +143,8 @@ def connect(
         expires_at=None if rdp else ticket.expires_at,
         sso=rdp and sso,
         tls_port=tls_port,
+        ca=console.ca,
+        host_subject=console.host_subject,
     )
 
 

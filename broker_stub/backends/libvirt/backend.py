@@ -44,7 +44,7 @@ from broker_stub.backends.base import (
 from broker_stub.backends.libvirt import domxml
 from broker_stub.backends.libvirt.clones import delete_clone, make_clone, tagged_pool
 from broker_stub.backends.libvirt.connection import Connection, libvirt
-from broker_stub.backends.libvirt.options import LibvirtOptions
+from broker_stub.backends.libvirt.options import LibvirtOptions, read_ca
 from broker_stub.clock import utcnow
 
 # How soon a launcher asks again about a domain that is starting.
@@ -181,7 +181,15 @@ class LibvirtBackend:
                 raise NoConsole(
                     f"{machine.name}: its {protocol} console has no port (not running?)"
                 )
-            return Console(host=host, port=device.port, tls_port=device.tls_port)
+            tls = device.tls_port is not None and protocol == "spice"
+            options = self.options
+            return Console(
+                host=host,
+                port=device.port,
+                tls_port=device.tls_port,
+                ca=read_ca(options.spice_ca_file) if tls and options.spice_ca_file else None,
+                host_subject=options.spice_host_subject if tls else None,
+            )
         raise NoConsole(f"{machine.name} has no {protocol} graphics device")
 
     def console_password(self, machine: MachineRef, protocol: str, ttl: timedelta) -> ConsoleTicket:

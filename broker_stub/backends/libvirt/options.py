@@ -17,6 +17,7 @@ max = 50
 from __future__ import annotations
 
 from datetime import timedelta
+from pathlib import Path
 from typing import Any, Literal
 from urllib.parse import urlsplit
 
@@ -48,6 +49,10 @@ class LibvirtOptions(StrictModel):
     shutdown_timeout: Duration = timedelta(seconds=60)
     # How long a one-time console password works.
     console_ttl: Duration = timedelta(seconds=60)
+    # SPICE over TLS: the CA (PEM) the hypervisor's SPICE certificates chain to,
+    # readable on every broker node, and the subject they carry (optional).
+    spice_ca_file: NonEmpty | None = None
+    spice_host_subject: NonEmpty | None = None
 
     @model_validator(mode="after")
     def _one_selection(self) -> LibvirtOptions:
@@ -69,6 +74,8 @@ class LibvirtOptions(StrictModel):
             )
         if self.console_ttl < timedelta(seconds=10):
             raise ValueError("console_ttl: give a launcher at least 10s to connect")
+        if self.spice_ca_file is not None:
+            read_ca(self.spice_ca_file)
         return self
 
     @property
@@ -82,3 +89,14 @@ class LibvirtOptions(StrictModel):
             "shutdown_timeout": f"{int(self.shutdown_timeout.total_seconds())}s",
             "console_ttl": f"{int(self.console_ttl.total_seconds())}s",
         }
+
+
+def read_ca(path: str) -> str:
+    """The PEM certificate(s) in `path`; ValueError saying what is wrong."""
+    try:
+        text = Path(path).read_text(encoding="ascii")
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ValueError(f"spice_ca_file: cannot read {path}: {exc}") from None
+    if "-----BEGIN CERTIFICATE-----" not in text:
+        raise ValueError(f"spice_ca_file: {path} holds no PEM certificate")
+    return text

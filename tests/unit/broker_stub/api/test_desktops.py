@@ -67,6 +67,8 @@ def test_launch_returns_connection_info(broker: Broker) -> None:
         "expires_at": None,
         "sso": False,
         "tls_port": None,
+        "ca": None,
+        "host_subject": None,
     }
 
 

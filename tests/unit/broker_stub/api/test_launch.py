@@ -63,6 +63,8 @@ def test_rdp_with_single_sign_on(multi: Broker) -> None:
         "expires_at": None,
         "sso": True,
         "tls_port": None,
+        "ca": None,
+        "host_subject": None,
     }
 
 
