@@ -21,7 +21,7 @@ from sqlalchemy import ColumnElement, and_, delete, exists, func, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from broker_stub import log
+from broker_stub import backends, log
 from broker_stub.config import DEFAULT_PORTS, VNC_PASSWORD_MAX
 from broker_stub.db.models import (
     LIVE_SESSION_STATES,
@@ -222,6 +222,13 @@ def _machine_values(pool: Pool, spec: MachineSpec) -> dict[str, Any]:
     problem = names.name_problem("machine", spec.name)
     if problem:
         raise InvalidMachine(spec.name, problem)
+    kind = str(pool.backend.get("type", "static"))
+    if backends.find_kind(kind).discovers:
+        raise InvalidMachine(
+            spec.name,
+            f"pool {pool.id!r} finds its machines on its {kind} host; add the machine there "
+            "(or to the pool's [pools.backend] selection) instead",
+        )
     given = {"vnc": spec.vnc_port, "rdp": spec.rdp_port, "spice": spec.spice_port}
     single = len(pool.protocols) == 1
     ports: dict[str, int] = {}

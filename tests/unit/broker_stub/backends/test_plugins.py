@@ -25,6 +25,7 @@ from broker_stub.config import ConfigError, load_config
 from broker_stub.db.models import AuditEvent, Machine, Pool
 from tests.helpers.e2e import wait_for
 
+from ..admin_helpers import admin_headers
 from ..conftest import POOLS, Broker, PoolSpec, assert_problem, sqlite_only
 
 DISTRIBUTION = Path(__file__).resolve().parents[3] / "data" / "plugins" / "rubicon-test-backend"
@@ -245,3 +246,23 @@ def test_a_failing_plugin_pool_is_degraded_then_recovers(
         ).all()
     assert actions == ["pool.degraded", "pool.recovered"]
     assert broker.client.post("/api/v1/desktops/bed/launch", headers=headers).status_code == 200
+
+
+@sqlite_only
+@pytest.mark.usefixtures("installed")
+def test_admins_cannot_add_machines_to_a_pool_its_backend_fills(
+    make_broker: Callable[..., Broker], testbed_pools: list[PoolSpec]
+) -> None:
+    broker = make_broker(pools=testbed_pools)
+
+    reply = broker.client.post(
+        "/api/v1/admin/pools/bed/machines",
+        json={"name": "extra", "host": "127.0.0.1", "port": 5999},
+        headers=admin_headers(broker),
+    )
+
+    problem = assert_problem(reply, 400, "invalid_machine")
+    assert problem["detail"] == (
+        "Machine \"extra\" cannot be added: pool 'bed' finds its machines on its testbed "
+        "host; add the machine there (or to the pool's [pools.backend] selection) instead."
+    )
