@@ -6,7 +6,7 @@ import socket
 import threading
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import datetime
 from enum import StrEnum
 from typing import Any, Protocol
 
@@ -173,8 +173,9 @@ class Backend(Protocol):
         """Where the machine's console for `protocol` listens now."""
         ...
 
-    def console_password(self, machine: MachineRef, protocol: str, ttl: timedelta) -> ConsoleTicket:
-        """The console password for one connection; one-time where the backend can."""
+    def console_password(self, machine: MachineRef, protocol: str) -> ConsoleTicket:
+        """The console password for one connection: where the backend can, a new one
+        that stops working soon (it says when in the ticket)."""
         ...
 
     def close(self) -> None:

@@ -24,7 +24,6 @@ import threading
 from collections.abc import Callable, Mapping
 from concurrent.futures import Future, ThreadPoolExecutor
 from concurrent.futures import TimeoutError as FutureTimeout
-from datetime import timedelta
 from typing import Any, TypeVar
 
 from broker_stub import log, waits
@@ -136,8 +135,8 @@ class Calls:
     def console(self, machine: MachineRef, protocol: str) -> Console:
         return self._call("console", self.backend.console, machine, protocol)
 
-    def console_password(self, machine: MachineRef, protocol: str, ttl: timedelta) -> ConsoleTicket:
-        return self._call("console_password", self.backend.console_password, machine, protocol, ttl)
+    def console_password(self, machine: MachineRef, protocol: str) -> ConsoleTicket:
+        return self._call("console_password", self.backend.console_password, machine, protocol)
 
     def close(self) -> None:
         self._threads.shutdown(wait=False, cancel_futures=True)

@@ -159,7 +159,7 @@ class StaticBackend:
             )
         return Console(host=machine.host, port=port, tls_port=tls_port)
 
-    def console_password(self, machine: MachineRef, protocol: str, ttl: timedelta) -> ConsoleTicket:
+    def console_password(self, machine: MachineRef, protocol: str) -> ConsoleTicket:
         # A fixed host has a fixed password; it cannot be made one-time.
         return ConsoleTicket(password=machine.password, expires_at=None)
 

@@ -42,8 +42,6 @@ from broker_stub.domain.errors import (
     StorageFull,
 )
 
-# How long a one-time console password lives, for backends that make them.
-CONSOLE_PASSWORD_TTL = timedelta(seconds=60)
 # How soon a launcher asks again about a machine whose console does not answer yet.
 BOOT_RETRY_AFTER_S = 3
 
@@ -123,7 +121,7 @@ def connect(
         db.execute(update(Machine).where(Machine.id == machine.id).values(woken_at=None))
         db.commit()
     try:
-        ticket = backend.console_password(ref, protocol, CONSOLE_PASSWORD_TTL)
+        ticket = backend.console_password(ref, protocol)
     except be.BackendError as exc:
         raise _failure(db, launch, now, exc, "open the console of", another=another) from None
     rdp = protocol == "rdp"

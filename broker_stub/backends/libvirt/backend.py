@@ -22,7 +22,6 @@ import contextlib
 import fnmatch
 import time
 from collections.abc import Callable, Mapping
-from datetime import timedelta
 from typing import Any, TypeVar
 
 from broker_stub import log
@@ -103,9 +102,14 @@ class LibvirtBackend:
         def found(conn: Any) -> dict[str, PowerState]:
             machines = {}
             for domain in conn.listAllDomains(0):
-                name = domain.name()
-                if self._selects(domain, name):
-                    machines[name] = self._power(domain)
+                try:
+                    name = domain.name()
+                    if self._selects(domain, name):
+                        machines[name] = self._power(domain)
+                except libvirt.libvirtError as exc:
+                    if exc.get_error_code() != libvirt.VIR_ERR_NO_DOMAIN:
+                        raise
+                    # Undefined since the list was made: it is not the pool's any more.
             return machines
 
         return self._do("list the domains", found)
@@ -115,10 +119,13 @@ class LibvirtBackend:
 
     def power_on(self, machine: MachineRef, protocol: str) -> Power:
         def start(domain: Any) -> Power:
-            state = domain.state()[0]
+            state, reason = domain.state()
             if state in (libvirt.VIR_DOMAIN_RUNNING, libvirt.VIR_DOMAIN_BLOCKED):
                 return Power(running=True)
             if state == libvirt.VIR_DOMAIN_PAUSED:
+                if reason == libvirt.VIR_DOMAIN_PAUSED_STARTING_UP:
+                    # libvirt starts QEMU paused: another caller is starting it right now.
+                    return Power(running=False, retry_after=START_RETRY_AFTER_S)
                 domain.resume()
                 log.backend.info("pool %s: resumed %s", self.pool_id, machine.name)
                 return Power(running=True)
@@ -128,7 +135,15 @@ class LibvirtBackend:
                 if state == libvirt.VIR_DOMAIN_CRASHED:
                     domain.destroy()
                 self._protect_consoles(domain)
-                domain.create()
+                try:
+                    domain.create()
+                except libvirt.libvirtError as exc:
+                    # Started meanwhile by another caller (the upkeep's spares, another node).
+                    if exc.get_error_code() != libvirt.VIR_ERR_OPERATION_INVALID:
+                        raise
+                    if domain.isActive():
+                        return Power(running=True)
+                    raise
             # VIR_DOMAIN_SHUTDOWN: still shutting down; ask again shortly.
             log.backend.info("pool %s: starting %s", self.pool_id, machine.name)
             return Power(running=False, retry_after=START_RETRY_AFTER_S)
@@ -192,7 +207,7 @@ class LibvirtBackend:
             )
         raise NoConsole(f"{machine.name} has no {protocol} graphics device")
 
-    def console_password(self, machine: MachineRef, protocol: str, ttl: timedelta) -> ConsoleTicket:
+    def console_password(self, machine: MachineRef, protocol: str) -> ConsoleTicket:
         if protocol not in ("vnc", "spice"):
             return ConsoleTicket(password=None)
         length = domxml.VNC_PASSWORD_LENGTH if protocol == "vnc" else domxml.SPICE_PASSWORD_LENGTH

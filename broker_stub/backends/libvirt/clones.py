@@ -135,13 +135,21 @@ def _storage(conn: Any, clones: CloneOptions) -> Any:
 
 def _golden(conn: Any, storage: Any, clones: CloneOptions, template_xml: str) -> Any:
     """The golden image's volume: `image` in the storage pool, or the template's disk."""
+    disks = domxml.disk_sources(template_xml)
+    if len(disks) > 1:
+        # The others would be shared, writable, by every clone.
+        raise BackendError(
+            f"the clone template {clones.template!r} has {len(disks)} disks; clones copy "
+            "one: give the template a single disk"
+        )
     if clones.image is None:
-        disks = domxml.disk_sources(template_xml)
         if not disks:
             raise BackendError(f"the clone template {clones.template!r} has no disk")
         try:
             return conn.storageVolLookupByPath(disks[0])
-        except libvirt.libvirtError:
+        except libvirt.libvirtError as exc:
+            if exc.get_error_code() != libvirt.VIR_ERR_NO_STORAGE_VOL:
+                raise
             raise BackendError(
                 f"the template's disk {disks[0]} is not in a libvirt storage pool; "
                 "name the golden image with clones.image"
@@ -150,7 +158,9 @@ def _golden(conn: Any, storage: Any, clones: CloneOptions, template_xml: str) ->
         try:
             return storage.storageVolLookupByName(clones.image)
         except libvirt.libvirtError as exc:
-            if exc.get_error_code() != libvirt.VIR_ERR_NO_STORAGE_VOL or attempt:
+            if exc.get_error_code() != libvirt.VIR_ERR_NO_STORAGE_VOL:
+                raise
+            if attempt:
                 break
             storage.refresh(0)  # a file copied in by hand is not known until a refresh
     raise BackendError(

@@ -16,7 +16,6 @@ from __future__ import annotations
 import os
 import time
 from collections.abc import Mapping
-from datetime import timedelta
 from typing import Any
 
 from broker_stub.backends import (
@@ -102,7 +101,7 @@ class TestBed:
     def console(self, machine: MachineRef, protocol: str) -> Console:
         return Console(host=self.host, port=self._port(machine))
 
-    def console_password(self, machine: MachineRef, protocol: str, ttl: timedelta) -> ConsoleTicket:
+    def console_password(self, machine: MachineRef, protocol: str) -> ConsoleTicket:
         self._port(machine)
         return ConsoleTicket(password="testbed")
 

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Iterator, Mapping
-from datetime import timedelta
 
 import pytest
 
@@ -80,7 +79,7 @@ class Hypervisor:
         self._act("console")
         return Console(host="127.0.0.1", port=5901)
 
-    def console_password(self, machine: MachineRef, protocol: str, ttl: timedelta) -> ConsoleTicket:
+    def console_password(self, machine: MachineRef, protocol: str) -> ConsoleTicket:
         self._act("console_password")
         return ConsoleTicket(password="pw")
 
@@ -124,7 +123,7 @@ def test_every_call_reaches_the_backend_on_another_thread(
     calls.provision("m2")
     calls.destroy(REF)
     assert calls.console(REF, "vnc") == Console(host="127.0.0.1", port=5901)
-    assert calls.console_password(REF, "vnc", timedelta(seconds=60)).password == "pw"
+    assert calls.console_password(REF, "vnc").password == "pw"
 
     assert callers[0].startswith("rubicon-backend-p")
     assert hypervisor.calls == [

@@ -266,3 +266,39 @@ def test_admins_cannot_add_machines_to_a_pool_its_backend_fills(
         "Machine \"extra\" cannot be added: pool 'bed' finds its machines on its testbed "
         "host; add the machine there (or to the pool's [pools.backend] selection) instead."
     )
+
+
+@sqlite_only
+@pytest.mark.usefixtures("installed")
+def test_machines_that_vanish_from_the_hypervisor_leave_the_pool(
+    make_broker: Callable[..., Broker], testbed_pools: list[PoolSpec]
+) -> None:
+    broker = make_broker(pools=testbed_pools)
+    scheduler, upkeep = broker.app.state.scheduler, broker.app.state.upkeep
+    scheduler.run_once()
+    upkeep.wait()
+    used = broker.client.post("/api/v1/desktops/bed/launch", headers=broker.login("alice"))
+    assert used.json()["connection"]["port"] == 6001  # bed-1, in use from now on
+
+    # The hypervisor now has only bed-3 ... bed-20.
+    with broker.session() as db:
+        pool = db.get_one(Pool, "bed")
+        machines = {f"bed-{n}": 6000 + n for n in range(3, 21)}
+        pool.backend = {**pool.backend, "machines": machines}
+        pool.upkeep_at = None
+        db.commit()
+    scheduler.run_once()
+    upkeep.wait()
+
+    with broker.session() as db:
+        rows = dict(
+            db.execute(select(Machine.name, Machine.state).where(Machine.pool_id == "bed")).all()
+        )
+        vanished = db.scalars(
+            select(AuditEvent.target).where(AuditEvent.action == "machine.vanished")
+        ).all()
+    assert "bed-2" not in rows
+    assert vanished == ["machine:bed/bed-2"]
+    # bed-1 is gone too, but a session is on it: it stays, in error, until that ends.
+    assert rows["bed-1"] == "error"
+    assert len(rows) == 19
