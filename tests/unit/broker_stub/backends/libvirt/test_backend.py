@@ -29,6 +29,7 @@ pytest.importorskip("defusedxml", reason=EXTRA)
 
 from defusedxml.ElementTree import fromstring
 
+from broker_stub import tls
 from broker_stub.backends import (
     BackendError,
     Backends,
@@ -517,6 +518,37 @@ def test_console_of_spice_on_its_tls_port_only(make_host: Callable[..., Host]) -
 
     assert console == Console(host="192.0.2.9", port=None, tls_port=5934)
     assert console.probe_port == 5934
+
+
+def test_spice_over_tls_comes_with_the_pools_ca_and_subject(
+    make_host: Callable[..., Host], tmp_path: Path
+) -> None:
+    made = tls.create(tmp_path / "tls", ["kvm1"])  # any real certificate will do
+    ca = made.cert
+    host = make_host(domain("vm", RUNNING, VNC + SPICE))
+    pool = host.backend(
+        domains=["vm"], spice_ca_file=str(ca), spice_host_subject="C=XX,O=Lab,CN=kvm1"
+    )
+
+    spice = pool.console(ref("vm"), "spice")
+
+    assert (spice.tls_port, spice.host_subject) == (5933, "C=XX,O=Lab,CN=kvm1")
+    assert spice.ca == ca.read_text()
+    # Only SPICE's TLS port needs them.
+    assert pool.console(ref("vm"), "vnc") == Console(host="127.0.0.1", port=5931)
+
+
+def test_a_spice_ca_file_that_is_no_certificate_is_refused(tmp_path: Path) -> None:
+    (tmp_path / "key.pem").write_text("-----BEGIN PRIVATE KEY-----\n")
+
+    for path, says in (
+        (tmp_path / "missing.pem", "cannot read"),
+        (tmp_path / "key.pem", "holds no PEM certificate"),
+    ):
+        with pytest.raises(ValueError, match=f"spice_ca_file: .*{says}"):
+            LibvirtOptions.model_validate(
+                {"uri": "test:///default", "domains": ["vm"], "spice_ca_file": str(path)}
+            )
 
 
 def test_console_on_loopback_of_a_local_hypervisor(make_host: Callable[..., Host]) -> None:
