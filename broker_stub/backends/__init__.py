@@ -10,6 +10,7 @@ pool with a timeout each, outside any database transaction.
     BackendError             the action failed; the message is for the admin's log
     ├── NotSupported         this backend cannot do that at all
     ├── HypervisorUnavailable  cannot reach the hypervisor, or it did not answer in time
+    │   └── PoolDegraded     not tried: the pool is degraded
     ├── MachineMissing       the hypervisor has no machine of that name (any more)
     ├── NoConsole            the machine has no console for that protocol
     ├── SnapshotMissing      recycle = "revert", and the snapshot is not there
@@ -34,6 +35,7 @@ from broker_stub.backends.base import (
     MachineRef,
     NoConsole,
     NotSupported,
+    PoolDegraded,
     Power,
     PowerState,
     RecycleMode,
@@ -60,6 +62,7 @@ __all__ = [
     "MachineRef",
     "NoConsole",
     "NotSupported",
+    "PoolDegraded",
     "Power",
     "PowerState",
     "RecycleMode",

@@ -39,6 +39,10 @@ class HypervisorUnavailable(BackendError):
     """The hypervisor cannot be reached, refused the broker, or did not answer in time."""
 
 
+class PoolDegraded(HypervisorUnavailable):
+    """Not tried: the pool is degraded (logged once, when it became so)."""
+
+
 class MachineMissing(BackendError):
     """The hypervisor has no machine of that name."""
 

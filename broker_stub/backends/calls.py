@@ -34,6 +34,7 @@ from broker_stub.backends.base import (
     ConsoleTicket,
     HypervisorUnavailable,
     MachineRef,
+    PoolDegraded,
     Power,
     PowerState,
     RecycleMode,
@@ -150,7 +151,7 @@ class Calls:
     def _call(self, name: str, fn: Callable[..., T], *args: Any) -> T:
         degraded = self.degraded
         if degraded is not None and name != "check":
-            raise HypervisorUnavailable(
+            raise PoolDegraded(
                 f"pool {self.pool_id} is degraded ({degraded}); "
                 "the broker checks its hypervisor again every few seconds"
             )

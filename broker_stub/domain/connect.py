@@ -188,7 +188,8 @@ def _failure(
     service (its session ends)."""
     pool, name = launch.pool, launch.machine.name
     if isinstance(exc, be.HypervisorUnavailable):
-        log.backend.error("pool %s: cannot %s %s: %s", pool.id, doing, name, exc)
+        if not isinstance(exc, be.PoolDegraded):  # said once, not at every launch
+            log.backend.error("pool %s: cannot %s %s: %s", pool.id, doing, name, exc)
         return HypervisorUnavailable(pool.name)
     if isinstance(exc, be.MachineMissing):
         _machine_failed(db, launch, now, MachineState.ERROR, str(exc), EndReason.MACHINE_FAILED)

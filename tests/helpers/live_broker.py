@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import uvicorn
+from fastapi import FastAPI
 
 from broker_stub.app import create_app
 from broker_stub.auth.users import set_user
@@ -95,6 +96,16 @@ def live_broker(
     with app.state.session_factory() as db:
         for name, password in users.items():
             set_user(db, name, password, display_name=name.title())
+    with serve(app, tls=tls) as url:
+        yield LiveBroker(url=url, database_url=database_url)
+
+
+@contextmanager
+def serve(app: FastAPI, *, tls: tuple[Path, Path] | None = None) -> Iterator[str]:
+    """Serve ``app`` with uvicorn on a free loopback port, its lifespan included; its URL.
+
+    For tests that build the app themselves (their own pools file and settings).
+    """
     sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
     sock.bind(("127.0.0.1", 0))
     port = sock.getsockname()[1]
@@ -117,7 +128,7 @@ def live_broker(
         time.sleep(0.02)
     try:
         scheme = "https" if tls else "http"
-        yield LiveBroker(url=f"{scheme}://127.0.0.1:{port}", database_url=database_url)
+        yield f"{scheme}://127.0.0.1:{port}"
     finally:
         server.should_exit = True
         thread.join(timeout=10)

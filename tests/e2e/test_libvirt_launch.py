@@ -1,0 +1,747 @@
+"""The libvirt backend end to end: the broker's HTTP API on a real libvirtd with
+real QEMU guests, and the real launcher and viewers on an Xvfb user screen.
+
+One private libvirtd serves the whole session (tests/helpers/libvirtd.py);
+each test defines tiny guests (64 MiB, TCG, no OS: SeaBIOS finds nothing to
+boot, and a console is all a test needs). The broker is ``create_app`` on a
+pools file of the test's, served by uvicorn on loopback (the launcher needs a
+URL). Its scheduler is off: ``Site.tend`` runs it, and the upkeep's discovery
+is what adds the pool's domains as machines.
+
+What QEMU did with a console password is read from QEMU itself: its
+``vnc_auth_*`` trace events (switched on through the HMP monitor, written to
+the guest's log) say pass, or fail and why; for SPICE, ``info spice`` lists
+only channels that got past the password, and spice-server's refusals are in
+the guest's log.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import logging
+import queue
+import re
+import threading
+import time
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import ExitStack, contextmanager
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+from fastapi import FastAPI
+from sqlalchemy import select
+
+from broker_stub.app import create_app
+from broker_stub.auth.users import set_user
+from broker_stub.backends import answers
+from broker_stub.db.models import Machine, Role
+from broker_stub.domain import accounts
+from broker_stub.domain.admin import Admin
+from broker_stub.settings import BrokerSettings
+from broker_stub.xdisplay import Xvfb, XvncDesktop
+from launcher.core import supervisor
+from launcher.core.broker import BrokerClient, DesktopStarting, new_idempotency_key
+from launcher.core.launching import OpenedDesktop, Preferences, locate, open_desktop, prepare
+from launcher.core.models import ConnectionInfo, Protocol
+from launcher.core.supervisor import ClientExit, RunningClient
+from tests.helpers.e2e import (
+    SPICE_REFUSED,
+    VNC_PASSWORD,
+    pid_alive,
+    require_binaries,
+    secrets_absent,
+    wait_for,
+)
+from tests.helpers.libvirtd import Guests, Libvirtd, graphics_ports, libvirt, vnc_password_accepted
+from tests.helpers.live_broker import serve
+
+pytestmark = pytest.mark.e2e
+
+USER, SIGN_IN = "ann", "ann-sign-in-pw"
+ADMIN, ADMIN_PASSWORD = "root", "root-Secret-0"
+REFUSED = "The desktop refused the console password."
+# The launcher asks again after Retry-After (2 s); a test need not wait that long.
+POLL_S = 0.2
+LAUNCH_TIMEOUT_S = 30.0
+
+
+# --- the broker ---------------------------------------------------------------------
+
+
+def pool_toml(
+    pool_id: str,
+    *,
+    protocol: str = "vnc",
+    backend: dict[str, Any] | None = None,
+    machines: Sequence[dict[str, Any]] = (),
+    **keys: Any,
+) -> str:
+    """One [[pools]] entry for USER (JSON strings, numbers, lists and booleans are TOML)."""
+    lines = [
+        "[[pools]]",
+        f"id = {json.dumps(pool_id)}",
+        f"name = {json.dumps(pool_id.title())}",
+        f"protocol = {json.dumps(protocol)}",
+        f"users = {json.dumps([USER])}",
+        *(f"{key} = {json.dumps(value)}" for key, value in keys.items()),
+    ]
+    if backend is not None:
+        lines += ["[pools.backend]", *(f"{k} = {json.dumps(v)}" for k, v in backend.items())]
+    for machine in machines:
+        lines += ["[[pools.machines]]", *(f"{k} = {json.dumps(v)}" for k, v in machine.items())]
+    return "\n".join(lines) + "\n"
+
+
+def libvirt_pool(pool_id: str, daemon: Libvirtd, domains: list[str], **keys: Any) -> str:
+    """A libvirt pool of ``domains``; ``backend_*`` keys go into [pools.backend]."""
+    backend = {"type": "libvirt", "uri": daemon.uri, "domains": domains}
+    for key in [k for k in keys if k.startswith("backend_")]:
+        backend[key.removeprefix("backend_")] = keys.pop(key)
+    return pool_toml(pool_id, backend=backend, **keys)
+
+
+@dataclass
+class Site:
+    """A broker served on loopback, an HTTP client for its API, and a way to run its
+    scheduler."""
+
+    app: FastAPI
+    url: str
+    http: httpx.Client
+    _admin: dict[str, str] | None = None
+
+    def sign_in(self, username: str = USER, password: str = SIGN_IN) -> dict[str, str]:
+        reply = self.http.post(
+            "/api/v1/auth/login", json={"username": username, "password": password}
+        )
+        assert reply.status_code == 200, reply.text
+        return {"Authorization": f"Bearer {reply.json()['token']}"}
+
+    def admin(self) -> dict[str, str]:
+        # Signed in once: each sign-in costs an argon2id hash.
+        if self._admin is None:
+            self._admin = self.sign_in(ADMIN, ADMIN_PASSWORD)
+        return self._admin
+
+    def tend(self) -> None:
+        """One scheduler run and the upkeep it handed work to (pools' discovery)."""
+        self.app.state.scheduler.run_once()
+        self.app.state.upkeep.wait()
+
+    def launch(self, pool: str, headers: dict[str, str], key: str | None = None) -> httpx.Response:
+        key = key or new_idempotency_key()
+        return self.http.post(
+            f"/api/v1/desktops/{pool}/launch",
+            headers={**headers, "Idempotency-Key": key},
+            json={},
+        )
+
+    def launch_ready(
+        self, pool: str, headers: dict[str, str], key: str | None = None
+    ) -> tuple[httpx.Response, list[httpx.Response]]:
+        """Launch, asking again with the same key while the machine starts: the first
+        answer that is not 202, and the 202s before it."""
+        key = key or new_idempotency_key()
+        starting: list[httpx.Response] = []
+        deadline = time.monotonic() + LAUNCH_TIMEOUT_S
+        while (reply := self.launch(pool, headers, key)).status_code == 202:
+            starting.append(reply)
+            assert time.monotonic() < deadline, f"{pool} still starting: {reply.text}"
+            time.sleep(POLL_S)
+        return reply, starting
+
+    def machine(self, pool: str, name: str) -> dict[str, Any]:
+        reply = self.http.get(f"/api/v1/admin/pools/{pool}/machines/{name}", headers=self.admin())
+        assert reply.status_code == 200, reply.text
+        machine: dict[str, Any] = reply.json()
+        return machine
+
+
+@pytest.fixture
+def make_site(tmp_path: Path, libvirt_guests: Guests) -> Iterator[Callable[[str], Site]]:
+    """make_site(pools file text): a broker on a new SQLite database, its pools'
+    machines found. Stopped before the test's guests are removed (it depends on them)."""
+    with ExitStack() as stack:
+
+        def make(pools: str) -> Site:
+            config = tmp_path / "pools.toml"
+            config.write_text(pools)
+            config.chmod(0o600)
+            settings = BrokerSettings(
+                database_url=f"sqlite:///{tmp_path / 'broker.sqlite3'}",
+                config=config,
+                scheduler=False,  # the test runs it (Site.tend)
+                upkeep_interval=timedelta(milliseconds=10),  # each run tends every pool
+            )
+            app = create_app(settings)
+            with app.state.session_factory() as db:
+                set_user(db, USER, SIGN_IN, display_name="Ann")
+                accounts.create_user(db, Admin.cli("tests"), ADMIN, ADMIN_PASSWORD, role=Role.ADMIN)
+            url = stack.enter_context(serve(app))
+            http = stack.enter_context(httpx.Client(base_url=url, timeout=60))
+            site = Site(app=app, url=url, http=http)
+            site.tend()
+            return site
+
+        yield make
+
+
+class Recorder(httpx.HTTPTransport):
+    """The launcher's real HTTP transport, keeping each launch request's answer."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.launches: list[tuple[httpx.Request, httpx.Response]] = []
+
+    def handle_request(self, request: httpx.Request) -> httpx.Response:
+        response = super().handle_request(request)
+        if request.url.path.endswith("/launch"):
+            response.read()
+            self.launches.append((request, response))
+        return response
+
+
+# --- the guests ---------------------------------------------------------------------
+
+
+def live_port(daemon: Libvirtd, name: str, kind: str = "vnc") -> int:
+    with daemon.connect() as conn:
+        return graphics_ports(conn.lookupByName(name).XMLDesc(0))[kind]
+
+
+def power(daemon: Libvirtd, name: str) -> tuple[int, int]:
+    """(state, reason) of the domain, as libvirt has it."""
+    with daemon.connect() as conn:
+        state, reason = conn.lookupByName(name).state()
+    return state, reason
+
+
+def hmp(daemon: Libvirtd, name: str, command: str) -> str:
+    return daemon.virsh("qemu-monitor-command", "--hmp", name, command).stdout
+
+
+def trace_vnc_auth(daemon: Libvirtd, name: str) -> None:
+    """QEMU writes vnc_auth_pass / vnc_auth_fail (with the reason) to the guest's log."""
+    hmp(daemon, name, "trace-event vnc_auth_* on")
+
+
+def vnc_auth(daemon: Libvirtd, name: str) -> list[str]:
+    """The guest's VNC authentication outcomes so far: "pass", or why it failed."""
+    return [
+        "pass" if outcome == "pass" else reason
+        for outcome, reason in re.findall(
+            r"vnc_auth_(pass|fail) .*?(?:message=(.*) reason=.*)?$", daemon.guest_log(name), re.M
+        )
+    ]
+
+
+def wait_for_auth(daemon: Libvirtd, name: str, count: int) -> list[str]:
+    wait_for(lambda: len(vnc_auth(daemon, name)) >= count, 10, f"QEMU to trace auth #{count}")
+    return vnc_auth(daemon, name)
+
+
+# --- the viewers --------------------------------------------------------------------
+
+
+class Watch:
+    """What the launcher reports about a viewer: connected, then its exit."""
+
+    def __init__(self) -> None:
+        self.connected = threading.Event()
+        self.exits: queue.Queue[ClientExit] = queue.Queue()
+
+
+def start_viewer(connection: ConnectionInfo, watch: Watch) -> RunningClient:
+    """The launcher's steps after the broker answered (open_desktop's tail), for an
+    answer the broker gave earlier: a password it has since replaced."""
+    preferences = Preferences()
+    client = locate(connection.protocol, preferences, platform="linux")
+    prepared = prepare(connection, client, preferences, title="stale")
+    return supervisor.start(
+        prepared.plan,
+        name=prepared.name,
+        classify=prepared.classify,
+        on_exit=watch.exits.put,
+        exit_reason=prepared.exit_reason,
+        connect=prepared.connect,
+        on_connected=watch.connected.set,
+    )
+
+
+def open_until_ready(
+    api: BrokerClient, pool: str, watch: Watch, key: str, recorder: Recorder
+) -> OpenedDesktop:
+    """open_desktop with the same key until the machine is up (the launcher's
+    StartWaiter does this after Retry-After)."""
+    [desktop] = [d for d in api.desktops() if d.id == pool]
+    deadline = time.monotonic() + LAUNCH_TIMEOUT_S
+    while True:
+        try:
+            return open_desktop(
+                api,
+                desktop,
+                on_exit=watch.exits.put,
+                on_connected=watch.connected.set,
+                preferences=Preferences(),
+                platform="linux",
+                idempotency_key=key,
+            )
+        except DesktopStarting:
+            last = recorder.launches[-1][1]
+            assert time.monotonic() < deadline, f"{pool} still starting: {last.text}"
+            time.sleep(POLL_S)
+
+
+def nowhere_in_processes(*secrets: str) -> set[int]:
+    """No process here has any of ``secrets`` in its argv or environment; the PIDs
+    that were read (kernel threads have neither, and this container's init is not
+    ours to read)."""
+    read = set()
+    for proc in Path("/proc").iterdir():
+        if proc.name.isdigit():
+            # A process may also end between the listing and the reading.
+            with contextlib.suppress(FileNotFoundError, ProcessLookupError, PermissionError):
+                secrets_absent(int(proc.name), *secrets)
+                read.add(int(proc.name))
+    return read
+
+
+@contextmanager
+def stopped(client: RunningClient) -> Iterator[RunningClient]:
+    try:
+        yield client
+    finally:
+        client.stop()
+
+
+# --- 1. a stopped machine ------------------------------------------------------------
+
+
+def test_a_stopped_machine_starts_and_vncviewer_gets_in_with_its_one_time_password(
+    make_site: Callable[[str], Site],
+    libvirt_guests: Guests,
+    user_screen: Xvfb,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    require_binaries("vncviewer")
+    caplog.set_level(logging.DEBUG, logger="rubicon")
+    daemon = libvirt_guests.libvirtd
+    name = libvirt_guests.define("vm", start=False)
+    site = make_site(libvirt_pool("lab", daemon, [name]))
+    assert site.machine("lab", name)["state"] == "ready"  # found by the upkeep
+    assert power(daemon, name)[0] == libvirt.VIR_DOMAIN_SHUTOFF
+
+    recorder = Recorder()
+    watch = Watch()
+    key = new_idempotency_key()
+    with BrokerClient(site.url, transport=recorder) as api:
+        api.login(username=USER, password=SIGN_IN)
+        [lab] = api.desktops()
+        with pytest.raises(DesktopStarting) as starting:
+            open_desktop(
+                api,
+                lab,
+                on_exit=watch.exits.put,
+                preferences=Preferences(),
+                platform="linux",
+                idempotency_key=key,
+            )
+        [(request, first)] = recorder.launches
+        assert request.headers["Idempotency-Key"] == key
+        assert first.status_code == 202
+        body = first.json()
+        assert body["status"] == "starting"
+        assert first.headers["Retry-After"] == str(body["retry_after"])
+        assert body["retry_after"] >= 1
+        assert starting.value.retry_after == body["retry_after"]
+        # The broker started the domain before it answered.
+        assert power(daemon, name)[0] == libvirt.VIR_DOMAIN_RUNNING
+        trace_vnc_auth(daemon, name)
+
+        opened = open_until_ready(api, "lab", watch, key, recorder)
+        with stopped(opened.client):
+            request, answer = recorder.launches[-1]
+            assert request.headers["Idempotency-Key"] == key
+            assert answer.status_code == 200
+            answered_at = datetime.now(UTC)
+            assert answer.json()["session_id"] == body["session_id"]
+            connection = answer.json()["connection"]
+            port = live_port(daemon, name)
+            assert (connection["protocol"], connection["host"], connection["port"]) == (
+                "vnc",
+                "127.0.0.1",
+                port,
+            )
+            assert (opened.host, opened.port) == ("127.0.0.1", port)
+            password = connection["password"]
+            assert len(password) == 8
+            assert password != "initial1"  # not the one in the domain's configuration
+            ahead = datetime.fromisoformat(connection["expires_at"]) - answered_at
+            assert timedelta(seconds=55) < ahead <= timedelta(seconds=60)
+
+            assert watch.connected.wait(30), "vncviewer gave no sign of a connection"
+            assert opened.client.connected
+            assert "connected (it said so)" in caplog.text
+            # QEMU let the viewer in, and refused nobody.
+            assert wait_for_auth(daemon, name, 1) == ["pass"]
+            assert opened.client.running()
+            # Among them the viewer, QEMU (libvirt sets it through the monitor), libvirtd.
+            read = nowhere_in_processes(password, SIGN_IN)
+            assert {opened.client.pid, daemon.libvirtd_pid, *daemon.qemu_pids()} <= read
+            assert password not in caplog.text
+        result = watch.exits.get(timeout=15)
+    assert (result.reason, result.connected) == (None, True)
+
+
+# --- 2. one-time passwords ---------------------------------------------------------
+
+
+def test_a_reconnect_replaces_the_password_and_an_old_or_expired_one_is_refused(
+    make_site: Callable[[str], Site],
+    libvirt_guests: Guests,
+    user_screen: Xvfb,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    require_binaries("vncviewer")
+    caplog.set_level(logging.DEBUG, logger="rubicon")
+    daemon = libvirt_guests.libvirtd
+    name = libvirt_guests.define("vm", start=False)
+    # console_ttl: the shortest the broker allows, to see a password expire.
+    site = make_site(libvirt_pool("lab", daemon, [name], backend_console_ttl="10s"))
+    user = site.sign_in()
+
+    first, _ = site.launch_ready("lab", user)
+    assert first.status_code == 200, first.text
+    trace_vnc_auth(daemon, name)
+    old = first.json()["connection"]
+    port = old["port"]
+    assert vnc_password_accepted(port, old["password"])
+    assert wait_for_auth(daemon, name, 1) == ["pass"]
+
+    # The user's second launch reconnects to the same session with a new password.
+    second = site.launch("lab", user)
+    assert second.status_code == 200, second.text
+    assert second.json()["session_id"] == first.json()["session_id"]
+    new = second.json()["connection"]
+    assert new["port"] == port
+    assert new["password"] != old["password"]
+    expires_at = datetime.fromisoformat(new["expires_at"])
+    assert expires_at - datetime.now(UTC) <= timedelta(seconds=10)
+    assert not vnc_password_accepted(port, old["password"])
+    assert vnc_password_accepted(port, new["password"])
+    assert wait_for_auth(daemon, name, 3)[1:] == ["mis-matched challenge response", "pass"]
+
+    # The real viewer, given the first answer's password, reports the refusal.
+    watch = Watch()
+    stale = ConnectionInfo(
+        protocol=Protocol.VNC, host=old["host"], port=port, password=old["password"]
+    )
+    said = len(caplog.text)
+    with stopped(start_viewer(stale, watch)) as viewer:
+        # vncviewer waits on its error dialog; the launcher reads the line and stops it.
+        result = watch.exits.get(timeout=30)
+        assert not pid_alive(viewer.pid)
+    assert "Authentication failure" in caplog.text[said:]
+    assert result.reason is not None
+    assert result.reason.message == REFUSED
+    assert not watch.connected.is_set()
+    assert wait_for_auth(daemon, name, 4)[3] == "mis-matched challenge response"
+    assert old["password"] not in caplog.text
+
+    # Past its passwdValidTo the newest password is refused too (QEMU says why).
+    while datetime.now(UTC) < expires_at + timedelta(seconds=1.5):
+        time.sleep(0.2)
+    assert not vnc_password_accepted(port, new["password"])
+    assert wait_for_auth(daemon, name, 5)[4] == "password is expired"
+
+
+# --- 3. SPICE -----------------------------------------------------------------------
+
+
+def spice_channels(daemon: Libvirtd, name: str) -> list[tuple[str, str]]:
+    """(client address, channel name) of each SPICE channel that passed the password."""
+    listing = hmp(daemon, name, "info spice")
+    return re.findall(
+        r"^Channel:\n\s+address: (\S+)\n(?:.*\n)*?\s+channel name: (\w+)", listing, re.M
+    )
+
+
+def test_remote_viewer_gets_in_to_a_spice_guest_and_an_old_password_is_refused(
+    make_site: Callable[[str], Site],
+    libvirt_guests: Guests,
+    user_screen: Xvfb,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    require_binaries("remote-viewer")
+    caplog.set_level(logging.DEBUG, logger="rubicon")
+    daemon = libvirt_guests.libvirtd
+    name = libvirt_guests.define("vm", start=False, graphics=("spice",))
+    site = make_site(libvirt_pool("lab", daemon, [name], protocol="spice"))
+
+    recorder = Recorder()
+    watch = Watch()
+    with BrokerClient(site.url, transport=recorder) as api:
+        api.login(username=USER, password=SIGN_IN)
+        opened = open_until_ready(api, "lab", watch, new_idempotency_key(), recorder)
+        with stopped(opened.client):
+            assert [r.status_code for _, r in recorder.launches][-1] == 200
+            assert recorder.launches[0][1].status_code == 202
+            connection = recorder.launches[-1][1].json()["connection"]
+            assert connection["protocol"] == "spice"
+            assert connection["port"] == live_port(daemon, name, "spice")
+            password = connection["password"]
+            assert opened.protocol is Protocol.SPICE
+            assert watch.connected.wait(30), "remote-viewer gave no sign of a connection"
+            assert "connected (it said so)" in caplog.text
+            # QEMU lists a channel only once its client passed the password.
+            wait_for(lambda: len(spice_channels(daemon, name)) >= 2, 10, "SPICE channels")
+            channels = spice_channels(daemon, name)
+            assert "main" in {kind for _, kind in channels}
+            assert all(address.startswith("127.0.0.1:") for address, _ in channels)
+            cmdline = Path(f"/proc/{opened.client.pid}/cmdline").read_bytes().split(b"\0")
+            assert cmdline[1:] == [b"--debug", b"-", b""]  # the .vv comes on stdin
+            read = nowhere_in_processes(password, SIGN_IN)
+            assert {opened.client.pid, *daemon.qemu_pids()} <= read
+            assert password not in caplog.text
+
+            # A reconnect gets a new password; the first one no longer opens the console.
+            user = site.sign_in()
+            again = site.launch("lab", user)
+            assert again.status_code == 200, again.text
+            assert again.json()["connection"]["password"] != password
+            stale_watch = Watch()
+            stale = ConnectionInfo(
+                protocol=Protocol.SPICE,
+                host=connection["host"],
+                port=connection["port"],
+                password=password,
+            )
+            before = len(spice_channels(daemon, name))
+            assert SPICE_REFUSED not in daemon.guest_log(name)
+            said = len(caplog.text)
+            with stopped(start_viewer(stale, stale_watch)) as viewer:
+                result = stale_watch.exits.get(timeout=30)
+                assert not pid_alive(viewer.pid)
+            refusal = rf"remote-viewer:{viewer.pid}\).*main channel: auth failure"
+            assert re.search(refusal, caplog.text[said:])
+            assert result.reason is not None
+            assert result.reason.message == REFUSED
+            assert not stale_watch.connected.is_set()
+            wait_for(
+                lambda: SPICE_REFUSED in daemon.guest_log(name),
+                10,
+                "spice-server to log the refusal",
+            )
+            # The viewer that got in keeps its connection (connected="keep").
+            assert len(spice_channels(daemon, name)) == before
+            assert opened.client.running()
+        result = watch.exits.get(timeout=15)
+    assert (result.reason, result.connected) == (None, True)
+
+
+# --- 4. recycle by revert ---------------------------------------------------------------
+
+
+def disk_backend(daemon: Libvirtd, name: str) -> str:
+    """The QOM path of the block backend of the guest's disk (qemu-io -d takes it)."""
+    found = re.search(r"Attached to:\s+(\S+)", hmp(daemon, name, "info block"))
+    assert found, f"no disk attached in {name}"
+    return found.group(1)
+
+
+def qemu_io(daemon: Libvirtd, name: str, command: str) -> str:
+    """Run a qemu-io command on the running guest's disk (through its device, which
+    holds the write permission); QEMU prints the outcome to the guest's log."""
+    start = len(daemon.guest_log(name))
+    device = disk_backend(daemon, name)
+    hmp(daemon, name, f'qemu-io -d {device} "{command}"')
+    outcome = re.compile(r"^(wrote|read) \d+/\d+ bytes|^Pattern verification failed", re.M)
+    wait_for(
+        lambda: outcome.search(daemon.guest_log(name)[start:]) is not None,
+        10,
+        f"qemu-io {command}",
+    )
+    return daemon.guest_log(name)[start:]
+
+
+def holds(daemon: Libvirtd, name: str, pattern: int) -> bool:
+    """Whether the disk's first 64 KiB are all ``pattern`` (read by QEMU itself)."""
+    text = qemu_io(daemon, name, f"read -P {pattern:#x} 0 64k")
+    return "Pattern verification failed" not in text
+
+
+def test_recycle_by_revert_throws_away_what_the_user_wrote(
+    make_site: Callable[[str], Site], libvirt_guests: Guests
+) -> None:
+    daemon = libvirt_guests.libvirtd
+    fresh = libvirt_guests.define("fresh")
+    kept = libvirt_guests.define("kept")
+    for name in (fresh, kept):
+        # Internal (qcow2) snapshots of the running guests, disk and memory.
+        daemon.virsh("snapshot-create-as", name, "clean")
+    site = make_site(
+        libvirt_pool("fresh", daemon, [fresh], recycle="revert", backend_snapshot="clean")
+        + libvirt_pool("kept", daemon, [kept])  # the control: recycle = "none"
+    )
+    user = site.sign_in()
+
+    for pool, name in (("fresh", fresh), ("kept", kept)):
+        launched, _ = site.launch_ready(pool, user)
+        assert launched.status_code == 200, launched.text
+        assert holds(daemon, name, 0)
+        assert "wrote 65536/65536 bytes" in qemu_io(daemon, name, "write -P 0xab 0 64k")
+        assert holds(daemon, name, 0xAB)
+        session = launched.json()["session_id"]
+        assert site.http.post(f"/api/v1/sessions/{session}/logoff", headers=user).status_code == 204
+        # "none" makes the control ready at once; a revert runs on the upkeep's threads
+        # and restarts QEMU (0.4 s here), so the machine is still releasing. Read from
+        # the database: an admin request takes a good part of that time.
+        with site.app.state.session_factory() as db:
+            state = db.scalar(select(Machine.state).where(Machine.name == name))
+        assert state == ("releasing" if pool == "fresh" else "ready")
+        site.app.state.upkeep.wait()
+        assert site.machine(pool, name)["state"] == "ready"
+
+    assert power(daemon, fresh) == (
+        libvirt.VIR_DOMAIN_RUNNING,
+        libvirt.VIR_DOMAIN_RUNNING_FROM_SNAPSHOT,
+    )
+    assert not holds(daemon, fresh, 0xAB)
+    assert holds(daemon, fresh, 0)
+    assert holds(daemon, kept, 0xAB)  # without the revert the user's bytes stay
+
+
+# --- 5. libvirtd stops --------------------------------------------------------------------
+
+
+def degraded_gauge(site: Site, pool: str) -> float:
+    text = site.http.get("/metrics").text
+    found = re.search(rf'^rubicon_pool_degraded\{{pool="{pool}"\}} (\S+)$', text, re.M)
+    assert found, text
+    return float(found.group(1))
+
+
+def audit(site: Site, action: str) -> list[dict[str, Any]]:
+    reply = site.http.get("/api/v1/admin/audit", params={"action": action}, headers=site.admin())
+    assert reply.status_code == 200, reply.text
+    events: list[dict[str, Any]] = reply.json()["events"]
+    return events
+
+
+def test_without_libvirtd_the_pool_degrades_and_recovers_and_a_static_pool_carries_on(
+    make_site: Callable[[str], Site],
+    libvirt_guests: Guests,
+    vnc_desktop: XvncDesktop,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    caplog.set_level(logging.DEBUG, logger="rubicon")
+    daemon = libvirt_guests.libvirtd
+    name = libvirt_guests.define("vm", start=False)
+    fixed = {"name": "desk-1", "host": "127.0.0.1", "port": vnc_desktop.port}
+    site = make_site(
+        libvirt_pool("kvm", daemon, [name])
+        + pool_toml("fixed", machines=[fixed | {"password": VNC_PASSWORD}])
+    )
+    user = site.sign_in()
+    launched, _ = site.launch_ready("kvm", user)
+    assert launched.status_code == 200, launched.text
+    session = launched.json()["session_id"]
+    assert site.http.post(f"/api/v1/sessions/{session}/logoff", headers=user).status_code == 204
+
+    daemon.stop_libvirtd()
+    try:
+        for attempt in range(4):
+            reply = site.launch("kvm", user)
+            assert reply.status_code == 503, reply.text
+            assert reply.json()["code"] == "hypervisor_unavailable"
+            assert int(reply.headers["Retry-After"]) > 0
+            pool = site.http.get("/api/v1/admin/pools/kvm", headers=site.admin()).json()
+            # Three failures in a row make the pool degraded, not fewer.
+            assert (pool["degraded_since"] is not None) == (attempt >= 2), (attempt, pool)
+        assert "libvirt" in pool["degraded_reason"]
+        assert degraded_gauge(site, "kvm") == 1
+        assert degraded_gauge(site, "fixed") == 0
+        [event] = audit(site, "pool.degraded")
+        assert event["target"] == "pool:kvm"
+        desktops = {
+            d["id"]: d for d in site.http.get("/api/v1/desktops", headers=user).json()["desktops"]
+        }
+        assert desktops["fixed"]["state"] == "available"
+
+        # The static pool does not depend on libvirt.
+        static = site.launch("fixed", user)
+        assert static.status_code == 200, static.text
+        assert static.json()["connection"]["port"] == vnc_desktop.port
+        site.tend()  # the degraded pool's upkeep finds libvirtd still away
+        assert degraded_gauge(site, "kvm") == 1
+    finally:
+        daemon.start_libvirtd()
+
+    site.tend()  # the upkeep checks the hypervisor of a degraded pool first
+    pool = site.http.get("/api/v1/admin/pools/kvm", headers=site.admin()).json()
+    assert (pool["degraded_since"], pool["degraded_reason"]) == (None, None)
+    assert degraded_gauge(site, "kvm") == 0
+    [event] = audit(site, "pool.recovered")
+    assert event["target"] == "pool:kvm"
+    assert len(audit(site, "pool.degraded")) == 1
+    again, _ = site.launch_ready("kvm", user)
+    assert again.status_code == 200, again.text
+    assert again.json()["connection"]["port"] == live_port(daemon, name)
+
+    said = [r.getMessage() for r in caplog.records if "degraded" in r.getMessage()]
+    assert len(said) == 1, said
+
+
+# --- 6. power-on timeout ---------------------------------------------------------------
+
+
+def test_a_machine_whose_console_never_answers_fails_with_power_on_timeout(
+    make_site: Callable[[str], Site], libvirt_guests: Guests, tmp_path: Path
+) -> None:
+    daemon = libvirt_guests.libvirtd
+    name = libvirt_guests.define("vm", start=False)
+    site = make_site(libvirt_pool("lab", daemon, [name], power_on_timeout="5s"))
+    user = site.sign_in()
+    key = new_idempotency_key()
+    started = time.monotonic()  # before the broker starts the domain and its clock
+    first = site.launch("lab", user, key)
+    assert first.status_code == 202, first.text
+    port = live_port(daemon, name)
+    # QEMU's VNC server leaves the port libvirt reports for a UNIX socket: the domain
+    # runs and its console never answers where the broker looks (QMP display-update).
+    move = {
+        "execute": "display-update",
+        "arguments": {
+            "type": "vnc",
+            "addresses": [{"type": "unix", "path": str(tmp_path / "vnc")}],
+        },
+    }
+    daemon.virsh("qemu-monitor-command", name, json.dumps(move))
+    assert live_port(daemon, name) == port
+    assert power(daemon, name)[0] == libvirt.VIR_DOMAIN_RUNNING
+    assert not answers("127.0.0.1", port)
+
+    replies = []
+    while (reply := site.launch("lab", user, key)).status_code == 202:
+        replies.append(reply)
+        assert time.monotonic() - started < 20, "no power-on timeout"
+        time.sleep(0.5)
+    assert replies, "the console was never waited for"
+    assert reply.status_code == 504, reply.text
+    assert reply.json()["code"] == "power_on_timeout"
+    assert time.monotonic() - started >= 5
+    machine = site.machine("lab", name)
+    assert machine["state"] == "error"
+    assert "5s" in machine["problem"]
+    # The session that waited for it ended, and the pool has no other machine.
+    [session] = site.http.get(
+        "/api/v1/admin/sessions", params={"user": USER}, headers=site.admin()
+    ).json()["sessions"]
+    assert session["id"] == first.json()["session_id"]
+    assert session["state"] == "ended"
+    assert site.launch("lab", user).json()["code"] == "no_machine_available"
