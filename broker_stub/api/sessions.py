@@ -65,7 +65,7 @@ def logoff(
 @router.post(
     "/{session_id}/reset",
     status_code=204,
-    responses=problems.responses(401, 403, 404, 409, 422, 502),
+    responses=problems.responses(401, 403, 404, 409, 422, 502, 503),
 )
 def reset(
     session_id: SessionId,
@@ -83,7 +83,7 @@ def reset(
 @router.post(
     "/{session_id}/restart",
     status_code=204,
-    responses=problems.responses(401, 403, 404, 409, 422, 502),
+    responses=problems.responses(401, 403, 404, 409, 422, 502, 503),
 )
 def restart(
     session_id: SessionId,

@@ -17,7 +17,13 @@ from typing import Literal
 from sqlalchemy.orm import Session
 
 from broker_stub import log
-from broker_stub.backends import BackendError, Backends, NotSupported
+from broker_stub.backends import (
+    BackendError,
+    Backends,
+    HypervisorUnavailable,
+    NotSupported,
+    PoolDegraded,
+)
 from broker_stub.db.models import (
     DesktopSession,
     EndReason,
@@ -27,7 +33,7 @@ from broker_stub.db.models import (
     SessionState,
     User,
 )
-from broker_stub.domain import audit, lifecycle
+from broker_stub.domain import audit, errors, lifecycle
 from broker_stub.domain.errors import (
     ActionNotAllowed,
     ActionNotSupported,
@@ -180,6 +186,10 @@ def machine_action(
     except NotSupported as exc:
         log.backend.info("pool %s: %s", pool.id, exc)
         raise ActionNotSupported(pool.name, action) from None
+    except HypervisorUnavailable as exc:
+        if not isinstance(exc, PoolDegraded):  # said once, when it became degraded
+            log.backend.error("pool %s: %s of %s failed: %s", pool.id, action, ref.name, exc)
+        raise errors.HypervisorUnavailable(pool.name) from None
     except BackendError as exc:
         log.backend.error("pool %s: %s of %s failed: %s", pool.id, action, ref.name, exc)
         raise MachineActionFailed(ref.name, action) from None

@@ -52,8 +52,8 @@ class TestBed:
         self.machines: dict[str, int] = dict(options["machines"])
         self.hang_file = options["hang_file"]
         timeout = options["call_timeout"]
-        self.timeouts = {name: timeout for name in ("check", "discover", "power_on", "console")}
-        self.timeouts["console_password"] = timeout
+        calls = ("check", "discover", "power_state", "power_on", "reset", "restart", "recycle")
+        self.timeouts = dict.fromkeys((*calls, "console", "console_password"), timeout)
 
     def _wait(self) -> None:
         while self.hang_file and os.path.exists(self.hang_file):

@@ -302,3 +302,35 @@ def test_machines_that_vanish_from_the_hypervisor_leave_the_pool(
     # bed-1 is gone too, but a session is on it: it stays, in error, until that ends.
     assert rows["bed-1"] == "error"
     assert len(rows) == 19
+
+
+@sqlite_only
+@pytest.mark.usefixtures("installed")
+def test_a_reset_on_a_hung_hypervisor_says_the_host_is_unavailable(
+    make_broker: Callable[..., Broker],
+    testbed_pools: list[PoolSpec],
+    tmp_path: Path,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    testbed_pools[-1].update(allow_reset=True)
+    testbed_pools[-1]["backend"]["call_timeout"] = 0.3
+    broker = make_broker(pools=testbed_pools)
+    broker.app.state.scheduler.run_once()
+    broker.app.state.upkeep.wait()
+    headers = broker.login("alice")
+    session_id = broker.client.post("/api/v1/desktops/bed/launch", headers=headers).json()[
+        "session_id"
+    ]
+    (tmp_path / "hang").touch()
+
+    replies = [
+        broker.client.post(f"/api/v1/sessions/{session_id}/reset", headers=headers)
+        for _ in range(5)
+    ]
+
+    for reply in replies:
+        assert_problem(reply, 503, "hypervisor_unavailable")
+    # Three failures logged, then the pool is degraded (said once) and the rest are quiet.
+    failures = [r for r in caplog.records if "reset of bed-1 failed" in r.getMessage()]
+    degraded = [r for r in caplog.records if "is degraded" in r.getMessage()]
+    assert (len(failures), len(degraded)) == (3, 1)
