@@ -11,6 +11,7 @@ pool with a timeout each, outside any database transaction.
     ├── NotSupported         this backend cannot do that at all
     ├── HypervisorUnavailable  cannot reach the hypervisor, or it did not answer in time
     │   └── PoolDegraded     not tried: the pool is degraded
+    ├── Busy                 not tried: the pool's calls under way are at their limit
     ├── MachineMissing       the hypervisor has no machine of that name (any more)
     ├── NoConsole            the machine has no console for that protocol
     ├── SnapshotMissing      recycle = "revert", and the snapshot is not there
@@ -27,6 +28,7 @@ from broker_stub.backends.base import (
     Backend,
     BackendError,
     BackendKind,
+    Busy,
     Console,
     ConsoleTicket,
     Context,
@@ -52,6 +54,7 @@ __all__ = [
     "BackendError",
     "BackendKind",
     "Backends",
+    "Busy",
     "Calls",
     "Console",
     "ConsoleTicket",

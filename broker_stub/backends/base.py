@@ -43,6 +43,13 @@ class PoolDegraded(HypervisorUnavailable):
     """Not tried: the pool is degraded (logged once, when it became so)."""
 
 
+class Busy(BackendError):
+    """Not tried: the pool's backend has as many calls under way as it may.
+
+    Nothing is known to be wrong with the hypervisor: ask again in a moment.
+    """
+
+
 class MachineMissing(BackendError):
     """The hypervisor has no machine of that name."""
 

@@ -4,7 +4,8 @@ A hypervisor that hangs must not slow another pool or the API. So each
 pool's backend gets a small pool of threads, and a caller waits for its call
 at most the call's timeout. A call that times out keeps its thread until the
 hypervisor lets go, and at most `WORKERS + WAITING` calls may be under way at
-once: past that a call fails at once instead of queueing behind hung ones.
+once: past that a call fails at once (Busy) instead of queueing behind hung
+ones, and a launch tells its launcher to ask again in a moment.
 
 While a request waits for a slow call it holds no database connection, so it
 steps out of the API's admission gate (broker_stub.waits) and other requests
@@ -30,6 +31,7 @@ from broker_stub import log, waits
 from broker_stub.backends.base import (
     Backend,
     BackendError,
+    Busy,
     Console,
     ConsoleTicket,
     HypervisorUnavailable,
@@ -157,9 +159,9 @@ class Calls:
             )
         with self._lock:
             if self._under_way >= self._limit:
-                raise HypervisorUnavailable(
+                raise Busy(
                     f"pool {self.pool_id}: {self._under_way} calls to its hypervisor are "
-                    "still under way; it does not answer in time"
+                    "under way, as many as it may have; ask again in a moment"
                 )
             self._under_way += 1
         try:

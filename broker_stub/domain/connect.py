@@ -44,6 +44,8 @@ from broker_stub.domain.errors import (
 
 # How soon a launcher asks again about a machine whose console does not answer yet.
 BOOT_RETRY_AFTER_S = 3
+# ... and about one whose backend had as many calls under way as it may.
+BUSY_RETRY_AFTER_S = 2
 
 
 @dataclass(frozen=True)
@@ -87,11 +89,14 @@ def connect(
         if launch.reconnected and machine.recycle_after is not None and machine.recycle_after > now:
             db.commit()
             return Starting(retry_after=BOOT_RETRY_AFTER_S)  # another request is making it
-        _make(db, backends, launch, now)
+        if not _make(db, backends, launch, now):
+            return Starting(retry_after=BUSY_RETRY_AFTER_S)
     db.commit()  # ends the read: no transaction stays open while the backend works
     try:
         power = backend.power_on(ref, protocol)
         console = backend.console(ref, protocol) if power.running else None
+    except be.Busy:
+        return Starting(retry_after=BUSY_RETRY_AFTER_S)  # many launches at once: a moment
     except be.BackendError as exc:
         raise _failure(db, launch, now, exc, "start", another=another) from None
 
@@ -122,6 +127,8 @@ def connect(
         db.commit()
     try:
         ticket = backend.console_password(ref, protocol)
+    except be.Busy:
+        return Starting(retry_after=BUSY_RETRY_AFTER_S)
     except be.BackendError as exc:
         raise _failure(db, launch, now, exc, "open the console of", another=another) from None
     rdp = protocol == "rdp"
@@ -146,12 +153,20 @@ def connect(
     )
 
 
-def _make(db: Session, backends: be.Backends, launch: Launch, now: datetime) -> None:
-    """Have the backend make the clone reserved for this launch; it is the user's then."""
+def _make(db: Session, backends: be.Backends, launch: Launch, now: datetime) -> bool:
+    """Have the backend make the clone reserved for this launch; it is the user's then.
+
+    False if the backend was too busy to start: the reservation stays, its
+    lease lapsed, so that the launcher's next try makes it.
+    """
     pool, machine = launch.pool, launch.machine
     name, pool_name = machine.name, pool.name
     try:
         clones.make(db, backends, pool, machine.id, name)
+    except be.Busy:
+        db.execute(update(Machine).where(Machine.id == machine.id).values(recycle_after=now))
+        db.commit()
+        return False
     except be.BackendError as exc:
         log.backend.error("pool %s: cannot make %s: %s", pool.id, name, exc)
         if isinstance(exc, be.StorageFull):
@@ -170,6 +185,7 @@ def _make(db: Session, backends: be.Backends, launch: Launch, now: datetime) -> 
         at=now,
     )
     db.commit()
+    return True
 
 
 def _mark_woken(db: Session, machine_id: int, now: datetime) -> None:

@@ -47,7 +47,7 @@ from broker_stub.backends.libvirt.options import LibvirtOptions, read_ca
 from broker_stub.clock import utcnow
 
 # How soon a launcher asks again about a domain that is starting.
-START_RETRY_AFTER_S = 2
+START_RETRY_AFTER_S = 1
 _SHUTDOWN_POLL_S = 0.5
 T = TypeVar("T")
 

@@ -124,7 +124,7 @@ def testbed_pools(tmp_path: Path) -> list[PoolSpec]:
         "name": "Test bed",
         "protocol": "vnc",
         "health_check": False,
-        "users": ["alice", "bob"],
+        "users": ["alice", "bob", "carol"],
         "backend": {
             "type": "testbed",
             "machines": {f"bed-{n}": 6000 + n for n in range(1, 21)},
@@ -178,6 +178,10 @@ def test_a_hung_hypervisor_slows_neither_other_pools_nor_the_api(
         hung = [pool.submit(stuck, n) for n in range(12)]
         # All twelve got past the gate: those that wait on the hypervisor gave their place back.
         wait_for(lambda: _under_way(broker, "bed") == 12, 30, "twelve calls to hang")
+        # As many calls under way as the pool may have: one more launch is told to ask again.
+        busy = broker.client.post("/api/v1/desktops/bed/launch", headers=broker.login("carol"))
+        assert busy.status_code == 202, busy.text
+        assert busy.headers["Retry-After"] == "2"
         # Meanwhile the API answers, and a pool on another hypervisor launches.
         assert broker.client.get("/healthz").status_code == 200
         reply = broker.client.post("/api/v1/desktops/engineering/launch", headers=headers)
