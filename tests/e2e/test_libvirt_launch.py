@@ -65,7 +65,7 @@ pytestmark = pytest.mark.e2e
 USER, SIGN_IN = "ann", "ann-sign-in-pw"
 ADMIN, ADMIN_PASSWORD = "root", "root-Secret-0"
 REFUSED = "The desktop refused the console password."
-# The launcher asks again after Retry-After (2 s); a test need not wait that long.
+# The launcher asks again after Retry-After (1 s); a test need not wait that long.
 POLL_S = 0.2
 LAUNCH_TIMEOUT_S = 30.0
 
