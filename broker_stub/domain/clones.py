@@ -43,11 +43,13 @@ def reserve(
     now: datetime,
     *,
     user_id: int | None = None,
+    spares: int | None = None,
 ) -> Machine | None:
     """Add a `provisioning` row under the next free name, in the caller's transaction.
 
     With `user_id` it is that user's from the start (a launch that found no
-    machine free). None when the pool already has `limit` machines. Another
+    machine free). None when the pool already has `limit` machines, or (with
+    `spares`, the upkeep's fill) `spares` free ones, made or being made. Another
     node taking the same name at the same moment makes the INSERT fail with
     IntegrityError: the caller rolls back and tries again.
     """
@@ -75,6 +77,18 @@ def reserve(
     rows = select(
         *(literal(value, type_=columns[key].type).label(key) for key, value in values.items())
     ).where(count < limit)
+    if spares is not None:
+        # Counted here too, under the same lock: two nodes filling at once make them once.
+        free = (
+            select(func.count())
+            .where(
+                Machine.pool_id == pool.id,
+                Machine.state.in_((MachineState.READY, MachineState.PROVISIONING)),
+                Machine.assigned_user_id.is_(None),
+            )
+            .scalar_subquery()
+        )
+        rows = rows.where(free < spares)
     if lifecycle.rows_changed(db, insert(Machine).from_select(list(values), rows)) == 0:
         return None
     return db.scalars(select(Machine).where(Machine.pool_id == pool.id, Machine.name == name)).one()
@@ -83,11 +97,13 @@ def reserve(
 def make(db: Session, backends: be.Backends, pool: Pool, machine_id: int, name: str) -> None:
     """Have the backend make the reserved machine; commits. The row stays
     `provisioning` (the caller moves it on); on failure it is deleted and the
-    backend's error raised."""
+    backend's error raised (on Busy, nothing was tried and it stays)."""
     backend = backends.for_pool(pool.id, pool.backend)
     db.commit()  # nothing open while the backend works
     try:
         backend.provision(name)
+    except be.Busy:
+        raise  # not tried: the reservation stays for the next try
     except be.BackendError:
         db.execute(delete(Machine).where(Machine.id == machine_id))
         db.commit()

@@ -3,8 +3,8 @@ each pool's upkeep on its hypervisor.
 
 The scheduler finds what is due and hands it here; requests hand over the
 recycles that need a backend. Each job opens its own database session and
-commits its own changes; a job already waiting for the same machine or pool
-is not queued twice. All state stays in the database, so a job another node
+commits its own changes; jobs run by key (domain/jobs.py), so one machine's
+or pool's job is never queued twice nor run twice at once. All state stays in the database, so a job another node
 started and never finished is taken over there (leases in `recycle_after`,
 `probe_after`, `upkeep_at`).
 
@@ -25,15 +25,13 @@ A pool's upkeep runs on one node at a time (the node that moved the pool's
 
 from __future__ import annotations
 
-import threading
-from collections.abc import Callable, Mapping
-from concurrent.futures import Future, ThreadPoolExecutor
+from collections.abc import Mapping
 from datetime import datetime
 from typing import Any
 
 from sqlalchemy import delete, exists, func, select, update
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import Session, sessionmaker
+from sqlalchemy.orm import InstrumentedAttribute, Session, sessionmaker
 
 from broker_stub import backends as be
 from broker_stub import log
@@ -47,9 +45,12 @@ from broker_stub.db.models import (
     Pool,
 )
 from broker_stub.domain import audit, clones, lifecycle
+from broker_stub.domain.jobs import Jobs
 
 WORKERS = 4
 _STOP_TIMEOUT_S = 10.0
+# Machines being made, rebuilt or deleted: their domain may be missing for a moment.
+_UNDER_WAY = (MachineState.PROVISIONING, MachineState.RELEASING)
 
 
 class Upkeep:
@@ -66,10 +67,7 @@ class Upkeep:
         self._factory = session_factory
         self.backends = backends
         self._clock = clock
-        self._threads = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="rubicon-upkeep")
-        self._lock = threading.Lock()
-        self._queued: set[tuple[str, object]] = set()
-        self._under_way: list[Future[None]] = []
+        self._jobs = Jobs(workers=workers, name="rubicon-upkeep")
         # Only for not repeating the same log line every run.
         self._last_problem: dict[str, str] = {}
 
@@ -84,48 +82,23 @@ class Upkeep:
         if pool is None or lifecycle.recycle_mode(pool) == be.RecycleMode.NONE:
             return lifecycle.recycle(db, self.backends, machine_id)
         db.commit()
-        self._submit(("recycle", machine_id), self._recycle, machine_id)
+        self._jobs.submit(("recycle", machine_id), self._recycle, machine_id)
         return None
 
     def probe(self, machine_id: int) -> None:
         """Probe an unreachable machine; back in service if it answers."""
-        self._submit(("probe", machine_id), self._probe, machine_id)
+        self._jobs.submit(("probe", machine_id), self._probe, machine_id)
 
     def tend(self, pool_id: str) -> None:
         """Run the pool's upkeep on its hypervisor."""
-        self._submit(("tend", pool_id), self._tend, pool_id)
+        self._jobs.submit(("tend", pool_id), self._tend, pool_id)
 
     def wait(self, timeout: float = 60.0) -> None:
-        """Wait until the work handed over so far is done (tests, and stopping)."""
-        with self._lock:
-            pending = list(self._under_way)
-        for future in pending:
-            future.result(timeout=timeout)
+        """Wait until the work handed over so far, and what it queued again, is done."""
+        self._jobs.wait(timeout)
 
     def close(self) -> None:
-        self._threads.shutdown(wait=False, cancel_futures=True)
-
-    def _submit(self, key: tuple[str, object], job: Callable[..., None], *args: Any) -> None:
-        with self._lock:
-            if key in self._queued:
-                return
-            self._queued.add(key)
-            self._under_way = [f for f in self._under_way if not f.done()]
-            try:
-                future = self._threads.submit(self._run, key, job, *args)
-            except RuntimeError:  # shut down: the node is stopping
-                self._queued.discard(key)
-                return
-            self._under_way.append(future)
-
-    def _run(self, key: tuple[str, object], job: Callable[..., None], *args: Any) -> None:
-        with self._lock:
-            self._queued.discard(key)
-        try:
-            job(*args)
-        except Exception:
-            # A database hiccup must not end the thread; the scheduler hands it over again.
-            log.scheduler.exception("upkeep: %s %s failed", *key)
+        self._jobs.close()
 
     # Jobs
 
@@ -178,6 +151,15 @@ class Upkeep:
                 return
             backend = self.backends.for_pool(pool.id, pool.backend)
             limit = clones.clone_limit(pool)
+            # Read before the hypervisor is asked: only these rows can have vanished. A
+            # clone made meanwhile (by a launch, another node) is missing from `found`.
+            settled = set(
+                db.scalars(
+                    select(Machine.id).where(
+                        Machine.pool_id == pool.id, Machine.state.not_in(_UNDER_WAY)
+                    )
+                )
+            )
             db.commit()
             try:
                 if backend.degraded is not None:
@@ -186,7 +168,7 @@ class Upkeep:
             except be.BackendError as exc:
                 self._say(pool_id, f"cannot look after its machines: {exc}")
                 return
-            self._follow(db, pool, found, now, provisioned=limit is not None)
+            self._follow(db, pool, found, now, provisioned=limit is not None, settled=settled)
             if limit is not None:
                 self._clean_up_provisioning(db, backend, pool, now)
                 self._shrink(db, backend, pool, limit, now)
@@ -203,6 +185,7 @@ class Upkeep:
         now: datetime,
         *,
         provisioned: bool,
+        settled: set[int],
     ) -> None:
         """Rows for the machines the hypervisor has; none for those it no longer has."""
         rows = {m.name: m for m in db.scalars(select(Machine).where(Machine.pool_id == pool.id))}
@@ -220,7 +203,7 @@ class Upkeep:
             log.backend.info("pool %s: found machine %s on the hypervisor", pool.id, name)
         for name, machine in rows.items():
             gone = name not in found and machine.origin != MachineOrigin.CONFIG
-            if not gone or machine.state == MachineState.PROVISIONING:
+            if not gone or machine.id not in settled or machine.state in _UNDER_WAY:
                 continue
             if db.scalar(select(_live_session(machine.id))):
                 if machine.state != MachineState.ERROR:
@@ -241,12 +224,17 @@ class Upkeep:
     def _clean_up_provisioning(
         self, db: Session, backend: be.Calls, pool: Pool, now: datetime
     ) -> None:
-        """Rows left `provisioning` by a node that died: delete what it may have made."""
+        """Rows left `provisioning` by a node that died: delete what it may have made.
+
+        A row a launch reserved for its user, whose session still waits, is the
+        launch's: the launcher's next try makes it (domain/connect.py).
+        """
         stale = db.scalars(
             select(Machine).where(
                 Machine.pool_id == pool.id,
                 Machine.state == MachineState.PROVISIONING,
                 Machine.recycle_after <= now,
+                ~_live_session(Machine.id),
             )
         ).all()
         refs = [(m.id, lifecycle.machine_ref(m)) for m in stale]
@@ -322,7 +310,7 @@ class Upkeep:
         )
         for _ in range(pool.spares - (free or 0)):
             try:
-                machine = clones.reserve(db, pool, limit, now)
+                machine = clones.reserve(db, pool, limit, now, spares=pool.spares)
                 db.commit()
             except IntegrityError:
                 db.rollback()  # a launch took that name first; the next upkeep goes on
@@ -436,7 +424,7 @@ def _new_row(pool: Pool, name: str, origin: MachineOrigin) -> Machine:
     )
 
 
-def _live_session(machine_id: int) -> Any:
+def _live_session(machine_id: int | InstrumentedAttribute[int]) -> Any:
     return exists().where(
         DesktopSession.machine_id == machine_id, DesktopSession.state.in_(LIVE_SESSION_STATES)
     )
