@@ -4,9 +4,9 @@ each pool's upkeep on its hypervisor.
 The scheduler finds what is due and hands it here; requests hand over the
 recycles that need a backend. Each job opens its own database session and
 commits its own changes; jobs run by key (domain/jobs.py), so one machine's
-or pool's job is never queued twice nor run twice at once. All state stays in the database, so a job another node
-started and never finished is taken over there (leases in `recycle_after`,
-`probe_after`, `upkeep_at`).
+or pool's job is never queued twice nor run twice at once. All state stays
+in the database, so a job another node started and never finished is taken
+over there (leases in `recycle_after`, `probe_after`, `upkeep_at`).
 
 A pool's upkeep runs on one node at a time (the node that moved the pool's
 `upkeep_at` forward) and only for backends that find their own machines:
