@@ -20,6 +20,11 @@ pytest_plugins = ["tests.helpers.postgres", "tests.helpers.slapd", "tests.helper
 
 # Before Qt is imported anywhere: no display needed, same look everywhere.
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+# Qt's own event dispatcher, not GLib's: libvirt's event loop (the broker's libvirt
+# tests, in this same process) runs GLib's default main context on a thread of its
+# own, and a QApplication iterating that context too stops libvirt's events or
+# crashes it. The launcher and the broker never share a process outside the tests.
+os.environ.setdefault("QT_NO_GLIB", "1")
 os.environ.setdefault("LANG", "C.UTF-8")
 
 

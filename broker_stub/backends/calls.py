@@ -23,7 +23,7 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Callable, Mapping
-from concurrent.futures import Future, ThreadPoolExecutor
+from concurrent.futures import Future
 from concurrent.futures import TimeoutError as FutureTimeout
 from typing import Any, TypeVar
 
@@ -41,6 +41,7 @@ from broker_stub.backends.base import (
     PowerState,
     RecycleMode,
 )
+from broker_stub.threads import DaemonPool
 
 WORKERS = 4
 WAITING = 8
@@ -86,9 +87,7 @@ class Calls:
     ) -> None:
         self.pool_id = pool_id
         self.backend = backend
-        self._threads = ThreadPoolExecutor(
-            max_workers=workers, thread_name_prefix=f"rubicon-backend-{pool_id}"
-        )
+        self._threads = DaemonPool(workers=workers, name=f"rubicon-backend-{pool_id}")
         self._limit = workers + waiting
         self._timeouts = {**TIMEOUTS, **getattr(backend, "timeouts", {})}
         self._on_health = on_health
@@ -142,7 +141,7 @@ class Calls:
         return self._call("console_password", self.backend.console_password, machine, protocol)
 
     def close(self) -> None:
-        self._threads.shutdown(wait=False, cancel_futures=True)
+        self._threads.close()
         try:
             self.backend.close()
         except Exception:

@@ -11,15 +11,16 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Callable, Hashable
-from concurrent.futures import Future, ThreadPoolExecutor
+from concurrent.futures import Future
 from typing import Any
 
 from broker_stub import log
+from broker_stub.threads import DaemonPool
 
 
 class Jobs:
     def __init__(self, *, workers: int, name: str) -> None:
-        self._threads = ThreadPoolExecutor(max_workers=workers, thread_name_prefix=name)
+        self._threads = DaemonPool(workers=workers, name=name)
         self._lock = threading.Lock()
         self._queued: set[Hashable] = set()
         self._running: set[Hashable] = set()
@@ -53,7 +54,7 @@ class Jobs:
                 future.result(timeout=timeout)
 
     def close(self) -> None:
-        self._threads.shutdown(wait=False, cancel_futures=True)
+        self._threads.close()
 
     def _run(self, key: Hashable, job: Callable[..., None], *args: Any) -> None:
         with self._lock:

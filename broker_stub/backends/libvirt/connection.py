@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import contextlib
 import threading
+import time
 from collections.abc import Callable
 from typing import Any
 
@@ -28,6 +29,7 @@ __all__ = ["Connection", "DomainListener", "libvirt"]
 # Keep-alive: a probe every 5 s, the connection given up after 3 unanswered.
 KEEPALIVE_INTERVAL_S = 5
 KEEPALIVE_COUNT = 3
+_LOOP_PAUSE_S = 0.1
 
 # Told the name of a domain that was defined, undefined, started or stopped.
 DomainListener = Callable[[str], None]
@@ -52,7 +54,12 @@ def _start_event_loop() -> None:
 
         def run() -> None:
             while True:
-                libvirt.virEventRunDefaultImpl()
+                try:
+                    libvirt.virEventRunDefaultImpl()
+                except libvirt.libvirtError:
+                    # One iteration failed (a daemon went away mid-event): the loop, which
+                    # every connection of this process shares, must go on.
+                    time.sleep(_LOOP_PAUSE_S)
 
         threading.Thread(target=run, name="rubicon-libvirt-events", daemon=True).start()
         _loop_started = True
