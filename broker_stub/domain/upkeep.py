@@ -240,12 +240,7 @@ class Upkeep:
         refs = [(m.id, lifecycle.machine_ref(m)) for m in stale]
         db.commit()
         for machine_id, ref in refs:
-            try:
-                backend.destroy(ref)
-            except be.MachineMissing:
-                pass
-            except be.BackendError as exc:
-                self._say(pool.id, f"cannot delete the half-made {ref.name}: {exc}")
+            if not self._destroy(backend, pool, ref, "the half-made"):
                 continue
             db.execute(
                 delete(Machine).where(
@@ -283,14 +278,7 @@ class Upkeep:
                 ),
             )
             db.commit()
-            if not taken:
-                continue
-            try:
-                backend.destroy(ref)
-            except be.MachineMissing:
-                pass
-            except be.BackendError as exc:
-                self._say(pool.id, f"cannot delete {ref.name}: {exc}")
+            if not taken or not self._destroy(backend, pool, ref):
                 continue
             db.execute(delete(Machine).where(Machine.id == machine_id))
             _record(db, audit.MACHINE_DESTROYED, pool, ref.name, now, {"why": "above the limit"})
@@ -298,6 +286,18 @@ class Upkeep:
             log.backend.info(
                 "pool %s: deleted %s (above its limit of %s)", pool.id, ref.name, limit
             )
+
+    def _destroy(self, backend: be.Calls, pool: Pool, ref: be.MachineRef, what: str = "") -> bool:
+        """Delete a machine the broker made; True if it is gone (or was already)."""
+        try:
+            backend.destroy(ref)
+        except be.MachineMissing:
+            return True
+        except be.BackendError as exc:
+            machine = f"{what} {ref.name}" if what else ref.name
+            self._say(pool.id, f"cannot delete {machine}: {exc}")
+            return False
+        return True
 
     def _fill(self, db: Session, backend: be.Calls, pool: Pool, limit: int, now: datetime) -> None:
         """Make machines until `spares` are free (or being made), up to the limit."""
