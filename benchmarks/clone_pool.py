@@ -72,7 +72,6 @@ from __future__ import annotations
 
 import argparse
 import contextlib
-import json
 import os
 import secrets
 import signal
@@ -100,6 +99,7 @@ sys.path.insert(0, str(ROOT))
 
 from benchmarks import common  # noqa: E402
 from tests.helpers import libvirtd as lv  # noqa: E402
+from tests.helpers.pools_file import write_pools  # noqa: E402
 
 SKIPPED = 77  # the exit status when this machine cannot run a private libvirtd
 PASSWORD = "clone-bench-pw"  # noqa: S105 - every seeded user's
@@ -410,22 +410,6 @@ def metered(usage: Usage, site: Site, broker_pid: int | None = None) -> Iterator
 
 
 # -- the broker ----------------------------------------------------------------------
-
-
-def toml_value(value: Any) -> str:
-    if isinstance(value, dict):
-        return "{" + ", ".join(f"{k} = {toml_value(v)}" for k, v in value.items()) + "}"
-    return json.dumps(value)  # strings, numbers, booleans and lists are TOML as JSON
-
-
-def write_pools(path: Path, pools: list[dict[str, Any]]) -> Path:
-    lines = []
-    for pool in pools:
-        lines.append("[[pools]]")
-        lines += [f"{key} = {toml_value(value)}" for key, value in pool.items()]
-    path.write_text("\n".join(lines) + "\n")
-    path.chmod(0o600)
-    return path
 
 
 def libvirt_pool(

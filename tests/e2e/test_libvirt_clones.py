@@ -62,6 +62,7 @@ from tests.helpers.libvirtd import (
     libvirt,
     vnc_password_accepted,
 )
+from tests.helpers.pools_file import write_pools
 
 pytestmark = pytest.mark.e2e
 
@@ -240,22 +241,6 @@ def clone_pool(
 
 
 # -- the broker's side -----------------------------------------------------------------
-
-
-def toml_value(value: Any) -> str:
-    if isinstance(value, dict):
-        return "{" + ", ".join(f"{k} = {toml_value(v)}" for k, v in value.items()) + "}"
-    return json.dumps(value)  # strings, numbers, booleans and lists are TOML as JSON
-
-
-def write_pools(path: Path, pools: list[dict[str, Any]]) -> Path:
-    lines = []
-    for pool in pools:
-        lines.append("[[pools]]")
-        lines += [f"{key} = {toml_value(value)}" for key, value in pool.items()]
-    path.write_text("\n".join(lines) + "\n")
-    path.chmod(0o600)
-    return path
 
 
 @dataclass

@@ -21,7 +21,6 @@ shapes) is marked ``@sqlite_only`` to save the time.
 from __future__ import annotations
 
 import copy
-import json
 import logging
 from collections.abc import Callable, Iterator
 from contextlib import ExitStack
@@ -40,6 +39,7 @@ from broker_stub.app import create_app
 from broker_stub.auth.users import set_user
 from broker_stub.db.models import User
 from broker_stub.settings import BrokerSettings
+from tests.helpers.pools_file import to_toml
 
 PoolSpec = dict[str, Any]
 
@@ -90,25 +90,6 @@ USERS: dict[str, UserSpec] = {
     "carol": UserSpec("carol-Secret-3"),
     "dave": UserSpec("dave-Secret-4"),
 }
-
-
-def toml_value(value: Any) -> str:
-    """JSON strings, numbers, booleans and lists are valid TOML; tables go inline."""
-    if isinstance(value, dict):
-        return "{" + ", ".join(f"{k} = {toml_value(v)}" for k, v in value.items()) + "}"
-    return json.dumps(value)
-
-
-def to_toml(pools: list[PoolSpec]) -> str:
-    """The pools file for `pools`."""
-    lines: list[str] = []
-    for pool in pools:
-        lines.append("[[pools]]")
-        lines += [f"{k} = {toml_value(v)}" for k, v in pool.items() if k != "machines"]
-        for machine in pool.get("machines", []):
-            lines.append("[[pools.machines]]")
-            lines += [f"{k} = {toml_value(v)}" for k, v in machine.items()]
-    return "\n".join(lines) + "\n"
 
 
 @dataclass
