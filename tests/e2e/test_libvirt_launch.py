@@ -616,6 +616,36 @@ def test_recycle_by_revert_throws_away_what_the_user_wrote(
     assert holds(daemon, kept, 0xAB)  # without the revert the user's bytes stay
 
 
+def test_recycle_by_power_off_stops_a_guest_that_ignores_acpi(
+    make_site: Callable[[str], Site], libvirt_guests: Guests
+) -> None:
+    daemon = libvirt_guests.libvirtd
+    name = libvirt_guests.define("off")
+    # No OS in the guest: nothing answers the ACPI shutdown, so after shutdown_timeout
+    # the broker powers it off hard.
+    site = make_site(
+        libvirt_pool("off", daemon, [name], recycle="poweroff", backend_shutdown_timeout="2s")
+    )
+    user = site.sign_in()
+    launched, _ = site.launch_ready("off", user)
+    assert launched.status_code == 200, launched.text
+    session = launched.json()["session_id"]
+
+    started = time.monotonic()
+    assert site.http.post(f"/api/v1/sessions/{session}/logoff", headers=user).status_code == 204
+    site.app.state.upkeep.wait()
+    waited = time.monotonic() - started
+
+    assert power(daemon, name)[0] == libvirt.VIR_DOMAIN_SHUTOFF
+    assert power(daemon, name)[1] == libvirt.VIR_DOMAIN_SHUTOFF_DESTROYED
+    assert waited >= 2.0  # the orderly shutdown was given its time first
+    assert site.machine("off", name)["state"] == "ready"
+    # Off is not broken: the next launch starts it again.
+    again, _ = site.launch_ready("off", user)
+    assert again.status_code == 200, again.text
+    assert power(daemon, name)[0] == libvirt.VIR_DOMAIN_RUNNING
+
+
 # --- 5. libvirtd stops --------------------------------------------------------------------
 
 
