@@ -16,7 +16,7 @@ import os
 import signal
 import sys
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -287,6 +287,56 @@ def kiosk_config(args: argparse.Namespace, layers: Layers) -> KioskConfig | None
     return dataclasses.replace(config, enabled=True, server=config.server or args.server or "")
 
 
+# Qt platforms that open windows on a display named in the environment: X11 (DISPLAY)
+# and Wayland (WAYLAND_DISPLAY, else the socket wayland-0 in XDG_RUNTIME_DIR).
+X11_PLATFORMS = ("xcb",)
+WAYLAND_PLATFORMS = ("wayland", "wayland-egl", "wayland-brcm")
+
+
+def missing_display(environ: Mapping[str, str], platform: str = sys.platform) -> str | None:
+    """Why the window could not open for want of a display, or None if it may open.
+
+    Without one, Qt aborts the process (exit 134) and blames its xcb plugin's
+    libraries ("xcb-cursor0 is needed"). Only X11 and Wayland are judged, from
+    the environment alone (no connection is tried, so the start is not slowed):
+    on Linux and the BSDs with the default platform or ``QT_QPA_PLATFORM``
+    naming only xcb or Wayland, none of which has its display. Any other
+    platform (offscreen, vnc, eglfs, Windows, macOS) is Qt's to judge.
+    """
+    if platform.startswith(("win32", "cygwin", "darwin")):
+        return None
+    asked = environ.get("QT_QPA_PLATFORM", "")
+    # "wayland;xcb" is a list to try in turn; "vnc:size=800x600" carries options.
+    names = [part.split(":", 1)[0].strip() for part in asked.split(";")]
+    names = [name for name in names if name] or ["xcb", "wayland"]
+    for name in names:
+        if name in X11_PLATFORMS:
+            if environ.get("DISPLAY"):
+                return None
+        elif name in WAYLAND_PLATFORMS:
+            if environ.get("WAYLAND_DISPLAY") or environ.get("WAYLAND_SOCKET"):
+                return None
+            runtime = environ.get("XDG_RUNTIME_DIR")
+            if runtime and Path(runtime, "wayland-0").exists():
+                return None
+        else:
+            return None
+    unset = [
+        var
+        for var, platforms in (("DISPLAY", X11_PLATFORMS), ("WAYLAND_DISPLAY", WAYLAND_PLATFORMS))
+        if any(name in platforms for name in names)
+    ]
+    why = " and ".join(unset) + (" is" if len(unset) == 1 else " are") + " not set"
+    if asked.strip():
+        why += f" (QT_QPA_PLATFORM={asked})"
+    return (
+        f"there is no display to open the window on: {why}. Run rubicon in "
+        "your desktop session (from its menu or a terminal there), or over SSH with X "
+        "forwarding (ssh -X), or point DISPLAY at a running X server (DISPLAY=:0 rubicon). "
+        "'rubicon doctor' and 'rubicon --help' need no display."
+    )
+
+
 def exit_when_shown(frame: FirstFrame) -> None:
     """Print ``shown <monotonic s> <CPU s>`` once the window's first frame is up; then quit.
 
@@ -328,6 +378,11 @@ def start(args: argparse.Namespace) -> int:
     except StartError as e:
         sys.stderr.write(f"rubicon: {e}\n")
         return int(ExitCode.USAGE)
+    # Before Qt, which would abort with a message about its own libraries instead.
+    no_display = missing_display(os.environ)
+    if no_display is not None:
+        sys.stderr.write(f"rubicon: {no_display}\n")
+        return int(ExitCode.FAILED)
     settings_path = args.settings or default_settings_path()
     layers = settings_layers(args, settings_path)
     settings = layers.effective()
