@@ -261,6 +261,15 @@ _HINTS: dict[type[BrokerRejected], Text] = {
 }
 
 
+def _says_what_to_do(detail: str) -> bool:
+    """Whether the broker's own sentence already tells the user what to do next."""
+    lowered = detail.lower()
+    return any(advice in lowered for advice in _ADVICE)
+
+
+_ADVICE = ("try again", "sign in again")
+
+
 def new_idempotency_key() -> str:
     """A fresh key for one launch the user asked for; reuse it only to ask again."""
     return str(uuid.uuid4())
@@ -555,8 +564,10 @@ class BrokerClient:
             str(detail),
             code=str(code),
             status=response.status_code,
-            hint=_HINTS.get(cls)
-            or ("" if "try again" in str(detail).lower() else _retry_hint(cls, retry_after)),
+            # The broker's sentence may already say what to do: never say it twice.
+            hint=""
+            if _says_what_to_do(str(detail))
+            else _HINTS.get(cls) or _retry_hint(cls, retry_after),
             retry_after=retry_after,
         )
 

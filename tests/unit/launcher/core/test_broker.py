@@ -96,8 +96,38 @@ def test_wrong_password(broker: LiveBroker) -> None:
     with BrokerClient(broker.url) as client, pytest.raises(InvalidCredentials) as caught:
         client.login(username="ann", password="nope")
     assert caught.value.status == 401
-    assert caught.value.hint == "Check your username and password and try again."
+    # The broker's sentence says what to do; the launcher does not say it again.
+    assert str(caught.value) == "The username or password is wrong. Check both and try again."
+    assert str(caught.value).lower().count("try again") == 1
+    assert caught.value.hint == ""
     assert not client.signed_in
+
+
+@pytest.mark.parametrize(
+    ("code", "detail", "said"),
+    [
+        ("invalid_credentials", "Wrong.", "Wrong. Check your username and password and try again."),
+        ("invalid_token", "Expired.", "Expired. Sign in again."),
+        (
+            "invalid_token",
+            "You are not signed in, or your sign-in has expired. Sign in again.",
+            "You are not signed in, or your sign-in has expired. Sign in again.",
+        ),
+    ],
+)
+def test_a_hint_is_added_only_where_the_broker_did_not_say_what_to_do(
+    code: str, detail: str, said: str
+) -> None:
+    def handler(request: httpx.Request) -> httpx.Response:
+        body = {"type": "about:blank", "title": code, "status": 401, "detail": detail}
+        return httpx.Response(401, json={**body, "code": code})
+
+    with (
+        BrokerClient("https://b.example", transport=httpx.MockTransport(handler)) as client,
+        pytest.raises(BrokerRejected) as caught,
+    ):
+        client.login(username="ann", password="nope")
+    assert str(caught.value) == said
 
 
 def test_nothing_free_and_not_entitled(broker: LiveBroker) -> None:
