@@ -36,7 +36,10 @@ import math
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from launcher.core.broker import BrokerUnreachable
 
 RETRY_STEPS = (5.0, 10.0, 20.0, 30.0)  # seconds between tries while the network is down
 PIN_ATTEMPTS = 5  # wrong PINs in a row before the prompt locks
@@ -221,6 +224,17 @@ class Kiosk:
     def cancel_pin(self) -> None:
         if self.screen is Screen.ADMIN_PIN:
             self.screen = self._before_pin
+
+
+def broker_not_ready(url: str) -> BrokerUnreachable:
+    """What a kiosk says while its broker answers ``/healthz`` with something but 200."""
+    from launcher.core.broker import BrokerUnreachable  # here: not needed for the first frame
+    from launcher.core.texts import Text
+
+    return BrokerUnreachable(
+        Text("kiosk.broker_not_ready", "The broker at {url} answered but is not ready.", url=url),
+        hint=Text("kiosk.broker_not_ready.hint", "It may be starting; Rubicon keeps trying."),
+    )
 
 
 def hash_pin(pin: str) -> str:

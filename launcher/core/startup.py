@@ -27,6 +27,7 @@ from pathlib import Path
 
 from launcher.core import uri
 from launcher.core.kinds import Protocol
+from launcher.core.texts import Text
 
 # The broker client (for normalize_url) and hashlib are imported where used:
 # with trust, uuid, socket and OpenSSL behind them, they would cost the
@@ -38,6 +39,7 @@ __all__ = ["ExitCode", "StartError", "StartRequest", "decode", "encode", "instan
 _DESKTOP = re.compile(r"^[a-z0-9](?:[a-z0-9-]{0,62}[a-z0-9])?$")
 _USER = re.compile(r"^[A-Za-z0-9._@\\-]{1,128}$")
 MAX_MESSAGE = 4096
+_NOT_OURS = Text("start.handover_not_ours", "The message from another Rubicon is not one it sends.")
 
 
 class ExitCode(enum.IntEnum):
@@ -49,7 +51,7 @@ class ExitCode(enum.IntEnum):
 
 
 class StartError(ValueError):
-    """A start request we refuse; ``str()`` says why in plain words."""
+    """A start request we refuse; ``str()`` says why in plain words (a :class:`Text`)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -82,7 +84,7 @@ def request(
         try:
             parsed = uri.parse(link)
         except uri.LinkError as e:
-            raise StartError(str(e)) from None
+            raise StartError(*e.args) from None  # its Text, so that it can be translated
     try:
         if server:
             from launcher.core.broker import normalize_url
@@ -91,20 +93,28 @@ def request(
         else:
             url = parsed.server or None
     except ValueError as e:
-        raise StartError(str(e)) from None
+        raise StartError(*e.args) from None
     user = user if user is not None else parsed.user
     if user is not None and not _USER.match(user):
-        raise StartError(f"{user!r} is not a valid username.")
+        raise StartError(Text("start.bad_user", "{user} is not a valid username.", user=repr(user)))
     desktop = desktop if desktop is not None else parsed.desktop
     if desktop is not None and not _DESKTOP.match(desktop):
-        raise StartError(f"{desktop!r} is not a desktop id (such as engineering or win-11).")
+        raise StartError(
+            Text(
+                "start.bad_desktop",
+                "{desktop} is not a desktop id (such as engineering or win-11).",
+                desktop=repr(desktop),
+            )
+        )
     chosen = parsed.protocol
     if protocol is not None:
         try:
             chosen = Protocol(protocol.lower())
         except ValueError:
             names = ", ".join(p.value for p in Protocol)
-            raise StartError(f"--protocol takes one of {names}.") from None
+            raise StartError(
+                Text("start.bad_protocol", "--protocol takes one of {names}.", names=names)
+            ) from None
     if non_interactive:
         missing = [
             name
@@ -113,10 +123,12 @@ def request(
         ]
         if missing:
             raise StartError(
-                "--non-interactive needs "
-                + ", ".join(missing)
-                + " (or a rubicon:// link that names them) and a password remembered "
-                "in the keychain."
+                Text(
+                    "start.non_interactive_needs",
+                    "--non-interactive needs {missing} (or a rubicon:// link that names "
+                    "them) and a password remembered in the keychain.",
+                    missing=", ".join(missing),
+                )
             )
     return StartRequest(url, user, desktop, chosen, fullscreen, non_interactive)
 
@@ -135,15 +147,17 @@ def encode(req: StartRequest) -> bytes:
 def decode(data: bytes) -> StartRequest:
     """The request another start sent; :class:`StartError` if it is not one."""
     if len(data) > MAX_MESSAGE:
-        raise StartError("The message from another Rubicon is too long.")
+        raise StartError(
+            Text("start.handover_too_long", "The message from another Rubicon is too long.")
+        )
     try:
         body = json.loads(data.decode("utf-8"))
     except (UnicodeDecodeError, ValueError):
-        raise StartError("The message from another Rubicon is not one it sends.") from None
+        raise StartError(_NOT_OURS) from None
     if not isinstance(body, dict) or not all(
         v is None or isinstance(v, str) for v in body.values()
     ):
-        raise StartError("The message from another Rubicon is not one it sends.")
+        raise StartError(_NOT_OURS)
     return request(
         server=body.get("server"),
         user=body.get("user"),

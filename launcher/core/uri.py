@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from urllib.parse import parse_qs, unquote, urlsplit
 
 from launcher.core.kinds import Protocol
+from launcher.core.texts import Text
 
 SCHEME = "rubicon"
 _ID = re.compile(r"^[a-z0-9](?:[a-z0-9-]{0,62}[a-z0-9])?$")
@@ -27,7 +28,7 @@ _KNOWN = {"protocol", "user", "tls"}
 
 
 class LinkError(ValueError):
-    """A link we will not follow; ``str()`` says why."""
+    """A link we will not follow; ``str()`` says why (its one argument, a :class:`Text`)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -42,29 +43,57 @@ def parse(text: str) -> Link:
     """The link in ``text``, or :class:`LinkError`."""
     parts = urlsplit(text.strip())
     if parts.scheme.lower() != SCHEME:
-        raise LinkError(f"Not a Rubicon link: it must start with {SCHEME}://")
+        raise LinkError(
+            Text(
+                "link.not_rubicon",
+                "Not a Rubicon link: it must start with {scheme}://",
+                scheme=SCHEME,
+            )
+        )
     try:
         host, port = parts.hostname, parts.port
     except ValueError:
-        raise LinkError("The link's port is not a number from 1 to 65535.") from None
+        raise LinkError(
+            Text("link.bad_port", "The link's port is not a number from 1 to 65535.")
+        ) from None
     if not host or not _valid_host(host):
-        raise LinkError("The link does not name a broker: use rubicon://BROKER/DESKTOP.")
+        raise LinkError(
+            Text("link.no_broker", "The link does not name a broker: use rubicon://BROKER/DESKTOP.")
+        )
     if parts.username or parts.password:
-        raise LinkError("Links must not carry a username or password before the broker's name.")
+        raise LinkError(
+            Text(
+                "link.credentials",
+                "Links must not carry a username or password before the broker's name.",
+            )
+        )
 
     query = parse_qs(parts.query, keep_blank_values=True)
     unknown = sorted(set(query) - _KNOWN)
     if unknown:
-        raise LinkError(f"The link has options Rubicon does not know: {', '.join(unknown)}.")
+        raise LinkError(
+            Text(
+                "link.unknown_options",
+                "The link has options Rubicon does not know: {options}.",
+                options=", ".join(unknown),
+            )
+        )
     if any(len(v) > 1 for v in query.values()):
-        raise LinkError("The link repeats an option; give each at most once.")
+        raise LinkError(
+            Text("link.repeated_option", "The link repeats an option; give each at most once.")
+        )
     opts = {k: v[0] for k, v in query.items()}
 
     tls = opts.get("tls", "1")
     if tls not in ("0", "1"):
-        raise LinkError("tls= takes 0 or 1.")
+        raise LinkError(Text("link.bad_tls", "tls= takes 0 or 1."))
     if tls == "0" and not _loopback(host):
-        raise LinkError("Plain HTTP (tls=0) is allowed only for a broker on this computer.")
+        raise LinkError(
+            Text(
+                "link.plain_http",
+                "Plain HTTP (tls=0) is allowed only for a broker on this computer.",
+            )
+        )
     scheme = "https" if tls == "1" else "http"
     shown = f"[{host}]" if ":" in host else host
     server = f"{scheme}://{shown}" + (f":{port}" if port else "")
@@ -72,7 +101,13 @@ def parse(text: str) -> Link:
     path = unquote(parts.path).strip("/")
     desktop = path or None
     if desktop is not None and not _ID.match(desktop):
-        raise LinkError(f"{desktop!r} is not a desktop name a broker would use.")
+        raise LinkError(
+            Text(
+                "link.bad_desktop",
+                "{desktop} is not a desktop name a broker would use.",
+                desktop=repr(desktop),
+            )
+        )
 
     protocol = None
     if "protocol" in opts:
@@ -80,11 +115,13 @@ def parse(text: str) -> Link:
             protocol = Protocol(opts["protocol"].lower())
         except ValueError:
             names = ", ".join(p.value for p in Protocol)
-            raise LinkError(f"protocol= takes one of {names}.") from None
+            raise LinkError(
+                Text("link.bad_protocol", "protocol= takes one of {names}.", names=names)
+            ) from None
 
     user = opts.get("user") or None
     if user is not None and not _USER.match(user):
-        raise LinkError("user= is not a valid username.")
+        raise LinkError(Text("link.bad_user", "user= is not a valid username."))
     return Link(server=server, desktop=desktop, protocol=protocol, user=user)
 
 

@@ -84,7 +84,7 @@ from launcher.core.broker import (
     SessionExpired,
     UntrustedCertificate,
 )
-from launcher.core.kiosk import Kiosk, KioskConfig, Screen, check_pin
+from launcher.core.kiosk import Kiosk, KioskConfig, Screen, broker_not_ready, check_pin
 from launcher.core.launching import OpenedDesktop, Preferences
 from launcher.core.models import Desktop, DesktopState, SignIn
 from launcher.core.supervisor import ClientExit
@@ -730,10 +730,7 @@ class KioskWindow(QWidget):
             broker = self._client_factory(server)
             try:
                 if not broker.healthz():
-                    raise BrokerUnreachable(
-                        f"The broker at {broker.base_url} answered but is not ready.",
-                        hint="It may be starting; Rubicon keeps trying.",
-                    )
+                    raise broker_not_ready(broker.base_url)
             finally:
                 broker.close()
 

@@ -1365,6 +1365,16 @@
         <translation type="unfinished"></translation>
     </message>
     <message>
+        <source>The broker at {url} answered but is not ready.</source>
+        <comment>kiosk.broker_not_ready</comment>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>It may be starting; Rubicon keeps trying.</source>
+        <comment>kiosk.broker_not_ready.hint</comment>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
         <source>The broker sent connection details Rubicon cannot use ({why}).</source>
         <comment>launch.bad_connection</comment>
         <translation type="unfinished"></translation>
@@ -1432,6 +1442,61 @@
     <message>
         <source>Sign out, sign in again, and connect.</source>
         <comment>launch.sso_password_gone.hint</comment>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>{desktop} is not a desktop name a broker would use.</source>
+        <comment>link.bad_desktop</comment>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>The link&apos;s port is not a number from 1 to 65535.</source>
+        <comment>link.bad_port</comment>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>protocol= takes one of {names}.</source>
+        <comment>link.bad_protocol</comment>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>tls= takes 0 or 1.</source>
+        <comment>link.bad_tls</comment>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>user= is not a valid username.</source>
+        <comment>link.bad_user</comment>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Links must not carry a username or password before the broker&apos;s name.</source>
+        <comment>link.credentials</comment>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>The link does not name a broker: use rubicon://BROKER/DESKTOP.</source>
+        <comment>link.no_broker</comment>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Not a Rubicon link: it must start with {scheme}://</source>
+        <comment>link.not_rubicon</comment>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Plain HTTP (tls=0) is allowed only for a broker on this computer.</source>
+        <comment>link.plain_http</comment>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>The link repeats an option; give each at most once.</source>
+        <comment>link.repeated_option</comment>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>The link has options Rubicon does not know: {options}.</source>
+        <comment>link.unknown_options</comment>
         <translation type="unfinished"></translation>
     </message>
     <message>
@@ -1632,6 +1697,36 @@
     <message>
         <source>The SPICE viewer (remote-viewer)</source>
         <comment>spice.viewer</comment>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>{desktop} is not a desktop id (such as engineering or win-11).</source>
+        <comment>start.bad_desktop</comment>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>--protocol takes one of {names}.</source>
+        <comment>start.bad_protocol</comment>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>{user} is not a valid username.</source>
+        <comment>start.bad_user</comment>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>The message from another Rubicon is not one it sends.</source>
+        <comment>start.handover_not_ours</comment>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>The message from another Rubicon is too long.</source>
+        <comment>start.handover_too_long</comment>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>--non-interactive needs {missing} (or a rubicon:// link that names them) and a password remembered in the keychain.</source>
+        <comment>start.non_interactive_needs</comment>
         <translation type="unfinished"></translation>
     </message>
     <message>

@@ -10,7 +10,13 @@ import importlib.util
 import string
 import xml.etree.ElementTree as ET
 from pathlib import Path
+from typing import Any
 
+import pytest
+
+from launcher.core.kiosk import broker_not_ready
+from launcher.core.startup import StartError, request
+from launcher.core.texts import Text
 from launcher.ui.coretext import CONTEXT
 
 ROOT = Path(__file__).resolve().parents[3]
@@ -97,6 +103,8 @@ CARRIERS = {
     "CredentialError",
     "CredentialStoreError",
     "ExitReason",
+    "LinkError",
+    "StartError",
 }
 
 
@@ -132,10 +140,11 @@ def test_every_core_text_kind_has_its_entry_in_the_catalog() -> None:
         assert all(name.isidentifier() for name in fields), key
 
 
-def test_no_core_error_carries_a_sentence_that_is_not_a_text() -> None:
-    """A message or hint written as a literal or an f-string would reach the user untranslated."""
+def plain_sentences(folder: Path) -> list[str]:
+    """Where an error that carries a sentence for the user is made with a literal or an
+    f-string (``file:line``): shown through ``coretext``, it would stay in English."""
     plain: list[str] = []
-    for path in sorted(CORE.rglob("*.py")):
+    for path in sorted(folder.rglob("*.py")):
         for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
             if not (
                 isinstance(node, ast.Call)
@@ -148,4 +157,45 @@ def test_no_core_error_carries_a_sentence_that_is_not_a_text() -> None:
                 written = isinstance(value, ast.Constant) and value.value not in ("", None)
                 if written or isinstance(value, ast.JoinedStr):
                     plain.append(f"{path.relative_to(ROOT)}:{node.lineno}")
-    assert plain == []
+    return plain
+
+
+def test_no_core_error_carries_a_sentence_that_is_not_a_text() -> None:
+    """A message or hint written as a literal or an f-string would reach the user untranslated.
+
+    Links and start options included: a link handed to the window is refused in its words.
+    """
+    assert plain_sentences(CORE) == []
+
+
+def test_no_error_the_window_makes_carries_a_sentence_that_is_not_a_text() -> None:
+    """The windows make core errors too (the kiosk's broker that is not ready yet)."""
+    assert plain_sentences(UI) == []
+
+
+@pytest.mark.parametrize(
+    ("link", "options", "key"),
+    [
+        ("rubicon://broker.example.com/lab?colour=red", {}, "link.unknown_options"),
+        ("rubicon://broker.example.com:99999/lab", {}, "link.bad_port"),
+        ("rubicon://broker.example.com/lab", {"protocol": "x11"}, "start.bad_protocol"),
+        (None, {"desktop": "Lab Desktop"}, "start.bad_desktop"),
+        (None, {"non_interactive": True}, "start.non_interactive_needs"),
+    ],
+)
+def test_a_refused_link_or_start_says_why_in_a_text_the_window_translates(
+    link: str | None, options: dict[str, Any], key: str
+) -> None:
+    with pytest.raises(StartError) as refused:
+        request(link, **options)
+    (why,) = refused.value.args
+    assert isinstance(why, Text)
+    assert why.key == key
+    assert str(refused.value) == str(why)
+
+
+def test_a_broker_that_is_not_ready_is_said_in_a_text() -> None:
+    error = broker_not_ready("https://broker.test")
+    assert isinstance(error.message, Text)
+    assert error.message.key == "kiosk.broker_not_ready"
+    assert str(error.message) == "The broker at https://broker.test answered but is not ready."
