@@ -29,6 +29,8 @@ The client is synchronous on purpose: the UI runs it off the GUI thread.
 
 from __future__ import annotations
 
+import ipaddress
+import re
 import uuid
 from datetime import datetime
 from types import TracebackType
@@ -598,30 +600,80 @@ def _certificate_refused(error: BaseException) -> bool:
 
 
 def normalize_url(url: str) -> str:
-    """Accept ``host``, ``host:port`` or a full URL; default to https."""
-    url = url.strip()
-    if not url:
+    """Accept ``host``, ``host:port`` or a full URL; default to https.
+
+    ValueError (its argument a :class:`Text` that says what is wrong) for
+    anything that is not the address of a server: a host name that could not
+    be one, spaces, a port out of range, a query, or a username and password
+    written into the address.
+    """
+    given = url.strip()
+    if not given:
         raise ValueError(
             Text(
                 "broker.address.empty",
                 "Enter the broker's address, for example broker.example.com.",
             )
         )
-    if "://" not in url:
-        url = "https://" + url
+    full = given if "://" in given else "https://" + given
     try:
-        parsed = httpx.URL(url)
+        parsed = httpx.URL(full)
     except httpx.InvalidURL:
         parsed = None
-    if parsed is None or parsed.scheme not in ("http", "https") or not parsed.host:
+    if parsed is not None and parsed.scheme not in ("http", "https"):
+        raise ValueError(
+            Text(
+                "broker.address.scheme",
+                "{address} is not a broker address; use https://host[:port].",
+                address=given,
+            )
+        )
+    if parsed is not None and parsed.userinfo:
+        # Never repeat it: what is before the @ may be a password.
+        raise ValueError(
+            Text(
+                "broker.address.userinfo",
+                "Leave your username and password out of the broker's address; "
+                "enter them in their own fields.",
+            )
+        )
+    if (
+        parsed is None
+        or any(c.isspace() or not c.isprintable() for c in given)
+        or not _valid_host(parsed.host)
+        or not (parsed.port is None or 0 < parsed.port < 65536)
+        or parsed.query
+        or parsed.fragment
+    ):
         raise ValueError(
             Text(
                 "broker.address.bad",
-                "{url} is not a broker address; use https://host[:port].",
-                url=url,
+                "“{address}” is not a valid address. Enter the broker's address, for "
+                "example broker.example.com or https://broker.example.com:8443.",
+                address=given,
             )
         )
-    return str(parsed).rstrip("/")
+    return str(parsed.copy_with(host=parsed.host.rstrip(".").lower())).rstrip("/")
+
+
+# A DNS label: letters, digits, "-" inside, "_" where intranets use it.
+_LABEL = re.compile(r"^[a-z0-9_](?:[a-z0-9_-]{0,61}[a-z0-9_])?$")
+
+
+def _valid_host(host: str) -> bool:
+    """Whether ``host`` (as httpx parsed it) can name a server: an IP address or a DNS name."""
+    try:
+        ipaddress.ip_address(host)
+    except ValueError:
+        pass
+    else:
+        return True
+    try:
+        ascii_host = host.rstrip(".").encode("idna").decode("ascii").lower()
+    except UnicodeError:
+        return False
+    labels = ascii_host.split(".")
+    return 0 < len(ascii_host) <= 253 and all(_LABEL.match(label) for label in labels)
 
 
 def _segment(value: str) -> str:

@@ -1130,13 +1130,23 @@
 <context>
     <name>CoreText</name>
     <message>
-        <source>{url} is not a broker address; use https://host[:port].</source>
+        <source>“{address}” is not a valid address. Enter the broker&apos;s address, for example broker.example.com or https://broker.example.com:8443.</source>
         <comment>broker.address.bad</comment>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <source>Enter the broker&apos;s address, for example broker.example.com.</source>
         <comment>broker.address.empty</comment>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>{address} is not a broker address; use https://host[:port].</source>
+        <comment>broker.address.scheme</comment>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Leave your username and password out of the broker&apos;s address; enter them in their own fields.</source>
+        <comment>broker.address.userinfo</comment>
         <translation type="unfinished"></translation>
     </message>
     <message>

@@ -20,3 +20,13 @@ def test_a_wrong_password_is_said_once(
     assert shown == "The username or password is wrong. Check both and try again."
     assert shown.lower().count("try again") == 1
     assert shown.lower().count("check") == 1
+
+
+def test_a_server_that_is_no_address_is_said_to_be_none(qtbot: QtBot, window: MainWindow) -> None:
+    page = window.sign_in_page
+    with qtbot.waitSignal(window.sign_in_failed, timeout=10_000):
+        submit(qtbot, page, "ht!tp:/bad url")
+    shown = page.banner.text()
+    assert shown.startswith("“ht!tp:/bad url” is not a valid address.")
+    assert "Cannot reach" not in shown
+    assert page.button.isEnabled()

@@ -37,6 +37,9 @@ from tests.helpers.live_broker import LiveBroker, Machine, live_broker
         ("broker.example.com:8443/", "https://broker.example.com:8443"),
         ("  http://127.0.0.1:8080/ ", "http://127.0.0.1:8080"),
         ("https://[::1]:8443", "https://[::1]:8443"),
+        ("HTTPS://Broker.Example.COM.:443/", "https://broker.example.com"),
+        ("vdi_01.corp.example", "https://vdi_01.corp.example"),
+        ("https://broker.example.com/rubicon/", "https://broker.example.com/rubicon"),
     ],
 )
 def test_normalize_url(given: str, expected: str) -> None:
@@ -47,6 +50,35 @@ def test_normalize_url(given: str, expected: str) -> None:
 def test_normalize_url_refuses_what_is_no_address(bad: str) -> None:
     with pytest.raises(ValueError, match="address"):
         normalize_url(bad)
+
+
+@pytest.mark.parametrize(
+    "bad",
+    [
+        "ht!tp:/bad url",
+        "ht!tp:/badurl",
+        "broker example.com",
+        "https://-broker.example.com",
+        "https://broker..example.com",
+        "broker.example.com:0",
+        "broker.example.com:65536",
+        "https://broker.example.com/?next=x",
+        "https://broker.example.com/#top",
+        "broker.example.com\x07",
+    ],
+)
+def test_what_cannot_be_an_address_is_not_a_valid_address(bad: str) -> None:
+    with pytest.raises(ValueError, match="is not a valid address") as caught:
+        normalize_url(bad)
+    assert str(caught.value).startswith(f"“{bad.strip()}” is not a valid address.")
+    assert "broker.example.com" in str(caught.value)  # an example of a good one
+
+
+def test_a_password_in_the_address_is_refused_and_never_repeated() -> None:
+    with pytest.raises(ValueError, match="own fields") as caught:
+        normalize_url("https://ann:s3cret@broker.example.com")
+    assert "s3cret" not in str(caught.value)
+    assert "own fields" in str(caught.value)
 
 
 # -- against a live broker ------------------------------------------------
