@@ -57,10 +57,14 @@ def recall(*, server: str, username: str) -> str | None:
 
 
 def forget(*, server: str, username: str) -> None:
+    """Remove a remembered password; nothing remembered (or no keychain at all) is no error."""
     try:
         keyring.delete_password(_service(server), username)
     except keyring.errors.PasswordDeleteError:
         pass  # nothing was remembered
+    except keyring.errors.NoKeyringError:
+        # No keychain on this computer: nothing can have been saved in one.
+        log.app.debug("no keychain; no password to forget for %s", _service(server))
     except keyring.errors.KeyringError as e:
         log.app.warning("keychain refused to forget a password: %s", type(e).__name__)
         raise CredentialStoreError(

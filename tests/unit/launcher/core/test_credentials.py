@@ -64,6 +64,33 @@ def test_no_keychain_is_said_plainly_and_never_fatal(
     assert "s3cret" not in caplog.text
 
 
+def test_without_a_keychain_there_is_nothing_to_forget(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    previous = keyring.get_keyring()
+    keyring.set_keyring(fail.Keyring())
+    try:
+        with caplog.at_level("INFO", logger="rubicon"):
+            credentials.forget(server="https://b", username="ann")  # no error
+    finally:
+        keyring.set_keyring(previous)
+    assert not [r for r in caplog.records if r.levelno >= 30]
+
+
+def test_a_keychain_that_refuses_to_forget_says_so() -> None:
+    class Locked(MemoryKeyring):
+        def delete_password(self, service: str, username: str) -> None:
+            raise keyring.errors.KeyringLocked("locked")
+
+    previous = keyring.get_keyring()
+    keyring.set_keyring(Locked())
+    try:
+        with pytest.raises(credentials.CredentialStoreError, match="could not remove"):
+            credentials.forget(server="https://b", username="ann")
+    finally:
+        keyring.set_keyring(previous)
+
+
 def test_suite_never_touches_the_real_keychain() -> None:
     # tests/conftest.py points keyring at its null backend for every test.
     assert type(keyring.get_keyring()).__module__ == "keyring.backends.null"
