@@ -52,11 +52,12 @@ class TrustDialog(QDialog):
         self.buttons.accepted.connect(self.accept)
         self.buttons.rejected.connect(self.reject)
 
+        # Read top to bottom: what to do, then the fingerprint it speaks of "below".
         layout = QVBoxLayout(self)
         layout.addWidget(intro)
+        layout.addWidget(ask)
         layout.addWidget(QLabel(self.tr("SHA-256 fingerprint:")))
         layout.addWidget(self.fingerprint)
-        layout.addWidget(ask)
         layout.addWidget(self.buttons)
         self.setMinimumWidth(520)
 

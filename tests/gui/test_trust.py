@@ -103,3 +103,19 @@ def test_enter_in_the_question_does_not_trust(
     with qtbot.waitSignal(dialog.rejected, timeout=5_000):
         qtbot.keyClick(dialog, Qt.Key.Key_Return)
     assert not pins.path.exists()
+
+
+def test_the_question_points_at_the_fingerprint_where_it_is(qtbot: QtBot) -> None:
+    from PySide6.QtWidgets import QLabel
+
+    from launcher.ui.trustdialog import TrustDialog
+
+    dialog = TrustDialog(
+        trust.Presented("https://broker.test:8443", ":".join(["AB"] * 32), ""), parent=None
+    )
+    qtbot.addWidget(dialog)
+    dialog.show()
+    qtbot.waitExposed(dialog)
+    (ask,) = [label for label in dialog.findChildren(QLabel) if "Compare" in label.text()]
+    assert "below" in ask.text()
+    assert ask.geometry().bottom() < dialog.fingerprint.geometry().top()
