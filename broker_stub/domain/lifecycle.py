@@ -40,6 +40,11 @@ from broker_stub.domain import audit
 # node dies first, another one takes over after this long.
 RECYCLE_LEASE = timedelta(minutes=2)
 HELD = (MachineState.ASSIGNED, MachineState.IN_USE, MachineState.DISCONNECTED)
+# Launchers beat every minute while their client runs. An active session in a pool
+# without idle_timeout whose launcher stopped (closed with its desktop left open,
+# killed, off the network) is disconnected after this long without a beat, so
+# that it reads "disconnected", not "connected", and its disconnect timeout runs.
+SILENT_LAUNCHER_TIMEOUT = timedelta(minutes=3)
 # An unreachable machine is probed again after 10 s, 20 s, 40 s ... at most 5 minutes.
 PROBE_FIRST_DELAY = timedelta(seconds=10)
 PROBE_MOST_DELAY = timedelta(minutes=5)

@@ -11,7 +11,9 @@ once however many nodes run.
     pending_until        pending → ended (prelaunch_timeout); machine let go
     max_deadline         any live state → ended (max_session)
     disconnect_deadline  disconnected → ended (disconnect_timeout)
-    idle_deadline        active → disconnected or ended (idle), per the pool's idle_action
+    idle_deadline        active → disconnected or ended (idle), per the pool's idle_action;
+                         without an idle_timeout, disconnected: no heartbeat came for
+                         SILENT_LAUNCHER_TIMEOUT (lifecycle.py)
 
 Floating machines whose session ended go to releasing; the node that ended
 the session recycles them at once (domain/upkeep.py). If it died first,
@@ -202,7 +204,9 @@ class Scheduler:
         pool = db.get_one(Pool, session.pool_id)
         expect = (deadline.column, seen)
         reason = deadline.reason
-        if reason is None and pool.idle_action == IdleAction.DISCONNECT:
+        # A pool without idle_timeout: its launcher went silent; never an idle logoff.
+        silent = pool.idle_timeout_s is None
+        if reason is None and (pool.idle_action == IdleAction.DISCONNECT or silent):
             if not self._idle_disconnect(db, session, pool, now, expect):
                 return False, None
             self._record(db, session, deadline, seen, "disconnected", now)
@@ -237,7 +241,8 @@ class Scheduler:
         lifecycle.set_machine_state(
             db, session, MachineState.DISCONNECTED, (MachineState.IN_USE, MachineState.ASSIGNED)
         )
-        log.scheduler.info("session %s: idle, disconnected", session.id)
+        why = "idle" if pool.idle_timeout_s is not None else "no heartbeat"
+        log.scheduler.info("session %s: %s, disconnected", session.id, why)
         return True
 
     @staticmethod

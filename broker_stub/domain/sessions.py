@@ -1,6 +1,7 @@
 """What a user (through the launcher) does to a session of their own.
 
-heartbeat   pending/disconnected/active → active; moves the idle deadline
+heartbeat   pending/disconnected/active → active; moves the idle deadline (the pool's
+            idle_timeout, else lifecycle.SILENT_LAUNCHER_TIMEOUT: disconnected then)
 disconnect  pending/active → disconnected; starts the disconnect timeout
 logoff      any live state → ended; the machine goes (floating) or stays (dedicated)
 reset, restart  the pool must allow it and the backend must be able to
@@ -68,15 +69,19 @@ def _lost_race(db: Session, user: User, session_id: str) -> DesktopSession:
 
 
 def heartbeat(db: Session, user: User, session_id: str, now: datetime) -> None:
-    """The launcher's client runs: the session is active and its idle deadline moves."""
+    """The launcher's client runs: the session is active and its idle deadline moves.
+
+    Every active session has one: a pool without ``idle_timeout`` gets
+    ``SILENT_LAUNCHER_TIMEOUT``, after which the scheduler disconnects it.
+    """
     session = _live(db, user, session_id)
     was = session.state
     pool = db.get_one(Pool, session.pool_id)
-    idle = lifecycle.seconds(pool.idle_timeout_s)
+    idle = lifecycle.seconds(pool.idle_timeout_s) or lifecycle.SILENT_LAUNCHER_TIMEOUT
     values = {
         "state": SessionState.ACTIVE,
         "last_heartbeat_at": now,
-        "idle_deadline": now + idle if idle is not None else None,
+        "idle_deadline": now + idle,
         "pending_until": None,
         "disconnect_deadline": None,
     }
