@@ -48,7 +48,7 @@ from broker_stub import backends, log
 from broker_stub.domain import names
 
 VNC_PASSWORD_MAX = 8  # VNC authentication uses the first 8 characters only
-_POOL_ID = re.compile(r"[a-z0-9-]{1,64}")
+_POOL_ID = re.compile(names.POOL_ID_PATTERN)
 _DURATION = re.compile(r"(?:(\d+)d)?(?:(\d+)h)?(?:(\d+)m)?(?:(\d+)s)?")
 _MAC = re.compile(r"[0-9a-f]{2}([:-])(?:[0-9a-f]{2}\1){4}[0-9a-f]{2}")
 DURATION_HINT = 'a duration like "90s", "30m", "8h" or "1h30m"'
@@ -201,7 +201,7 @@ class PoolConfig(StrictModel):
     @classmethod
     def _id_chars(cls, pool_id: str) -> str:
         if not _POOL_ID.fullmatch(pool_id):
-            raise ValueError("use 1-64 lower-case letters, digits and '-' (like \"engineering\")")
+            raise ValueError(names.POOL_ID_RULE)
         return pool_id
 
     @model_validator(mode="after")

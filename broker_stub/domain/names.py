@@ -1,4 +1,4 @@
-"""What a username, group name or machine name may look like.
+"""What a username, group name, machine name or pool id may look like.
 
 The same rules serve the API's request schemas (as JSON Schema patterns), the
 command line and the desired-state file, so a name one of them accepts works
@@ -23,7 +23,17 @@ _EDGE = rf"[^/{CONTROL}{_SPACE}]"
 _INNER = rf"[^/{CONTROL}]"
 USERNAME_PATTERN: Final = rf"^{_EDGE}+$"
 NAME_PATTERN: Final = rf"^{_EDGE}({_INNER}*{_EDGE})?$"
-POOL_ID_PATTERN: Final = r"^[a-z0-9-]{1,64}$"
+# A pool id goes into URLs, rubicon:// links, `rubicon --desktop ID` and clone
+# names (`ID-001`): lower-case letters, digits and '-', but not at either end
+# (an id that starts with '-' reads as an option on a command line). The
+# launcher checks links and --desktop with the same rule; tests/helpers/pool_ids.py
+# holds the ids both sides' tests try.
+POOL_ID_MAX: Final = 64
+POOL_ID_PATTERN: Final = r"^[a-z0-9](?:[a-z0-9-]{0,62}[a-z0-9])?$"
+POOL_ID_RULE: Final = (
+    "use 1-64 lower-case letters, digits and '-', beginning and ending with a letter "
+    'or digit (like "engineering" or "win-11")'
+)
 
 
 def username_problem(name: str) -> str | None:

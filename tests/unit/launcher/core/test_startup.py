@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 from pathlib import Path
+from urllib.parse import quote
 
 import pytest
 
 from launcher.core import startup
 from launcher.core.models import Protocol
 from launcher.core.startup import StartError, StartRequest
+from tests.helpers import pool_ids
 
 
 def test_a_link_names_broker_desktop_protocol_and_user() -> None:
@@ -81,3 +83,21 @@ def test_instance_name_is_per_user(tmp_path: Path) -> None:
     assert ann.startswith("rubicon-")
     assert ann != startup.instance_name("bob", "")
     assert "ann" not in ann
+
+
+# -- pool ids: the broker's rule (tests/helpers/pool_ids.py) ------------------------
+
+
+@pytest.mark.parametrize("pool_id", pool_ids.GOOD)
+def test_every_pool_id_the_broker_takes_is_taken_by_link_and_option(pool_id: str) -> None:
+    assert startup.request(f"rubicon://b.example.com/{pool_id}").desktop == pool_id
+    assert startup.request(desktop=pool_id).desktop == pool_id
+
+
+@pytest.mark.parametrize("pool_id", pool_ids.BAD)
+def test_every_pool_id_the_broker_refuses_is_refused_by_link_and_option(pool_id: str) -> None:
+    if pool_id:  # rubicon://b.example.com/ names no desktop at all
+        with pytest.raises(StartError, match="not a desktop name"):
+            startup.request(f"rubicon://b.example.com/{quote(pool_id)}")
+    with pytest.raises(StartError, match="not a desktop id"):
+        startup.request(desktop=pool_id)
