@@ -8,7 +8,7 @@ import sys
 from pathlib import Path
 
 import pytest
-from PySide6.QtCore import QCoreApplication, QProcess, Qt
+from PySide6.QtCore import QCoreApplication, QObject, QProcess, Qt, QTimer
 from PySide6.QtWidgets import QListView, QMessageBox
 from pytestqt.qtbot import QtBot
 
@@ -178,17 +178,32 @@ def test_one_desktop_opens_at_once_when_the_setting_is_on(
     window.stop_clients()
 
 
+@pytest.mark.parametrize("auto_launch", [False, True], ids=["setting off", "setting on"])
 def test_without_the_setting_nothing_opens_by_itself(
-    qtbot: QtBot, make_window: WindowFactory, tmp_path: Path
+    qtbot: QtBot, make_window: WindowFactory, tmp_path: Path, auto_launch: bool
 ) -> None:
+    """The window decides when it first shows the list, before its event loop runs on:
+    with the setting on, the launch is under way as sign_in() returns (which proves
+    the moment), so with it off, nothing under way then means nothing opens."""
     broker = FakeBroker(
         desktops=[desktop("lab", "vnc")],
         connections={"lab": {"protocol": "vnc", "host": "10.0.0.5", "port": 5901}},
     )
-    window, _ = make(make_window, broker, tmp_path)
+    layers = Layers(tmp_path / "settings.json", user=UserSettings(auto_launch=auto_launch))
+    window, viewer = make(make_window, broker, tmp_path, layers=layers)
     sign_in(qtbot, window)
-    qtbot.wait(200)
-    assert not any(p.endswith("/launch") for p in broker.paths())
+    page = window.desktops_page
+    connecting = page.banner.text().startswith("Connecting to Lab")
+    assert (connecting, page.view.isEnabled()) == (auto_launch, not auto_launch)
+    if auto_launch:
+        with qtbot.waitSignal(window.client_started, timeout=10_000):
+            pass  # the event loop has not run since: it cannot have come yet
+        assert viewer.recorded()["argv"][-1] == "10.0.0.5::5901"
+        window.stop_clients()
+    else:
+        QCoreApplication.processEvents()
+        assert not any(p.endswith("/launch") for p in broker.paths())
+        assert page.connect_button.isEnabled()
 
 
 def test_reconnect_reset_and_restart(
@@ -282,6 +297,10 @@ def test_a_machine_powering_on_shows_progress_and_is_asked_again_with_the_same_k
     window.stop_clients()
 
 
+def active_timers(owner: QObject) -> int:
+    return sum(timer.isActive() for timer in owner.findChildren(QTimer))
+
+
 def test_cancel_stops_asking(qtbot: QtBot, make_window: WindowFactory, tmp_path: Path) -> None:
     broker = FakeBroker(
         desktops=[desktop("lab", "vnc")],
@@ -294,15 +313,24 @@ def test_cancel_stops_asking(qtbot: QtBot, make_window: WindowFactory, tmp_path:
     page = window.desktops_page
     with qtbot.waitSignal(window.starting, timeout=10_000):
         qtbot.mouseClick(page.connect_button, Qt.MouseButton.LeftButton)
+    # The next try comes from the waiter's countdown on a timer; none other asks again.
+    waiter = window.waiter
+    assert active_timers(waiter) == 1
+    attempt = waiter.current
+    assert attempt is not None
     with qtbot.waitSignal(window.start_cancelled, timeout=5_000):
         qtbot.mouseClick(page.starting.cancel_button, Qt.MouseButton.LeftButton)
     assert not page.starting.isVisibleTo(page)
     assert page.banner.text().startswith("Stopped waiting for Lab.")
-    asked = broker.paths().count("/api/v1/desktops/lab/launch")
-    qtbot.wait(2500)  # more than two countdowns
-    assert broker.paths().count("/api/v1/desktops/lab/launch") == asked
+    # Nothing left to ask again: the countdown is stopped and forgotten, and the
+    # attempt is cancelled, so even a launch still on its way would start no client.
+    assert active_timers(waiter) == 0
+    assert waiter.current is None
+    assert attempt.cancelled.is_set()
+    assert broker.paths().count("/api/v1/desktops/lab/launch") == 1
+    qtbot.waitUntil(page.connect_button.isEnabled, timeout=10_000)  # the list came back
+    assert broker.paths().count("/api/v1/desktops/lab/launch") == 1
     assert not viewer.record.exists()
-    assert page.connect_button.isEnabled()
 
 
 def test_a_machine_that_never_starts_is_given_up(

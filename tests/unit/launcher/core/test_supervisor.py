@@ -4,11 +4,13 @@ import logging
 import os
 import queue
 import signal
+import subprocess
 import sys
 import threading
 import time
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -136,12 +138,27 @@ def test_pass_fds_close_our_ends(tmp_path: Path) -> None:
     assert wait_until(lambda: set(os.listdir("/proc/self/fd")) <= before)
 
 
-def test_more_than_a_pipe_holds_is_refused_before_anything_starts(tmp_path: Path) -> None:
+def test_more_than_a_pipe_holds_is_refused_before_anything_starts(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # start() calls Popen before it returns or raises: a spy on it sees any start at
+    # once, where looking for the fake's record a while later could look too early.
+    started: list[object] = []
+    real_popen = supervisor.subprocess.Popen
+
+    def popen(*args: Any, **kwargs: Any) -> subprocess.Popen[bytes]:
+        started.append(args[0] if args else kwargs.get("args"))
+        return real_popen(*args, **kwargs)
+
+    monkeypatch.setattr(supervisor.subprocess, "Popen", popen)
     fake = fake_client.make(tmp_path)
     with pytest.raises(LaunchError, match="too large"):
         run(LaunchPlan(argv=(str(fake.path), "fd:{fd:0}"), pass_fds=(b"x" * 4_000_000,)))
-    time.sleep(0.3)
-    assert not fake.record.exists()
+    assert started == []
+    # The spy sees what a start would be: one that fits is started, through it.
+    _, exits = run(LaunchPlan(argv=(str(fake.path), "fd:{fd:0}"), pass_fds=(b"x",)))
+    assert exits.get(timeout=10).returncode == 0
+    assert len(started) == 1
 
 
 def test_temp_files_are_private_and_removed_when_the_client_exits(
@@ -284,8 +301,10 @@ def test_the_credential_goes_after_cleanup_after_while_the_client_runs(tmp_path:
     assert steps.vault.entries == {}
     client.stop()
     exits.get(timeout=10)
-    time.sleep(0.2)
-    assert steps.kinds() == ["store", "remove"]  # once
+    # Once. The timer removed it (above); the watcher, the other one that would
+    # remove it, has done all it does at the exit once wait() says so.
+    assert client.wait(10)
+    assert steps.kinds() == ["store", "remove"]
 
 
 def test_a_client_that_exits_at_once_takes_the_credential_with_it(tmp_path: Path) -> None:
@@ -476,14 +495,30 @@ def test_a_client_that_never_connects_is_stopped_in_time(tmp_path: Path) -> None
     assert not client.running()
 
 
-def test_the_sign_of_a_connection_is_reported_once_and_no_timeout_follows(tmp_path: Path) -> None:
+def connect_timer_done(client: supervisor.RunningClient) -> None:
+    """Wait until the connect watch's timer has fired or was cancelled: no timeout after it."""
+    timer = client._connect_timer
+    assert timer is not None
+    timer.join(timeout=10)
+    assert not timer.is_alive()
+
+
+def test_the_sign_of_a_connection_is_reported_once_and_no_timeout_follows(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.INFO, logger="rubicon")
     fake = fake_client.make(tmp_path, replay=DATA / "connected.txt", hang=True)
     client, exits, connected = watched(
         LaunchPlan(argv=(str(fake.path),)),
         supervisor.ConnectWatch(1.0, connected_line=vnc.connected_line),
     )
     connected.get(timeout=10)
-    time.sleep(1.5)  # past the timeout: still running, still one report
+    # Two lines are signs of a connection: the watcher has taken both once it logged
+    # the last line, and the timer that would say "did not answer" has ended.
+    last = "VNC viewer: CConnection: Enabling continuous updates"
+    assert wait_until(lambda: last in caplog.messages)
+    connect_timer_done(client)
+    assert "gave no sign of a connection" not in caplog.text
     assert client.running()
     assert client.connected
     assert connected.empty()
@@ -506,15 +541,18 @@ def test_a_silent_client_still_running_counts_as_connected(tmp_path: Path) -> No
 
 def test_a_fatal_line_wins_over_the_timeout(tmp_path: Path) -> None:
     fake = fake_client.make(tmp_path, replay=DATA / "auth-failure.txt", hang=True)
-    _, exits, connected = watched(
+    client, exits, connected = watched(
         LaunchPlan(argv=(str(fake.path),)),
         supervisor.ConnectWatch(0.5, connected_line=vnc.connected_line, assume_connected=True),
     )
     result = exits.get(timeout=15)
     assert result.reason is not None
     assert result.reason.message == "The desktop refused the console password."
-    time.sleep(0.6)
+    # The timer that would count the silent client as connected has ended (the
+    # watcher read every line before on_exit): no report can come any more.
+    connect_timer_done(client)
     assert connected.empty()
+    assert not result.connected
 
 
 def test_watch_needs_a_sign_or_silence() -> None:
