@@ -13,7 +13,7 @@ from collections.abc import Sequence
 from launcher.core.broker import normalize_url
 from launcher.core.settings import MAX_SERVERS
 
-__all__ = ["add", "normalize_url", "remove", "replace", "use"]
+__all__ = ["add", "normalize_url", "remove", "replace", "same", "use"]
 
 
 def _without(servers: Sequence[str], url: str) -> list[str]:
@@ -46,3 +46,15 @@ def replace(servers: Sequence[str], old: str, address: str) -> list[str]:
 
 def remove(servers: Sequence[str], address: str) -> list[str]:
     return [s for s in servers if s != address]
+
+
+def same(one: str, other: str) -> bool:
+    """Whether two addresses name the same broker, written alike or not.
+
+    ``https://b.example.com``, ``b.example.com:443`` and ``HTTPS://B.example.com/``
+    are one broker; an address that is none is the same as nothing.
+    """
+    try:
+        return normalize_url(one) == normalize_url(other)
+    except ValueError:
+        return False

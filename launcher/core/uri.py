@@ -96,7 +96,10 @@ def parse(text: str) -> Link:
         )
     scheme = "https" if tls == "1" else "http"
     shown = f"[{host}]" if ":" in host else host
-    server = f"{scheme}://{shown}" + (f":{port}" if port else "")
+    # As the sign-in form writes it (broker.normalize_url): no default port, so
+    # rubicon://b:443/ names the broker https://b the user is signed in to.
+    default = 443 if scheme == "https" else 80
+    server = f"{scheme}://{shown}" + (f":{port}" if port and port != default else "")
 
     path = unquote(parts.path).strip("/")
     desktop = path or None

@@ -791,7 +791,7 @@ class MainWindow(QMainWindow):
             return
         current = self._session.base_url if self._session is not None else None
         if current is not None:
-            if request.server and request.server != current:
+            if request.server and not servers.same(request.server, current):
                 self.desktops_page.banner.show_message(
                     self.tr(
                         "The link is for the broker %s, and you are signed in to %s. Sign "

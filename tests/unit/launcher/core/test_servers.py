@@ -36,3 +36,20 @@ def test_the_list_is_capped() -> None:
         listed = servers.use(listed, f"b{n}.example.com")
     assert len(listed) == 20
     assert listed[0] == "https://b29.example.com"
+
+
+@pytest.mark.parametrize(
+    ("one", "other", "same"),
+    [
+        ("https://broker.example.com", "https://broker.example.com:443", True),
+        ("https://broker.example.com", "broker.example.com", True),
+        ("HTTPS://Broker.Example.com/", "https://broker.example.com", True),
+        ("http://127.0.0.1:80", "http://127.0.0.1", True),
+        ("https://broker.example.com", "https://broker.example.com:8443", False),
+        ("https://broker.example.com", "http://broker.example.com", False),
+        ("https://broker.example.com", "https://other.example.com", False),
+        ("ht!tp:/bad url", "ht!tp:/bad url", False),
+    ],
+)
+def test_same_broker_compares_normalised_addresses(one: str, other: str, same: bool) -> None:
+    assert servers.same(one, other) is same

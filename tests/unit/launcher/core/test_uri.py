@@ -4,6 +4,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from launcher.core.broker import normalize_url
 from launcher.core.models import Protocol
 from launcher.core.uri import Link, LinkError, parse
 
@@ -17,6 +18,10 @@ from launcher.core.uri import Link, LinkError, parse
         ),
         ("rubicon://broker.example.com:8443/", Link("https://broker.example.com:8443")),
         ("RUBICON://Broker.Example.com", Link("https://broker.example.com")),
+        ("rubicon://broker.example.com:443/lab", Link("https://broker.example.com", "lab")),
+        ("rubicon://127.0.0.1:80/demo?tls=0", Link("http://127.0.0.1", "demo")),
+        ("rubicon://127.0.0.1:443/demo?tls=0", Link("http://127.0.0.1:443", "demo")),
+        ("rubicon://b.test:80/x", Link("https://b.test:80", "x")),
         ("rubicon://127.0.0.1:8080/demo?tls=0", Link("http://127.0.0.1:8080", "demo")),
         (
             "rubicon://[::1]:8443/lab?protocol=SPICE",
@@ -64,3 +69,4 @@ def test_any_text_parses_or_is_refused_with_a_link_error(text: str) -> None:
         assert message.endswith(".") or "rubicon://" in message
         return
     assert link.server.startswith(("https://", "http://"))
+    assert normalize_url(link.server) == link.server  # written as the sign-in form writes it
