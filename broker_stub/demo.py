@@ -19,6 +19,7 @@ import argparse
 import contextlib
 import json
 import os
+import shlex
 import shutil
 import signal
 import subprocess
@@ -33,6 +34,7 @@ from typing import TextIO
 
 from broker_stub.demo_libvirt import LibvirtDemoError, LibvirtSite, default_uri
 from broker_stub.xdisplay import (
+    PACKAGES,
     MissingProgramError,
     XDisplayError,
     XvncDesktop,
@@ -55,6 +57,14 @@ DESKTOP_CLIENTS = (
     ["xclock", "-update", "1", "-geometry", "220x220-60+60"],
     ["xeyes", "-geometry", "220x160-60+60"],
 )
+# What the demo does without a package it uses when it is there (xdisplay.PACKAGES
+# names the package of each program): said in the banner, with the command to install.
+WITHOUT = {
+    "x11-xserver-utils": "every desktop keeps X's grey background, not a colour of its own",
+    "x11-apps": "the desktops show only their background, nothing moving on them, so a "
+    "working connection looks like a frozen one",
+    "tigervnc-viewer": "the launcher cannot open a desktop (it uses TigerVNC's vncviewer)",
+}
 BROKER_START_TIMEOUT = 30.0
 COMMAND_TIMEOUT = 60.0
 STOP_TIMEOUT = 5.0
@@ -131,8 +141,8 @@ def run_demo(args: argparse.Namespace) -> int:
     if not args.no_launcher and not _have_screen():
         print(
             "rubicon-broker demo: no display to show the launcher on (DISPLAY is not set). "
-            "Run it from a desktop session, or use --no-launcher and start `rubicon` "
-            "where you have one.",
+            "Run it from a desktop session, or use --no-launcher and start the launcher "
+            "where you have one (the demo prints the command).",
             file=sys.stderr,
         )
         return 2
@@ -215,7 +225,8 @@ def _run(args: argparse.Namespace, workdir: Path, stack: contextlib.ExitStack, o
     stack.callback(stop_process, broker, STOP_TIMEOUT)
     wait_for_health(url, broker, broker_log)
 
-    print(_banner(url, where, broker_log, args.no_launcher), file=out, flush=True)
+    missing = missing_programs(0 if args.libvirt is not None else args.desktops)
+    print(_banner(url, where, broker_log, args.no_launcher, missing), file=out, flush=True)
 
     if args.no_launcher:
         # Nothing else to wait on: serve until Ctrl-C, or until the broker dies.
@@ -232,6 +243,37 @@ def _run(args: argparse.Namespace, workdir: Path, stack: contextlib.ExitStack, o
     code = launcher.wait()
     print("The launcher closed; stopping the demo...", file=out, flush=True)
     return code
+
+
+def missing_programs(xvnc_desktops: int) -> dict[str, list[str]]:
+    """The programs the demo would use and PATH lacks, by their Debian package.
+
+    ``xvnc_desktops``: how many Xvnc desktops it starts (each painted with
+    xsetroot and showing one of DESKTOP_CLIENTS); the viewer is wanted always.
+    """
+    clients = [DESKTOP_CLIENTS[i % len(DESKTOP_CLIENTS)][0] for i in range(xvnc_desktops)]
+    painter = ["xsetroot"] if xvnc_desktops else []
+    wanted = [*painter, *dict.fromkeys(clients), "vncviewer"]
+    missing: dict[str, list[str]] = {}
+    for program in wanted:
+        if shutil.which(program) is None:
+            missing.setdefault(PACKAGES[program], []).append(program)
+    return missing
+
+
+def launcher_command() -> str:
+    """How to start this Rubicon's launcher from a shell.
+
+    ``rubicon`` where that is the one on PATH; else the script beside this
+    Python (a venv's bin, which ``make demo`` does not put on PATH), in full.
+    """
+    script = Path(sys.executable).parent / "rubicon"
+    if not os.access(script, os.X_OK):
+        return f"{shlex.quote(sys.executable)} -m launcher"
+    on_path = shutil.which("rubicon")
+    if on_path is not None and Path(on_path).resolve() == script.resolve():
+        return "rubicon"
+    return shlex.quote(str(script))
 
 
 def stop_launcher(launcher: subprocess.Popen[bytes]) -> None:
@@ -366,10 +408,28 @@ def _tail(path: Path, lines: int = LOG_TAIL_LINES) -> str:
     return "Last lines of the broker log:\n" + "\n".join(text.splitlines()[-lines:])
 
 
-def _banner(url: str, where: str, broker_log: Path, no_launcher: bool) -> str:
+def _missing_text(missing: dict[str, list[str]]) -> str:
+    if not missing:
+        return ""
+    lines = ["Not installed, so the demo does without:"]
+    lines += [
+        f"  {', '.join(programs)} ({package}): {WITHOUT[package]}"
+        for package, programs in missing.items()
+    ]
+    lines.append(f"Install with:  sudo apt-get install {' '.join(missing)}")
+    return "\n".join(lines) + "\n\n"
+
+
+def _banner(
+    url: str,
+    where: str,
+    broker_log: Path,
+    no_launcher: bool,
+    missing: dict[str, list[str]] | None = None,
+) -> str:
     if no_launcher:
         next_step = (
-            f"Open it with:  rubicon --server {url} --user {DEMO_USER}\n"
+            f"Open it with:  {launcher_command()} --server {url} --user {DEMO_USER}\n"
             "Press Ctrl-C to stop the demo."
         )
     else:
@@ -384,6 +444,7 @@ def _banner(url: str, where: str, broker_log: Path, no_launcher: bool) -> str:
         f"  Desktops:   {where}\n"
         f"  Broker log: {broker_log}\n"
         "\n"
+        f"{_missing_text(missing or {})}"
         f"{next_step}\n"
     )
 

@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import os
 import re
+import shlex
+import shutil
 import signal
 import subprocess
 import sys
@@ -106,6 +108,106 @@ def test_demo_serves_the_demo_user_and_stops_everything(tmp_path: Path) -> None:
             if alive(pid):
                 os.kill(pid, signal.SIGKILL)
         out.close()
+
+
+def path_without(tmp_path: Path, *programs: str) -> str:
+    """A PATH like ours, minus ``programs`` and the venv's bin (as in a new shell)."""
+    venv_bin = Path(sys.executable).parent
+    shown = tmp_path / "path"
+    shown.mkdir()
+    for folder in os.environ["PATH"].split(os.pathsep):
+        if not folder or Path(folder) == venv_bin or not Path(folder).is_dir():
+            continue
+        for program in Path(folder).iterdir():
+            link = shown / program.name
+            if program.name not in programs and not link.exists() and not link.is_symlink():
+                link.symlink_to(program)
+    return str(shown)
+
+
+def no_launcher_demo(tmp_path: Path, path: str) -> tuple[subprocess.Popen[bytes], str]:
+    """`rubicon-broker demo --no-launcher` with ``path`` as PATH, and its banner."""
+    out = tmp_path / "demo.out"
+    with out.open("wb") as f:
+        demo = subprocess.Popen(
+            [sys.executable, "-m", "broker_stub.cli", "demo", "--no-launcher"],
+            stdout=f,
+            stderr=subprocess.STDOUT,
+            stdin=subprocess.DEVNULL,
+            env={**os.environ, "PATH": path},
+        )
+    try:
+        wait_for(
+            lambda: "Press Ctrl-C" in out.read_text() or demo.poll() is not None,
+            60,
+            "the demo to start",
+        )
+    except BaseException:
+        stop_demo(demo)
+        raise
+    banner = out.read_text()
+    if demo.poll() is not None:
+        pytest.fail(f"the demo ended with {demo.returncode}:\n{banner}")
+    return demo, banner
+
+
+def stop_demo(demo: subprocess.Popen[bytes]) -> None:
+    if demo.poll() is None:
+        demo.send_signal(signal.SIGTERM)
+        try:
+            demo.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            demo.kill()
+            demo.wait(timeout=10)
+
+
+def test_the_command_the_demo_prints_runs_in_a_shell_without_the_venv(tmp_path: Path) -> None:
+    """After `make demo`, `rubicon` is in .venv/bin, not on the user's PATH."""
+    require_binaries("Xvnc", "xsetroot")
+    path = path_without(tmp_path)
+    demo, banner = no_launcher_demo(tmp_path, path)
+    try:
+        url = re.search(r"Broker:\s+(\S+)", banner)
+        command = re.search(r"Open it with:\s+(.+)$", banner, re.MULTILINE)
+        assert url, banner
+        assert command, banner
+        argv = shlex.split(command.group(1))
+        assert argv[-4:] == ["--server", url.group(1), "--user", "demo"]
+        # As the user would type it, in a shell whose PATH lacks the venv.
+        assert shutil.which(argv[0], path=path), f"{argv[0]} is not found on the user's PATH"
+        result = subprocess.run(
+            [*argv[:-4], "--version"],
+            env={**os.environ, "PATH": path},
+            capture_output=True,
+            text=True,
+            timeout=60,
+            check=False,
+        )
+        assert (result.returncode, result.stdout.split()[:1]) == (0, ["rubicon"]), result
+    finally:
+        stop_demo(demo)
+
+
+def test_the_demo_names_what_is_missing_and_how_to_install_it(tmp_path: Path) -> None:
+    """Without x11-apps the desktops are a plain colour: the demo says why and what to do."""
+    require_binaries("Xvnc", "xsetroot")
+    demo, banner = no_launcher_demo(tmp_path, path_without(tmp_path, "xclock", "xeyes"))
+    try:
+        assert "xclock, xeyes (x11-apps): " in banner, banner
+        assert "sudo apt-get install x11-apps" in banner, banner
+        assert "xsetroot" not in banner  # there: not named
+    finally:
+        stop_demo(demo)
+
+
+def test_the_demo_names_nothing_when_everything_is_there(tmp_path: Path) -> None:
+    require_binaries("Xvnc", "xsetroot", "xclock", "xeyes", "vncviewer")
+    demo, banner = no_launcher_demo(tmp_path, os.environ["PATH"])
+    try:
+        assert "Not installed" not in banner, banner
+        assert "apt-get" not in banner, banner
+    finally:
+        stop_demo(demo)
 
 
 def test_demo_with_libvirt_hands_out_real_machines_and_deletes_them(
