@@ -4,14 +4,17 @@
 PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
-# Reinstall only when pyproject.toml changes (it lists every dependency).
-STAMP := $(VENV)/.installed
+# Each is reinstalled only when pyproject.toml changes (it lists every dependency).
+# What runs (make demo): the launcher and the broker with their own dependencies.
+RUN_STAMP := $(VENV)/.installed-run
+# What tests and checks it (make test, make lint): that, and the dev extra.
+DEV_STAMP := $(VENV)/.installed-dev
 
 .PHONY: all venv demo test lint clean
 
 all: lint test
 
-venv: $(STAMP)
+venv: $(RUN_STAMP)
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -19,22 +22,32 @@ $(BIN)/python:
 # Order-only on the interpreter: pip touching .venv must not force a reinstall.
 # The libvirt backend's binding compiles against libvirt's headers: installed
 # when they are there (apt-get install libvirt-dev pkg-config), else its tests skip.
-$(STAMP): pyproject.toml | $(BIN)/python
-	$(BIN)/python -m pip install -e '.[dev]'
+$(RUN_STAMP): pyproject.toml | $(BIN)/python
 	if pkg-config --exists libvirt 2>/dev/null; then \
-		$(BIN)/python -m pip install -e '.[dev,libvirt]'; \
+		$(BIN)/python -m pip install -e '.[libvirt]'; \
 	else \
-		echo "libvirt-dev is not installed: the libvirt backend's tests will skip"; \
+		$(BIN)/python -m pip install -e .; \
+		echo "libvirt-dev is not installed, so neither is the libvirt backend" \
+			"(DEMO_ARGS=--libvirt; its tests skip). To add it: sudo apt-get install" \
+			"libvirt-dev pkg-config, then make clean and this command again."; \
 	fi
 	touch $@
 
-demo: $(STAMP)
+$(DEV_STAMP): $(RUN_STAMP)
+	if pkg-config --exists libvirt 2>/dev/null; then \
+		$(BIN)/python -m pip install -e '.[dev,libvirt]'; \
+	else \
+		$(BIN)/python -m pip install -e '.[dev]'; \
+	fi
+	touch $@
+
+demo: $(RUN_STAMP)
 	$(BIN)/rubicon-broker demo $(DEMO_ARGS)
 
-test: $(STAMP)
+test: $(DEV_STAMP)
 	QT_QPA_PLATFORM=offscreen LANG=C.UTF-8 $(BIN)/python -m pytest $(PYTEST_ARGS)
 
-lint: $(STAMP)
+lint: $(DEV_STAMP)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy
