@@ -70,7 +70,7 @@ def test_wrong_password_is_shown_on_the_sign_in_page(
     assert not page.button.isEnabled()  # busy while the broker is asked
     qtbot.waitUntil(lambda: page.banner.isVisible(), timeout=10_000)
     assert "password" in page.banner.text().lower()
-    assert "Check your username and password and try again." in page.banner.text()
+    assert page.banner.text().endswith("Check both and try again.")  # said once (issue 10 #9)
     assert window.stack.currentWidget() is page
     assert page.button.isEnabled()
     assert page.password.hasSelectedText()
