@@ -24,6 +24,11 @@ sentence to show the user (``message``) and what to do about it (``hint``)::
         └── DesktopFailed        the machine is dead, gone, did not start, has no
                                  console, or could not be made
 
+Before any request, an address the client refuses is a ``ValueError`` (its
+argument a ``Text``): :func:`normalize_url` for what is no address,
+:class:`PlainHttpRefused` for plain HTTP to a broker off this computer that
+the admin did not allow.
+
 The client is synchronous on purpose: the UI runs it off the GUI thread.
 """
 
@@ -32,6 +37,7 @@ from __future__ import annotations
 import ipaddress
 import re
 import uuid
+from collections.abc import Collection
 from datetime import datetime
 from types import TracebackType
 from typing import TYPE_CHECKING, Any, Self
@@ -78,6 +84,7 @@ __all__ = [
     "NotEntitled",
     "OtpRequired",
     "OtpRequiredForPool",
+    "PlainHttpRefused",
     "SessionExpired",
     "TooManyAttempts",
     "UntrustedCertificate",
@@ -102,6 +109,58 @@ class BrokerError(Exception):
 
 class BrokerUnreachable(BrokerError):
     pass
+
+
+class PlainHttpRefused(ValueError):
+    """A password would go over plain HTTP to a broker that is not on this computer.
+
+    A ``ValueError`` like a bad address: the client refuses before any request.
+    """
+
+    def __init__(self, host: str) -> None:
+        self.message = Text(
+            "broker.plain_http",
+            "Rubicon will not send your password to {host} over plain HTTP: anyone on "
+            "the network between you could read it.",
+            host=host,
+        )
+        self.hint = Text(
+            "broker.plain_http.hint",
+            "Use the broker's https:// address. If this broker has no HTTPS, ask your "
+            "administrator: only they can allow plain HTTP for it, in Rubicon's "
+            "system settings (plain_http_hosts).",
+        )
+        super().__init__(self.message)
+        self.host = host
+
+    def __str__(self) -> str:
+        return f"{self.message} {self.hint}"
+
+
+def check_plain_http(url: str, *, allowed_hosts: Collection[str] = ()) -> None:
+    """:class:`PlainHttpRefused` for ``http://`` to a host that is neither loopback
+    nor one of ``allowed_hosts`` (the admin's ``plain_http_hosts``); else nothing.
+
+    ``url`` as :func:`normalize_url` returns it.
+    """
+    parsed = httpx.URL(url)
+    if parsed.scheme != "http":
+        return
+    host = parsed.host.lower()
+    allowed = {h.strip().strip("[]").rstrip(".").lower() for h in allowed_hosts}
+    if host in allowed or is_loopback(host):
+        return
+    raise PlainHttpRefused(host)
+
+
+def is_loopback(host: str) -> bool:
+    """``localhost`` or a loopback address (127.0.0.0/8, ::1): this computer, by name alone."""
+    if host.lower().rstrip(".") == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host.strip("[]")).is_loopback
+    except ValueError:
+        return False
 
 
 class BrokerProtocolError(BrokerError):
@@ -310,7 +369,10 @@ class BrokerClient:
 
     TLS is checked against the system's CAs, or, when ``pins`` holds a pin
     for this broker, against exactly the pinned certificate. ``transport``
-    lets tests drive an in-process broker.
+    lets tests drive an in-process broker. With ``plain_http_hosts`` (the
+    sign-in form passes the admin's list), plain HTTP to any other host than
+    those and loopback is refused (:class:`PlainHttpRefused`) before any
+    request; None leaves it to the caller (the kiosk's broker is the admin's).
     """
 
     def __init__(
@@ -320,8 +382,11 @@ class BrokerClient:
         timeout: float = 15.0,
         pins: trust.PinStore | None = None,
         transport: httpx.BaseTransport | None = None,
+        plain_http_hosts: Collection[str] | None = None,
     ) -> None:
         self.base_url = normalize_url(base_url)
+        if plain_http_hosts is not None:
+            check_plain_http(self.base_url, allowed_hosts=plain_http_hosts)
         self._timeout = timeout
         self._pin = pins.get(trust.origin(self.base_url)) if pins else None
         self._http = httpx.Client(

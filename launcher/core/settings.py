@@ -13,7 +13,9 @@ The user's file keeps only what the user chose; never a password or token
 and the defaults are used. The system file is never written; a key in it
 that Rubicon does not know, or of the wrong type, is logged and ignored.
 Its ``[kiosk]`` table belongs to kiosk mode and is handed over untouched
-(:meth:`SystemConfig.section`).
+(:meth:`SystemConfig.section`). A few keys (``ADMIN_ONLY``: the hosts the
+sign-in form may send a password to over plain HTTP) count only at the
+system file's top level; anywhere else they are logged and ignored.
 """
 
 from __future__ import annotations
@@ -63,6 +65,10 @@ SYSTEM_CONFIG_ENV = "RUBICON_SYSTEM_CONFIG"
 # Tables of the system file that belong to other parts of Rubicon.
 OTHER_SECTIONS = ("kiosk",)
 _DRIVE_NAME = re.compile(r"[A-Za-z0-9 _.-]{1,32}")
+_HOST_NAME = re.compile(r"[A-Za-z0-9_.:-]{1,253}")
+# Keys only the admin's system file may set, and only at its top level (locked):
+# a user who could set them would weaken what protects their password.
+ADMIN_ONLY = frozenset({"plain_http_hosts"})
 
 
 @dataclass(slots=True)
@@ -140,6 +146,10 @@ class UserSettings:
     recents: dict[str, list[str]] = field(default_factory=dict)
     cert_policy: str = "ask"
     log_level: str = "info"
+    # Brokers (host names or IP addresses) the sign-in form may send a password
+    # to over plain HTTP; loopback needs none. Only the system file's top level
+    # sets it (ADMIN_ONLY): a user cannot allow it for themselves.
+    plain_http_hosts: list[str] = field(default_factory=list)
 
     def problems(self) -> list[tuple[str, str]]:
         found: list[tuple[str, str]] = []
@@ -152,6 +162,8 @@ class UserSettings:
                 found.append((key, f"must be one of {', '.join(allowed)}"))
         if len(self.servers) > MAX_SERVERS:
             found.append(("servers", f"at most {MAX_SERVERS}"))
+        if not all(_HOST_NAME.fullmatch(host) for host in self.plain_http_hosts):
+            found.append(("plain_http_hosts", "must be host names or IP addresses"))
         return found
 
     @classmethod
@@ -171,7 +183,7 @@ class UserSettings:
             _set_aside(path, "not a JSON object")
             return cls()
         settings = cls()
-        for key, why in _fill(settings, raw):
+        for key, why in _fill(settings, _without_admin_only(raw)) + _admin_only_problems(raw):
             if warn:
                 log.app.warning("settings %s: ignoring %r (%s)", path, key, why)
         return settings
@@ -231,8 +243,20 @@ def inspect(path: Path) -> FileState:
         return FileState(path, True, False, private, (f"is not valid JSON: {e}",))
     if not isinstance(raw, dict):
         return FileState(path, True, False, private, ("is not a JSON object",))
-    problems = tuple(f"{key}: {why}" for key, why in _fill(UserSettings(), raw))
+    found = _fill(UserSettings(), _without_admin_only(raw)) + _admin_only_problems(raw)
+    problems = tuple(f"{key}: {why}" for key, why in found)
     return FileState(path, True, True, private, problems)
+
+
+def _without_admin_only(raw: Mapping[str, Any]) -> dict[str, Any]:
+    return {k: v for k, v in raw.items() if k not in ADMIN_ONLY}
+
+
+def _admin_only_problems(raw: Mapping[str, Any]) -> list[tuple[str, str]]:
+    return [
+        (key, "only the system file's top level may set it")
+        for key in sorted(ADMIN_ONLY.intersection(raw))
+    ]
 
 
 def _bad_text(value: str) -> bool:
@@ -370,7 +394,8 @@ class SystemConfig:
         locked_raw = {k: v for k, v in raw.items() if k != "defaults" and k not in OTHER_SECTIONS}
         locked, bad = _valid_part(locked_raw)
         problems += bad
-        defaults, bad = _valid_part(defaults_raw)
+        defaults, bad = _valid_part(_without_admin_only(defaults_raw))
+        bad += [f"{key}: {why}" for key, why in _admin_only_problems(defaults_raw)]
         problems += [f"defaults.{p}" for p in bad]
         for problem in problems:
             log.app.warning("system settings %s: ignoring %s", path, problem)
@@ -458,7 +483,8 @@ class Layers:
             self.user = copy.deepcopy(self.base)
             if path is not None:
                 raw = _read_user_file(path)
-                for key, why in _fill(self.user, raw):
+                ignored = _fill(self.user, _without_admin_only(raw)) + _admin_only_problems(raw)
+                for key, why in ignored:
                     log.app.warning("settings %s: ignoring %r (%s)", path, key, why)
 
     @classmethod
@@ -474,7 +500,10 @@ class Layers:
     def effective(self) -> UserSettings:
         """What this run uses: a copy, safe to hand around."""
         settings = copy.deepcopy(self.user)
-        _fill(settings, copy.deepcopy(self.command_line))
+        _fill(settings, _without_admin_only(copy.deepcopy(self.command_line)))
+        defaults = UserSettings()
+        for key in ADMIN_ONLY:  # from the locked system file, or nowhere
+            setattr(settings, key, copy.deepcopy(getattr(defaults, key)))
         _fill(settings, copy.deepcopy(dict(self.system.locked)))
         return settings
 

@@ -226,10 +226,15 @@ class MainWindow(QMainWindow):
         single_sign_on = options.single_sign_on
         if single_sign_on is None:
             single_sign_on = launching.sso_supported(platform_key())
+
+        def client(url: str) -> BrokerClient:
+            # The form refuses plain HTTP off this computer unless the admin allowed it.
+            allowed = self._layers.effective().plain_http_hosts
+            return broker.BrokerClient(url, pins=pins, plain_http_hosts=allowed)
+
         session = SessionController(
             self._current_preferences(),
-            client_factory=self._client_factory
-            or (lambda url: broker.BrokerClient(url, pins=pins)),
+            client_factory=self._client_factory or client,
             single_sign_on=single_sign_on,
             heartbeat_interval=(
                 heartbeat.DEFAULT_INTERVAL

@@ -1210,6 +1210,16 @@
         <translation type="unfinished"></translation>
     </message>
     <message>
+        <source>Rubicon will not send your password to {host} over plain HTTP: anyone on the network between you could read it.</source>
+        <comment>broker.plain_http</comment>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Use the broker&apos;s https:// address. If this broker has no HTTPS, ask your administrator: only they can allow plain HTTP for it, in Rubicon&apos;s system settings (plain_http_hosts).</source>
+        <comment>broker.plain_http.hint</comment>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
         <source>Sign in again.</source>
         <comment>broker.session_expired.hint</comment>
         <translation type="unfinished"></translation>

@@ -22,8 +22,10 @@ from launcher.core.broker import (
     InvalidCredentials,
     NoDesktopAvailable,
     NotEntitled,
+    PlainHttpRefused,
     SessionExpired,
     UntrustedCertificate,
+    check_plain_http,
     normalize_url,
 )
 from launcher.core.models import DesktopState, GatewayInfo, Protocol
@@ -436,3 +438,42 @@ def test_a_hypervisors_failures_reach_the_user_in_the_brokers_words(
     if kind is BrokerBusy:
         assert caught.value.retry_after == 30
         assert caught.value.hint == ""  # the detail already says when to try again
+
+
+# -- plain HTTP (the sign-in form passes the admin's plain_http_hosts) ---------
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        "https://broker.example.com",
+        "http://127.0.0.1:8766",
+        "http://127.5.6.7:8766",
+        "http://localhost:8766",
+        "http://[::1]:8766",
+    ],
+)
+def test_tls_or_loopback_needs_no_permission(url: str) -> None:
+    check_plain_http(normalize_url(url))
+    BrokerClient(url, plain_http_hosts=()).close()
+
+
+@pytest.mark.parametrize(
+    "url", ["http://broker.example.com:8766", "http://192.0.2.7", "http://[2001:db8::1]:80"]
+)
+def test_plain_http_elsewhere_is_refused_and_says_what_to_do(url: str) -> None:
+    with pytest.raises(PlainHttpRefused) as caught:
+        BrokerClient(url, plain_http_hosts=["other.example.com"])
+    assert str(caught.value).startswith("Rubicon will not send your password to ")
+    assert "https://" in caught.value.hint
+    assert isinstance(caught.value, ValueError)  # refused like a bad address, before any request
+
+
+def test_the_admin_may_allow_plain_http_for_named_hosts() -> None:
+    allowed = ["Broker.Example.COM.", "192.0.2.7", "[2001:db8::1]"]
+    for url in ("http://broker.example.com:8766", "http://192.0.2.7", "http://[2001:db8::1]"):
+        check_plain_http(normalize_url(url), allowed_hosts=allowed)
+
+
+def test_without_a_list_the_caller_decides() -> None:
+    BrokerClient("http://broker.example.com:8766").close()  # the kiosk: its admin's broker

@@ -173,3 +173,55 @@ def test_new_settings_are_checked(tmp_path: Path, caplog: pytest.LogCaptureFixtu
     assert settings.recents == {}
     for key in ("view", "cert_policy", "servers", "recents"):
         assert f"ignoring {key!r}" in caplog.text
+
+
+# -- admin-only keys: the hosts the sign-in form may use plain HTTP with -------------
+
+
+def test_plain_http_hosts_count_only_at_the_system_files_top_level(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    path = tmp_path / "settings.json"
+    path.write_text(json.dumps({"plain_http_hosts": ["mine.example.com"], "view": "list"}))
+    system = SystemConfig.from_mapping(
+        {
+            "plain_http_hosts": ["lab-broker.example.com"],
+            "defaults": {"plain_http_hosts": ["defaults.example.com"]},
+        }
+    )
+    assert system.problems == (
+        "defaults.plain_http_hosts: only the system file's top level may set it",
+    )
+
+    layers = Layers(path, system=system, command_line={"plain_http_hosts": ["cli.example.com"]})
+    effective = layers.effective()
+    assert effective.plain_http_hosts == ["lab-broker.example.com"]
+    assert effective.view == "list"  # the rest of the user's file still counts
+    assert "ignoring 'plain_http_hosts'" in caplog.text
+
+    # The user's own file cannot set it, with or without a system file.
+    assert Layers(path).effective().plain_http_hosts == []
+    assert UserSettings.load(path).plain_http_hosts == []
+    given = UserSettings(plain_http_hosts=["mine.example.com"])
+    assert Layers(user=given).effective().plain_http_hosts == []
+
+    # What the settings dialog hands back never becomes the user's choice.
+    layers.update(effective)
+    layers.save()
+    assert "plain_http_hosts" not in json.loads(path.read_text())
+
+
+def test_plain_http_hosts_must_be_host_names(caplog: pytest.LogCaptureFixture) -> None:
+    system = SystemConfig.from_mapping({"plain_http_hosts": ["ok.example.com", "not a host"]})
+    assert Layers(system=system).effective().plain_http_hosts == []
+    assert system.problems == ("plain_http_hosts: must be host names or IP addresses",)
+
+
+def test_the_doctor_reads_a_user_file_that_tries_to_allow_plain_http(tmp_path: Path) -> None:
+    from launcher.core.settings import inspect
+
+    path = tmp_path / "settings.json"
+    path.write_text(json.dumps({"plain_http_hosts": ["mine.example.com"]}))
+    assert inspect(path).problems == (
+        "plain_http_hosts: only the system file's top level may set it",
+    )
