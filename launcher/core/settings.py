@@ -194,7 +194,7 @@ class UserSettings:
         fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".settings-", suffix=".json")
         try:
             with os.fdopen(fd, "w", encoding="utf-8") as f:
-                json.dump(asdict(self), f, indent=2, sort_keys=True)
+                json.dump(_without_admin_only(asdict(self)), f, indent=2, sort_keys=True)
                 f.write("\n")
             os.replace(tmp, path)
         except BaseException:
@@ -253,9 +253,12 @@ def _without_admin_only(raw: Mapping[str, Any]) -> dict[str, Any]:
 
 
 def _admin_only_problems(raw: Mapping[str, Any]) -> list[tuple[str, str]]:
+    """An admin-only key set (to anything but its default) where it does not count."""
+    defaults = UserSettings()
     return [
         (key, "only the system file's top level may set it")
         for key in sorted(ADMIN_ONLY.intersection(raw))
+        if raw[key] != getattr(defaults, key)
     ]
 
 
