@@ -1,7 +1,15 @@
-"""The broker's TLS key and self-signed certificate.
+"""The broker's TLS key and self-signed certificate, and the next one.
 
 Launchers do not check the certificate against a CA: they pin its SHA-256
 fingerprint, which `rubicon-broker init` prints and `serve` logs.
+
+A planned rotation: `init --next` makes the next key and certificate beside
+the current ones (`next-key.pem`, `next-cert.pem`; beside a certificate of
+your own, `next-` before its file name). `serve` announces the next
+certificate to launchers (`GET /api/v1/tls`, :func:`published`); a launcher
+that pinned the current one and signs in meanwhile accepts the next one
+too, so that `init --rotate` (the next pair becomes the current one, the
+current one `previous-*.pem`) and a restart lock nobody out.
 
     TlsError        a file is missing, unreadable, or does not fit its partner;
                     the message says which and what to do
@@ -10,6 +18,7 @@ fingerprint, which `rubicon-broker init` prints and `serve` logs.
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import ipaddress
 import os
 import re
@@ -31,6 +40,8 @@ VALIDITY = timedelta(days=730)
 # Starts a little in the past, so a client whose clock is slow accepts it.
 BACKDATE = timedelta(minutes=5)
 ALWAYS = ("localhost", "127.0.0.1", "::1")
+NEXT = "next-"  # before the file names of the next key and certificate
+PREVIOUS = "previous-"  # ... and of the ones `init --rotate` replaced
 _LABEL = re.compile(r"(?!-)[a-z0-9-]{1,63}(?<!-)", re.IGNORECASE)
 
 
@@ -92,22 +103,40 @@ def _is_dns_name(name: str) -> bool:
     return 0 < len(name) <= 253 and all(_LABEL.fullmatch(label) for label in labels)
 
 
-def create(directory: Path, hostnames: list[str], *, force: bool = False) -> Certificate:
+def next_path(path: Path) -> Path:
+    """Where the next certificate (or key) of `path` is kept: beside it, `next-` first."""
+    return path.with_name(NEXT + path.name)
+
+
+def create(
+    directory: Path, hostnames: list[str], *, force: bool = False, upcoming: bool = False
+) -> Certificate:
     """Make an ECDSA P-256 key (0600) and a self-signed certificate for `hostnames`.
 
-    Refuses (TlsError) to replace existing files unless `force`: launchers
-    that pinned the old certificate would stop trusting the broker.
+    `upcoming`: the next pair (`next-key.pem`, `next-cert.pem`), which `serve`
+    announces and `rotate` puts in place. Refuses (TlsError) to replace
+    existing files unless `force`: launchers that pinned the old certificate
+    would stop trusting the broker.
     """
     names = subject_names(hostnames)
-    cert_path = directory / TLS_CERT_FILE
-    key_path = directory / TLS_KEY_FILE
+    prefix = NEXT if upcoming else ""
+    cert_path = directory / (prefix + TLS_CERT_FILE)
+    key_path = directory / (prefix + TLS_KEY_FILE)
     if not force and (cert_path.exists() or key_path.exists()):
         current = ""
         with contextlib.suppress(TlsError):  # a broken file: say no more than that it exists
             current = f" (fingerprint {fingerprint(_read_certificate(cert_path))})"
+        if upcoming:
+            raise TlsError(
+                f"the broker already has a next TLS certificate in {directory}{current}. "
+                "Launchers may have taken it from the announcement; to replace it anyway, "
+                "add --force"
+            )
         raise TlsError(
             f"the broker already has a TLS certificate in {directory}{current}. "
-            "Launchers that pinned it would refuse a new one; to replace it anyway, add --force"
+            "Launchers that pinned it would refuse a new one: make the next one with "
+            "--next, let launchers learn it, then --rotate (see docs/admin.md). To "
+            "replace it at once anyway, add --force"
         )
     key = ec.generate_private_key(ec.SECP256R1())
     cert = _self_signed(key, names)
@@ -234,3 +263,60 @@ def load(cert_path: Path, key_path: Path) -> Certificate:
         names=names,
         not_after=cert.not_valid_after_utc,
     )
+
+
+def rotate(directory: Path) -> tuple[Certificate, Certificate | None]:
+    """Put the next key and certificate in place; (the new current, the one it replaced).
+
+    The replaced pair is kept as `previous-key.pem` and `previous-cert.pem`.
+    TlsError if there is no next pair, or it does not fit together.
+    """
+    cert_path, key_path = directory / TLS_CERT_FILE, directory / TLS_KEY_FILE
+    upcoming_cert, upcoming_key = next_path(cert_path), next_path(key_path)
+    if not upcoming_cert.exists() and not upcoming_key.exists():
+        raise TlsError(
+            f"there is no next TLS certificate in {directory}. Make one with "
+            "`rubicon-broker init --next`, and let `serve` announce it to launchers "
+            "for a while before you rotate"
+        )
+    upcoming = load(upcoming_cert, upcoming_key)
+    replaced = None
+    if cert_path.exists() and key_path.exists():
+        with contextlib.suppress(TlsError):
+            replaced = load(cert_path, key_path)
+        os.replace(key_path, directory / (PREVIOUS + TLS_KEY_FILE))
+        os.replace(cert_path, directory / (PREVIOUS + TLS_CERT_FILE))
+    os.replace(upcoming_key, key_path)
+    os.replace(upcoming_cert, cert_path)
+    return dataclasses.replace(upcoming, cert=cert_path, key=key_path), replaced
+
+
+@dataclass(frozen=True)
+class Published:
+    """What `serve` tells launchers about its certificates (`GET /api/v1/tls`)."""
+
+    fingerprint: str | None  # of the certificate served; None: plain HTTP or unreadable
+    next_fingerprint: str | None = None
+    next_pem: str | None = None
+    next_not_after: datetime | None = None
+
+
+def published(cert_path: Path | None) -> Published:
+    """The served certificate's fingerprint and the next one, if `next-` of it exists.
+
+    Never raises: a file that cannot be read is not announced (and logged by `serve`).
+    """
+    if cert_path is None:
+        return Published(None)
+    current = None
+    with contextlib.suppress(TlsError):
+        current = fingerprint(_read_certificate(cert_path))
+    upcoming_path = next_path(cert_path)
+    if not upcoming_path.exists():
+        return Published(current)
+    try:
+        upcoming = _read_certificate(upcoming_path)
+    except TlsError:
+        return Published(current)
+    pem = upcoming.public_bytes(serialization.Encoding.PEM).decode("ascii")
+    return Published(current, fingerprint(upcoming), pem, upcoming.not_valid_after_utc)

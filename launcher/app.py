@@ -500,14 +500,17 @@ def run_window(
     if args.exit_when_shown:
         exit_when_shown(frame)  # first: the moment it prints is the frame's
     frame.settled.connect(first_frame)
-    install_signal_handlers(window.close)
+    # SIGTERM (a log-out, a shutdown) and Ctrl+C: nobody to ask what becomes of an open
+    # desktop; shutdown() disconnects it and tells the broker, then the window closes.
+    install_signal_handlers(window.shutdown)
     code = app.exec()
     instance.close()
     return outcome[0] if outcome else code
 
 
 def install_signal_handlers(close: Callable[[], object]) -> None:
-    """Ctrl-C or SIGTERM call ``close``, like the close button does.
+    """Ctrl-C or SIGTERM call ``close`` (the main window's ``shutdown``, which asks
+    nothing; the kiosk's way out).
 
     Python runs signal handlers only between bytecodes, and Qt's idle event
     loop runs none: a short timer hands control back to Python now and then.

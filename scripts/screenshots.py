@@ -33,6 +33,8 @@ OUT = Path(
     or Path(__file__).resolve().parents[1] / "docs" / "screenshots"
 )
 SERVER = "https://broker.example.com"
+NEW_FINGERPRINT = ":".join(f"{(n * 37) % 256:02X}" for n in range(32))
+OLD_FINGERPRINT = ":".join(f"{(n * 11 + 5) % 256:02X}" for n in range(32))
 
 SAMPLE = [
     Desktop(
@@ -198,6 +200,21 @@ def shoot_all(app: QApplication, shoot: Shooter) -> None:
     shoot(window, "sign-in-error")
     page._show_caps_hint(False)
 
+    page.show_certificate_changed(
+        origin=SERVER + ":443",
+        pinned=OLD_FINGERPRINT,
+        presented=NEW_FINGERPRINT,
+        can_trust=True,
+    )
+    shoot(window, "sign-in-certificate-changed")
+    page.reset()
+    # The window grew to show both fingerprints; the pictures after it have the usual size.
+    # The card lets go of the height first, then each layout up to the window's, one
+    # posted event each.
+    for _ in range(8):
+        app.processEvents()
+    window.resize(860, 600)
+
     desktops = window.desktops_page
     desktops.set_user("Alice Example")
     desktops.set_favourites(["finance"])
@@ -250,20 +267,33 @@ def shoot_all(app: QApplication, shoot: Shooter) -> None:
     dialog.close()
 
     question = TrustDialog(
-        Presented(
-            "https://broker.example.com:8443",
-            ":".join(f"{(n * 37) % 256:02X}" for n in range(32)),
-            "",
-        ),
-        parent=window,
+        Presented("https://broker.example.com:8443", NEW_FINGERPRINT, ""), parent=window
     )
     question.show()
     shoot(question, "trust")
     question.close()
 
+    changed = TrustDialog(
+        Presented("https://broker.example.com:8443", NEW_FINGERPRINT, ""),
+        parent=window,
+        pinned=OLD_FINGERPRINT,
+    )
+    changed.show()
+    shoot(changed, "trust-changed")
+    changed.close()
+
     confirm = desktops.confirm("reset", SAMPLE[4])
     shoot(confirm, "confirm-reset")
     confirm.reject()
+
+    confirm = desktops.confirm("logoff", SAMPLE[0])
+    shoot(confirm, "confirm-log-off")
+    confirm.reject()
+
+    # Closing the window while a desktop is open (MainWindow.ask_to_leave).
+    leaving = window._leave_question("close", ["Engineering desktop"])
+    shoot(leaving, "close-question")
+    leaving.reject()
     window.close()
 
 
@@ -288,6 +318,7 @@ def shoot_kiosk(app: QApplication, shoot: Shooter) -> None:
     """The kiosk's screens (kiosk-*.png), in a window the size of a small monitor."""
     from launcher.core.kiosk import KioskConfig, KioskPolicy, Screen, hash_pin
     from launcher.ui.kiosk import KioskWindow
+    from launcher.ui.poweron import Attempt
 
     config = KioskConfig(enabled=True, server=SERVER, policy=KioskPolicy(pin_hash=hash_pin("2468")))
     kiosk = KioskWindow(config)
@@ -322,8 +353,9 @@ def shoot_kiosk(app: QApplication, shoot: Shooter) -> None:
     show(Screen.DESKTOPS)
     shoot(kiosk, "kiosk-desktops")
 
-    kiosk.connecting_page.heading.setText("Opening Engineering desktop…")
+    kiosk.connecting_page.heading.setText("Opening CAD workstation…")
     show(Screen.CONNECTING)
+    kiosk._start_waiting(Attempt(SAMPLE[3], None), 12)  # its machine powers on
     shoot(kiosk, "kiosk-connecting")
 
     show(Screen.IN_SESSION)

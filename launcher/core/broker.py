@@ -187,7 +187,10 @@ class UntrustedCertificate(BrokerError):
 
 
 class CertificateChanged(BrokerError):
-    """The broker was pinned, and now shows a different certificate."""
+    """The broker was pinned, and now shows a different certificate.
+
+    ``pinned``: the fingerprint trusted before; ``presented``: what it shows now.
+    """
 
     def __init__(self, presented: trust.Presented, *, pinned: str) -> None:
         super().__init__(
@@ -200,8 +203,10 @@ class CertificateChanged(BrokerError):
             ),
             hint=Text(
                 "broker.certificate_changed.hint",
-                "Ask your administrator whether the broker's certificate changed; "
-                "the new fingerprint is {fingerprint}.",
+                "Ask your administrator whether the broker's certificate changed, and "
+                "compare its new fingerprint. Trusted before: {pinned}. Presented now: "
+                "{fingerprint}.",
+                pinned=pinned,
                 fingerprint=presented.fingerprint,
             ),
         )
@@ -388,7 +393,9 @@ class BrokerClient:
         if plain_http_hosts is not None:
             check_plain_http(self.base_url, allowed_hosts=plain_http_hosts)
         self._timeout = timeout
-        self._pin = pins.get(trust.origin(self.base_url)) if pins else None
+        self._pins = pins
+        self._origin = trust.origin(self.base_url)
+        self._pin = pins.get(self._origin) if pins else None
         self._http = httpx.Client(
             base_url=self.base_url,
             timeout=timeout,
@@ -439,7 +446,41 @@ class BrokerClient:
             raise self._unreadable(Text("broker.answer.sign_in", "sign-in")) from e
         self._token = sign_in.token
         log.broker.info("signed in to %s as %s", self.base_url, sign_in.user.username)
+        if self._pins is not None and self._pin is not None:
+            self._follow_rotation(self._pins, self._pin)
         return sign_in
+
+    def _follow_rotation(self, pins: trust.PinStore, pin: trust.Pin) -> None:
+        """Keep a pinned broker's planned certificate rotation: ask ``GET /api/v1/tls``.
+
+        Over the pinned connection: a certificate the broker announces as its
+        next is kept beside the pin and accepted too; once the broker presents
+        it, it becomes the pin alone. A broker without the route (older) or
+        an answer we cannot read changes nothing.
+        """
+        try:
+            response = self._http.get(API + "/tls")
+            body = response.json() if response.status_code == 200 else None
+        except (httpx.HTTPError, ValueError) as e:
+            log.broker.debug("%s: no certificate rotation news (%s)", self.base_url, e)
+            return
+        served = _peer_fingerprint(response)
+        if served and served == pin.next_fingerprint:
+            self._pin = pin = pins.pin(self._origin, pem=pin.next_pem)
+            log.broker.info("%s now presents the certificate it announced", self.base_url)
+        if not isinstance(body, dict):
+            return
+        announced = body.get("next")
+        pem: str | None = None
+        if isinstance(announced, dict) and _is_certificate(
+            announced.get("pem"), announced.get("fingerprint")
+        ):
+            pem = str(announced["pem"])
+        elif announced is not None:
+            log.broker.warning("%s announced a next certificate that does not fit", self.base_url)
+            return
+        if (pem or "") != pin.next_pem:
+            self._pin = pins.announce(self._origin, pem=pem) or pin
 
     def logout(self) -> None:
         if self._token is None:
@@ -652,6 +693,28 @@ class BrokerClient:
                 "The broker may be a newer version; ask your administrator.",
             ),
         )
+
+
+def _peer_fingerprint(response: httpx.Response) -> str:
+    """The fingerprint of the certificate the connection of ``response`` was made with."""
+    try:
+        stream = response.extensions["network_stream"]
+        der = stream.get_extra_info("ssl_object").getpeercert(True)
+    except (KeyError, AttributeError, TypeError, ValueError):
+        return ""
+    return trust.fingerprint(der) if isinstance(der, bytes) else ""
+
+
+def _is_certificate(pem: object, stated: object) -> bool:
+    """Whether ``pem`` is a PEM certificate whose SHA-256 fingerprint is ``stated``."""
+    if not isinstance(pem, str) or not isinstance(stated, str):
+        return False
+    try:
+        der = ssl.PEM_cert_to_DER_cert(pem)
+        ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT).load_verify_locations(cadata=pem)
+    except (ValueError, ssl.SSLError):
+        return False
+    return trust.fingerprint(der) == stated.upper()
 
 
 def _certificate_refused(error: BaseException) -> bool:

@@ -4,7 +4,8 @@
 the launcher's version, Python, the OS, Qt (its version is passed in: this
 module never imports Qt), the display, each native client (path and
 version, asked with a timeout), the settings file, the log files, and when
-given a broker and a desktop, whether they answer. Every :class:`Check` has a
+given a broker and a desktop, whether they answer (and whether the broker's
+certificate is the one the launcher trusts for it). Every :class:`Check` has a
 status (ok, info, warn, fail), a sentence, and what to do when it is not ok.
 
 The report renders as text for a person (:meth:`Report.to_text`) and JSON
@@ -441,9 +442,18 @@ def _is_loopback(host: str) -> bool:
 
 
 def check_broker(
-    server: str, *, pin: str | None = None, timeout: float = DEFAULT_TIMEOUT
+    server: str,
+    *,
+    pin: str | None = None,
+    pinned: trust.Pin | None = None,
+    timeout: float = DEFAULT_TIMEOUT,
 ) -> list[Check]:
-    """The broker's address, TLS certificate and ``/healthz``."""
+    """The broker's address, TLS certificate and ``/healthz``.
+
+    ``pin``: a fingerprint given on the command line; ``pinned``: the certificate
+    the launcher trusts for this broker (its pin file), which the window holds
+    the broker to.
+    """
     try:
         base = normalize_url(server)
     except ValueError as e:
@@ -496,6 +506,7 @@ def check_broker(
                 checks.append(
                     Check("broker.pin", "Broker pin", Status.FAIL, str(e), action="Correct it.")
                 )
+        announced = pinned is not None and probe.fingerprint == pinned.next_fingerprint
         if expected is not None and expected != probe.fingerprint:
             checks.append(
                 Check(
@@ -506,6 +517,32 @@ def check_broker(
                     action="Do not sign in. Tell your administrator: someone may be "
                     "intercepting the connection, or the broker got a new certificate.",
                     details={**details, "expected": expected},
+                )
+            )
+        elif pinned is not None and probe.fingerprint != pinned.fingerprint and not announced:
+            checks.append(
+                Check(
+                    "broker.tls",
+                    "Broker TLS",
+                    Status.FAIL,
+                    "the certificate is NOT the one you trusted for this broker "
+                    f"(on {pinned.pinned_at[:10]}); Rubicon refuses to sign in to it.",
+                    action="Ask your administrator whether the broker's certificate changed. "
+                    "If the new fingerprint is the one they give you, sign in and choose "
+                    "“Trust the new certificate…”; if not, do not sign in: someone may be "
+                    "intercepting the connection.",
+                    details={**details, "trusted before": pinned.fingerprint},
+                )
+            )
+        elif announced:
+            checks.append(
+                Check(
+                    "broker.tls",
+                    "Broker TLS",
+                    Status.OK,
+                    "the broker presents the new certificate it announced before; Rubicon "
+                    "trusts it from the next sign-in on.",
+                    details=details,
                 )
             )
         elif probe.verified:
@@ -530,6 +567,17 @@ def check_broker(
                     details=details,
                 )
             )
+        elif pinned is not None:
+            checks.append(
+                Check(
+                    "broker.tls",
+                    "Broker TLS",
+                    Status.OK,
+                    f"not trusted by this computer ({probe.problem}), but it is the "
+                    f"certificate you trusted for this broker on {pinned.pinned_at[:10]}.",
+                    details=details,
+                )
+            )
         else:
             checks.append(
                 Check(
@@ -548,6 +596,16 @@ def check_broker(
         verify = probe.verified
     checks.append(_healthz(base, verify=verify, timeout=timeout))
     return checks
+
+
+def _pinned(path: Path, server: str) -> trust.Pin | None:
+    """The pin the launcher holds for ``server``, read without changing anything."""
+    if not path.exists():
+        return None
+    try:
+        return trust.PinStore(path).get(trust.origin(normalize_url(server)))
+    except ValueError:  # no address: check_broker says so
+        return None
 
 
 def _healthz(base: str, *, verify: bool, timeout: float) -> Check:
@@ -671,12 +729,17 @@ def build_report(
     server: str | None = None,
     desktop: str | tuple[str, int] | None = None,
     pin: str | None = None,
+    pins_path: Path | None = None,
     qt_version: str | None = None,
     system: str | None = None,
     timeout: float = DEFAULT_TIMEOUT,
     run: Runner = run_for_output,
 ) -> Report:
-    """Run every check; none raises. ``server`` defaults to the last one in the settings."""
+    """Run every check; none raises. ``server`` defaults to the last one in the settings.
+
+    ``pins_path``: the launcher's certificate pins (default: ``pins.json`` beside
+    the settings file, where the window keeps them).
+    """
     system = system or platform_key()
     user = settings.UserSettings()
     if settings.inspect(settings_path).readable:
@@ -687,7 +750,8 @@ def build_report(
     checks.append(_logs_check(log_directory))
     server = server or user.last_server
     if server:
-        checks += check_broker(server, pin=pin, timeout=timeout)
+        pinned = _pinned(pins_path or settings_path.parent / "pins.json", server)
+        checks += check_broker(server, pin=pin, pinned=pinned, timeout=timeout)
     else:
         checks.append(
             Check(

@@ -8,7 +8,13 @@ never decides anything itself. The loop a kiosk lives in::
           └──────broker unreachable───────────┤            connect / auto-connect
                                               │                      ▼
                  signed out (nothing kept) ◀──┴── session ended ◀── in_session
-                 idle on the desktop list ──▶ signed out
+                 idle while signed in, no client running ──▶ signed out
+
+Idle sign-out covers every screen where someone is signed in and no client
+of theirs runs: the desktop list, and "Opening …" while the broker is asked
+or a machine powers on (:meth:`Kiosk.client_started` ends that; from then on
+the client's end signs the user out). Whoever walks away is signed out, and
+the next person never finds their list or their machine starting.
 
 The admin escape (a PIN checked against a hash from the system config) may
 be asked for from any screen and leads out of kiosk mode. While its prompt
@@ -24,7 +30,7 @@ wrong PINs in a row lock the prompt for ``PIN_LOCKOUT`` seconds.
     enabled = true                      # start in kiosk mode (or: rubicon --kiosk)
     server = "https://broker.example.com"
     auto_connect = "ward-3"             # a desktop id to open right after sign-in
-    idle_sign_out = 120                 # seconds on the desktop list
+    idle_sign_out = 120                 # seconds without input while signed in
     on_session_end = "auto"             # auto | logoff | disconnect
     admin_pin_hash = "$argon2id$..."    # rubicon --hash-pin; absent: no escape
 """
@@ -62,7 +68,8 @@ class Screen(enum.StrEnum):
 @dataclass(frozen=True, slots=True)
 class KioskPolicy:
     auto_connect: str | None = None  # a desktop id to open right after sign-in
-    idle_sign_out: float = 120.0  # seconds on the desktop list before signing out
+    # Seconds without input, signed in and no client running, before signing out.
+    idle_sign_out: float = 120.0
     pin_hash: str | None = None  # argon2id hash of the admin PIN; None: no escape
     # What the broker hears when a remote session ends: "auto" (log off if the
     # client says the desktop was logged off, else disconnect), "logoff" (always
@@ -87,6 +94,7 @@ class Kiosk:
     desktop_to_open: str | None = field(default=None)
     _pin_failures: int = 0
     pin_locked_until: float = 0.0
+    client_running: bool = False  # a client was started for desktop_to_open
 
     # The screen events act on: the one under the PIN prompt while it is open.
 
@@ -145,14 +153,21 @@ class Kiosk:
             self._go(Screen.CONNECTING)
             self.last_activity = now
 
+    def client_started(self) -> None:
+        """A client runs for the desktop being opened: no idle sign-out from here on."""
+        if self.underlying in (Screen.CONNECTING, Screen.IN_SESSION):
+            self.client_running = True
+
     def session_started(self) -> None:
         if self.underlying is Screen.CONNECTING:
+            self.client_running = True
             self._go(Screen.IN_SESSION)
 
     def connect_failed(self, now: float) -> None:
         """Back to the list, where the error is shown (and idle sign-out runs)."""
         if self.underlying is Screen.CONNECTING:
             self.desktop_to_open = None
+            self.client_running = False
             self._go(Screen.DESKTOPS)
             self.last_activity = now
 
@@ -167,14 +182,18 @@ class Kiosk:
     def idle_for(self, now: float) -> float:
         return now - self.last_activity
 
-    def tick(self, now: float) -> None:
-        """Time passes: an untouched PIN prompt closes; idle sign-out on the desktop list."""
+    def tick(self, now: float) -> bool:
+        """Time passes: an untouched PIN prompt closes; idle sign-out (True when it came)."""
         idle = self.idle_for(now)
         if self.screen is Screen.ADMIN_PIN and idle >= PIN_PROMPT_TIMEOUT:
             self.cancel_pin()
             self.last_activity = now
-        elif self.screen is Screen.DESKTOPS and idle >= self.policy.idle_sign_out:
+            return False
+        signed_in = self.screen in (Screen.DESKTOPS, Screen.CONNECTING)
+        if signed_in and not self.client_running and idle >= self.policy.idle_sign_out:
             self.sign_out(now)
+            return True
+        return False
 
     def form_idle(self, now: float) -> bool:
         """On the sign-in screen and untouched for the idle time: clear what was typed."""
@@ -182,6 +201,7 @@ class Kiosk:
 
     def sign_out(self, now: float) -> None:
         self.desktop_to_open = None
+        self.client_running = False
         self._go(Screen.SIGN_IN)
         self.last_activity = now
 

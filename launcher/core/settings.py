@@ -145,6 +145,10 @@ class UserSettings:
     favourites: dict[str, list[str]] = field(default_factory=dict)
     recents: dict[str, list[str]] = field(default_factory=dict)
     cert_policy: str = "ask"
+    # A broker's certificate changed after the user trusted it: offer "Trust the
+    # new certificate" behind a warning (with cert_policy "ask"). An admin who
+    # locks it off leaves a planned rotation, announced by the broker, as the way.
+    trust_new_certificates: bool = True
     log_level: str = "info"
     # Brokers (host names or IP addresses) the sign-in form may send a password
     # to over plain HTTP; loopback needs none. Only the system file's top level

@@ -27,6 +27,15 @@ cannot block us) and its ``temp_files`` are written, mode 0600, into a
 private 0700 directory that is removed when the client exits or
 ``cleanup_after`` seconds after the start.
 
+A client named by its plan's ``title`` but without a title option of its own
+(``retitle``: TigerVNC) has its window named once it has connected, and
+:meth:`RunningClient.bring_to_front` shows a running client's window in front
+(both through ``protocols.window``, on X11; a no-op elsewhere).
+:meth:`RunningClient.let_go` leaves a client running after the launcher
+exits ("keep the desktop open"): its output, which the launcher can no longer
+read, goes to a ``cat`` of its own, so the client never writes into a pipe
+nobody reads.
+
 The plan's steps (a Windows credential for ``mstsc``) are done by a
 ``run_step`` function, ``launcher.core.wincred.run_step`` unless a test
 gives another. Pre steps run right before the start; one that fails is
@@ -61,7 +70,9 @@ from launcher.core.protocols import (
     LaunchError,
     LaunchPlan,
     Step,
+    platform_key,
     substitute,
+    window,
 )
 from launcher.core.texts import Text
 
@@ -176,11 +187,18 @@ class RunningClient:
         connect: ConnectWatch | None = None,
         on_connected: Callable[[], None] | None = None,
         undo: Callable[[], None] | None = None,
+        title: str = "",
+        retitle: bool = False,
     ) -> None:
         """``cleanup`` runs at exit, or ``cleanup_after`` seconds after the start
-        if given; ``undo`` (idempotent) at whichever of the two comes first."""
+        if given; ``undo`` (idempotent) at whichever of the two comes first.
+        ``retitle``: name the client's window ``title`` once it has connected."""
         self._process = process
         self.name = name
+        self.title = title
+        self._retitle = retitle and bool(title)
+        self._let_go = False
+        self._drain: subprocess.Popen[bytes] | None = None  # reads its output after let_go
         self._classify = classify
         self._on_exit = on_exit
         self._exit_reason = exit_reason or default_exit_reason(name)
@@ -233,6 +251,85 @@ class RunningClient:
         """Wait until the exit has been reported; False on timeout."""
         return self._done.wait(timeout)
 
+    # -- its window (X11) --------------------------------------------------------
+
+    def windows(self) -> tuple[str, ...]:
+        """The ids of the client's X11 windows; () where they cannot be asked for.
+
+        Blocking (a process): call it off the GUI thread, as the two below.
+        """
+        xdotool = _x11_tool("xdotool")
+        if xdotool is None or not self.running():
+            return ()
+        found = _run_tool(window.find_windows(xdotool, self.pid))
+        return window.window_ids(found.stdout) if found is not None else ()
+
+    def bring_to_front(self) -> bool:
+        """Show the client's window in front, with the keyboard; True if that was done.
+
+        An EWMH window manager is asked to activate it (which restores a
+        minimised window); without one it is raised and focused.
+        """
+        xdotool = _x11_tool("xdotool")
+        if xdotool is None:
+            return False
+        brought = False
+        for wid in self.windows():
+            done = _run_tool(window.activate(xdotool, wid))
+            if done is None or done.returncode != 0:
+                done = _run_tool(window.raise_and_focus(xdotool, wid))
+            brought = brought or (done is not None and done.returncode == 0)
+        log.launch.info("%s (pid %d) brought to the front: %s", self.name, self.pid, brought)
+        return brought
+
+    def _name_window(self, *, attempts: int = 30, pause: float = 0.1) -> None:
+        """Name the client's window after the desktop (it may be mapped just after
+        it connected: looked for a few times)."""
+        xprop = _x11_tool("xprop")
+        if xprop is None:
+            return
+        for _ in range(attempts):
+            found = self.windows()
+            if found:
+                for wid in found:
+                    for argv in window.set_title(xprop, wid, self.title):
+                        _run_tool(argv)
+                log.launch.info("%s (pid %d) window named %r", self.name, self.pid, self.title)
+                return
+            if self._done.wait(pause):
+                return
+        log.launch.info("%s (pid %d): no window to name", self.name, self.pid)
+
+    # -- keep it open after the launcher ------------------------------------------
+
+    def let_go(self) -> None:
+        """The launcher leaves and this client stays: stop watching for its connection,
+        and give its output a reader of its own that outlives the launcher (POSIX)."""
+        with self._lock:
+            if self._let_go:
+                return
+            self._let_go = True
+            self._stopping = True  # whatever it does from now on is not reported as ours
+        if self._connect_timer is not None:
+            self._connect_timer.cancel()
+        output = self._process.stdout
+        cat = shutil.which("cat")
+        if output is None or os.name != "posix" or cat is None or not self.running():
+            return
+        try:
+            self._drain = subprocess.Popen(
+                [cat],
+                stdin=output.fileno(),
+                stdout=subprocess.DEVNULL,
+                stderr=subprocess.DEVNULL,
+                close_fds=True,
+                start_new_session=True,
+            )
+        except OSError as e:
+            log.launch.warning("%s: nothing reads its output after we exit: %s", self.name, e)
+            return
+        log.launch.info("%s (pid %d) keeps running without the launcher", self.name, self.pid)
+
     def _timed_cleanup(self, cleanup: Callable[[], None] | None) -> None:
         if cleanup is not None:
             cleanup()
@@ -268,6 +365,10 @@ class RunningClient:
         if self._connect_timer is not None:
             self._connect_timer.cancel()
         log.launch.info("%s (pid %d) connected (%s)", self.name, self.pid, how)
+        if self._retitle:
+            threading.Thread(
+                target=self._name_window, name=f"title-{self.name}", daemon=True
+            ).start()
         if self._on_connected is not None:
             try:
                 self._on_connected()
@@ -308,6 +409,8 @@ class RunningClient:
             for raw in output:
                 self._take_line(raw.decode("utf-8", "replace").rstrip())
         code = self._process.wait()
+        if self._drain is not None:
+            self._drain.wait()  # its input ended with the client
         with self._lock:
             self._exited = True
             reason, stopping = self._reason, self._stopping
@@ -394,6 +497,31 @@ def _pre_steps(steps: tuple[Step, ...], run_step: StepRunner, name: str) -> None
         finally:
             if isinstance(step, Credential):
                 step.password.clear()
+
+
+def _x11_tool(name: str) -> str | None:
+    """``xdotool`` or ``xprop``, where this is an X11 session that has it."""
+    if not window.usable(os.environ, platform=platform_key()):
+        return None
+    return shutil.which(name)
+
+
+def _run_tool(
+    argv: tuple[str, ...], *, timeout: float = 5.0
+) -> subprocess.CompletedProcess[str] | None:
+    """Run a small X11 tool; None if it could not run (logged, never raised)."""
+    try:
+        return subprocess.run(
+            argv,
+            stdin=subprocess.DEVNULL,
+            capture_output=True,
+            text=True,
+            timeout=timeout,
+            check=False,
+        )
+    except (OSError, subprocess.TimeoutExpired) as e:
+        log.launch.info("%s failed: %s", argv[:2], e)
+        return None
 
 
 def _private_base() -> str | None:
@@ -573,4 +701,6 @@ def _start(
         connect=connect,
         on_connected=on_connected,
         undo=post.run if plan.post_steps else None,
+        title=plan.title,
+        retitle=plan.retitle,
     )

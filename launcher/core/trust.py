@@ -4,9 +4,20 @@ A broker with a certificate from a CA the system trusts needs nothing here.
 A broker with its own certificate (``rubicon-broker init``) is trusted once
 the user has compared its SHA-256 fingerprint and said yes: we keep that
 exact certificate and, from then on, accept that certificate and no other.
-A pinned broker that shows another certificate is refused, never asked
-about: that is what an attacker in the middle looks like. The errors for
-both cases belong to the broker client (``launcher.core.broker``).
+A pinned broker that shows another certificate is refused: that is what an
+attacker in the middle looks like, and also what a replaced certificate
+looks like. Two ways lead past it:
+
+- a planned rotation: the broker announces its next certificate
+  (``GET /api/v1/tls``) over the connection the pin already trusts; the pin
+  keeps it beside the current one (:meth:`PinStore.announce`), accepts
+  either, and becomes the new one alone once the broker presents it
+  (:meth:`PinStore.pin`). Nobody is asked;
+- the user compares the new fingerprint with the one the administrator gave
+  and trusts it deliberately (the window asks, behind a warning, unless the
+  admin locked ``trust_new_certificates`` off): :meth:`PinStore.pin` again.
+
+The errors for both cases belong to the broker client (``launcher.core.broker``).
 """
 
 from __future__ import annotations
@@ -16,7 +27,8 @@ import json
 import os
 import socket
 import tempfile
-from dataclasses import asdict, dataclass
+import threading
+from dataclasses import asdict, dataclass, fields
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -52,9 +64,13 @@ class Presented:
 
 @dataclass(frozen=True, slots=True)
 class Pin:
+    """The certificate trusted for one broker, and the next one it announced, if any."""
+
     fingerprint: str
     pem: str
     pinned_at: str
+    next_fingerprint: str = ""
+    next_pem: str = ""
 
 
 def fingerprint(der: bytes) -> str:
@@ -101,6 +117,8 @@ def ssl_context(pin: Pin | None) -> ssl.SSLContext:
     context.verify_mode = ssl.CERT_REQUIRED
     context.verify_flags |= ssl.VERIFY_X509_PARTIAL_CHAIN
     context.load_verify_locations(cadata=pin.pem)
+    if pin.next_pem:  # announced by the broker over this pin: a planned rotation
+        context.load_verify_locations(cadata=pin.next_pem)
     return context
 
 
@@ -110,9 +128,14 @@ class PinStore:
     def __init__(self, path: Path) -> None:
         self.path = path
         self._pins: dict[str, Pin] = {}
+        # The broker client (on a worker thread) and the window both change pins.
+        self._lock = threading.Lock()
+        known = {f.name for f in fields(Pin)}
         try:
             raw = json.loads(path.read_text(encoding="utf-8"))
-            self._pins = {o: Pin(**p) for o, p in raw.items()}
+            self._pins = {
+                o: Pin(**{k: v for k, v in p.items() if k in known}) for o, p in raw.items()
+            }
         except FileNotFoundError:
             pass
         except (OSError, ValueError, TypeError, AttributeError) as e:
@@ -121,23 +144,62 @@ class PinStore:
             log.app.warning("pin file %s unreadable (%s); no broker is pinned", path, e)
 
     def get(self, origin: str) -> Pin | None:
-        return self._pins.get(origin)
+        with self._lock:
+            return self._pins.get(origin)
 
     def pin(self, origin: str, *, pem: str) -> Pin:
+        """Trust exactly this certificate for ``origin`` from now on (and forget any other)."""
         der = ssl.PEM_cert_to_DER_cert(pem)
         pin = Pin(
             fingerprint=fingerprint(der),
             pem=pem,
             pinned_at=datetime.now(UTC).isoformat(timespec="seconds"),
         )
-        self._pins[origin] = pin
-        self._save()
-        log.app.info("pinned %s with certificate %s", origin, pin.fingerprint)
+        with self._lock:
+            before = self._pins.get(origin)
+            self._pins[origin] = pin
+            self._save()
+        if before is not None and before.fingerprint != pin.fingerprint:
+            log.app.warning(
+                "pinned %s with certificate %s instead of %s",
+                origin,
+                pin.fingerprint,
+                before.fingerprint,
+            )
+        else:
+            log.app.info("pinned %s with certificate %s", origin, pin.fingerprint)
+        return pin
+
+    def announce(self, origin: str, *, pem: str | None) -> Pin | None:
+        """Keep the broker's next certificate beside the pinned one (None: no next one).
+
+        Only for what the pinned broker itself said over a connection this pin
+        verified. Without a pin for ``origin`` nothing changes.
+        """
+        with self._lock:
+            pin = self._pins.get(origin)
+            if pin is None:
+                return None
+            next_fingerprint = fingerprint(ssl.PEM_cert_to_DER_cert(pem)) if pem else ""
+            if next_fingerprint == pin.fingerprint:  # that one is pinned already
+                next_fingerprint, pem = "", None
+            if next_fingerprint == pin.next_fingerprint:
+                return pin
+            pin = Pin(pin.fingerprint, pin.pem, pin.pinned_at, next_fingerprint, pem or "")
+            self._pins[origin] = pin
+            self._save()
+        if next_fingerprint:
+            log.app.info("%s announced its next certificate %s", origin, next_fingerprint)
+        else:
+            log.app.info("%s no longer announces a next certificate", origin)
         return pin
 
     def forget(self, origin: str) -> None:
-        if self._pins.pop(origin, None) is not None:
+        with self._lock:
+            if self._pins.pop(origin, None) is None:
+                return
             self._save()
+        log.app.info("forgot the pinned certificate of %s", origin)
 
     def _save(self) -> None:
         self.path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)

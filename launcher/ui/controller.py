@@ -12,6 +12,12 @@ Broker calls and process starts run off the GUI thread with ``tasks.run``;
 every signal is emitted on the GUI thread. When the controller (normally a
 child of its window) is destroyed, outstanding work reports to nobody.
 
+Leaving while desktops are open (the window closes, the user signs out):
+:meth:`SessionController.leave` lets their clients run on without the
+launcher (``None``: "keep it open"; their heartbeats stop, so the broker
+marks them disconnected after its timeout), or stops them and tells the
+broker ``disconnect`` or ``logoff``, off the GUI thread; ``left`` follows.
+
 Single sign-on: the sign-in password is kept in a :class:`Secret` only where
 the RDP client can take it (FreeRDP, or mstsc through a Windows credential;
 see ``launching.sso_supported``), and
@@ -88,6 +94,7 @@ class SessionController(QObject):
     client_exited = Signal(object, object)
     session_reported = Signal(str, str)  # session id, "disconnect"/"logoff" ("" if it failed)
     logged_off = Signal(object)  # Desktop
+    left = Signal(object)  # after leave(): None (kept open), "disconnect" or "logoff"
 
     def __init__(
         self,
@@ -143,13 +150,22 @@ class SessionController(QObject):
         """Whether the sign-in password is kept for single sign-on right now."""
         return self._sso is not None and not self._sso.cleared
 
+    def running(self, desktop_id: str) -> OpenedDesktop | None:
+        """The desktop opened for ``desktop_id`` while its client still runs, else None."""
+        opened = self._opened.get(desktop_id)
+        return opened if opened is not None and opened.client.running() else None
+
     def is_open(self, desktop_id: str) -> bool:
         """A client started for ``desktop_id`` still runs."""
-        running = self._opened.get(desktop_id)
-        return running is not None and running.client.running()
+        return self.running(desktop_id) is not None
 
     def opened(self) -> list[OpenedDesktop]:
         return list(self._opened.values())
+
+    def open_desktops(self) -> list[OpenedDesktop]:
+        """Desktops whose client runs and speaks for the session (not one handed to
+        another program, such as the macOS app): what leaving must decide about."""
+        return [o for o in self._opened.values() if not o.detached and o.client.running()]
 
     # -- sign in / out ---------------------------------------------------------
 
@@ -348,6 +364,55 @@ class SessionController(QObject):
             on_failure=self.failed.emit,
         )
         return True
+
+    def stop_client(self, desktop_id: str) -> None:
+        """Stop the client of ``desktop_id`` off the GUI thread; the broker is not told."""
+        opened = self._opened.pop(desktop_id, None)
+        self._stop_heartbeat(desktop_id)
+        if opened is None:
+            return
+        tasks.run(
+            self,
+            opened.client.stop,
+            on_success=lambda _: None,
+            on_failure=lambda e: log.ui.warning("could not stop %s: %s", desktop_id, e),
+        )
+
+    def leave(self, event: str | None) -> None:
+        """The user leaves the desktops that are open: ``left`` follows, on the GUI thread.
+
+        ``None``: their clients run on, also after the launcher exits; the
+        heartbeats stop, so the broker marks the sessions disconnected after its
+        timeout. ``disconnect`` or ``logoff``: the clients are stopped and the
+        broker told, off the GUI thread; a broker that cannot be told is logged
+        (its heartbeat timeout then has the last word).
+        """
+        leaving = self.open_desktops()
+        self._stop_heartbeats()
+        self._opened.clear()
+        broker = self._broker
+
+        def work() -> None:
+            for opened in leaving:
+                if event is None:
+                    opened.client.let_go()
+                    continue
+                opened.client.stop()
+                if broker is None:
+                    continue
+                try:
+                    tell_broker(broker, opened.session_id, event)
+                except (BrokerError, OSError) as e:
+                    log.ui.warning(
+                        "could not tell the broker %s for %s: %s", event, opened.session_id, e
+                    )
+
+        def failed(error: Exception) -> None:
+            log.ui.error("leaving the open desktops failed", exc_info=error)
+            self.left.emit(event)
+
+        log.ui.info("leaving %d open desktop(s): %s", len(leaving), event or "kept open")
+        tasks.run(self, work, on_success=lambda _: self.left.emit(event), on_failure=failed)
 
     # -- heartbeats and shutdown -------------------------------------------------
 

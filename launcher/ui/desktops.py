@@ -54,7 +54,7 @@ from launcher.core import catalog
 from launcher.core.catalog import Show
 from launcher.core.models import Desktop, DesktopState
 from launcher.ui.resources import icon, themed_icon
-from launcher.ui.widgets import Banner, StartingPanel
+from launcher.ui.widgets import Banner, StartingPanel, ask, ask_log_off
 
 DesktopRole = Qt.ItemDataRole.UserRole + 1
 FavouriteRole = Qt.ItemDataRole.UserRole + 2
@@ -289,7 +289,7 @@ class DesktopsPage(QWidget):
 
     connect_requested = Signal(object)  # Desktop
     connect_with_requested = Signal(object, object)  # Desktop, Protocol
-    logoff_requested = Signal(object)  # Desktop
+    logoff_requested = Signal(object)  # Desktop, after the user confirmed
     reset_requested = Signal(object)  # Desktop, after the user confirmed
     restart_requested = Signal(object)  # Desktop, after the user confirmed
     favourite_toggled = Signal(object)  # Desktop
@@ -444,9 +444,7 @@ class DesktopsPage(QWidget):
         self.connect_button.clicked.connect(
             lambda: self._emit(self.connect_requested, self.view.currentIndex())
         )
-        self.logoff_button.clicked.connect(
-            lambda: self._emit(self.logoff_requested, self.view.currentIndex())
-        )
+        self.logoff_button.clicked.connect(self._logoff_selected)
         self.refresh_button.clicked.connect(self.refresh_requested)
         self.sign_out_button.clicked.connect(self.sign_out_requested)
         self.help_button.clicked.connect(self.help_requested)
@@ -566,6 +564,14 @@ class DesktopsPage(QWidget):
         index = self.view.currentIndex()
         return index.data(DesktopRole) if index.isValid() else None
 
+    def focus_first(self) -> None:
+        """The selected desktop (the first, after a sign-in) takes the keyboard:
+        Enter opens it, the arrows move."""
+        if self.model.rowCount() and self.view.isVisibleTo(self):
+            if not self.view.currentIndex().isValid():
+                self.view.setCurrentIndex(self.model.index(0))
+            self.view.setFocus(Qt.FocusReason.OtherFocusReason)
+
     def select(self, desktop_id: str) -> None:
         for row, desktop in enumerate(self.model.desktops()):
             if desktop.id == desktop_id:
@@ -637,9 +643,9 @@ class DesktopsPage(QWidget):
             sub = menu.addMenu(self.tr("Connect with"))
             self._add_protocols(sub, desktop)
         menu.addSeparator()
-        logoff = menu.addAction(self.tr("Log off"))
+        logoff = menu.addAction(self.tr("Log off…"))
         logoff.setEnabled(can.logoff)
-        logoff.triggered.connect(lambda: self.logoff_requested.emit(desktop))
+        logoff.triggered.connect(lambda: self.confirm("logoff", desktop))
         if desktop.allow_restart:
             restart = menu.addAction(self.tr("Restart…"))
             restart.setEnabled(can.restart)
@@ -664,44 +670,57 @@ class DesktopsPage(QWidget):
         if desktop is not None:
             self.actions_menu(desktop, self.more_menu)
 
+    def _logoff_selected(self) -> None:
+        desktop = self.selected()
+        if desktop is not None and catalog.actions(desktop).logoff:
+            self.confirm("logoff", desktop)
+
     def confirm(self, action: str, desktop: Desktop) -> QMessageBox:
-        """Ask before a restart or reset; the intent is emitted on Yes."""
-        box = QMessageBox(self)
-        box.setIcon(QMessageBox.Icon.Warning)
-        if action == "reset":
-            box.setWindowTitle(self.tr("Reset %s?") % desktop.name)
-            box.setText(
-                self.tr(
-                    "Resetting turns %s off and on again at once, like pulling the plug. "
-                    "Anything not saved on it is lost."
-                )
-                % desktop.name
-            )
-            yes = box.addButton(self.tr("Reset"), QMessageBox.ButtonRole.DestructiveRole)
-        else:
-            box.setWindowTitle(self.tr("Restart %s?") % desktop.name)
-            box.setText(
-                self.tr(
-                    "Restarting asks %s to shut down and start again. Programs that are "
-                    "open are closed; save your work first."
-                )
-                % desktop.name
-            )
-            yes = box.addButton(self.tr("Restart"), QMessageBox.ButtonRole.AcceptRole)
-        cancel = box.addButton(QMessageBox.StandardButton.Cancel)
-        box.setDefaultButton(cancel)
-        box.setEscapeButton(cancel)
-        box.setAccessibleName(box.windowTitle())
-        signal = self.reset_requested if action == "reset" else self.restart_requested
+        """Ask before a log off, restart or reset; the intent is emitted on yes."""
+        signal = {
+            "logoff": self.logoff_requested,
+            "reset": self.reset_requested,
+            "restart": self.restart_requested,
+        }[action]
 
-        def done() -> None:
-            if box.clickedButton() is yes:
+        def answered(answer: str | None) -> None:
+            if answer == action:
                 signal.emit(desktop)
-            box.deleteLater()
 
-        box.finished.connect(done)
+        name = desktop.name
+        if action == "logoff":
+            box = ask_log_off(self, name=name, on_answer=answered)
+        else:
+            questions = {
+                "reset": (
+                    self.tr("Reset %s?"),
+                    self.tr(
+                        "Resetting turns %s off and on again at once, like pulling the plug. "
+                        "Anything not saved on it is lost."
+                    ),
+                    self.tr("Reset"),
+                    QMessageBox.ButtonRole.DestructiveRole,
+                ),
+                "restart": (
+                    self.tr("Restart %s?"),
+                    self.tr(
+                        "Restarting asks %s to shut down and start again. Programs that are "
+                        "open are closed; save your work first."
+                    ),
+                    self.tr("Restart"),
+                    QMessageBox.ButtonRole.AcceptRole,
+                ),
+            }
+            title, text, label, role = questions[action]
+            box = ask(
+                self,
+                title=title % name,
+                text=text % name,
+                choices=[(action, label, role)],
+                default=None,
+                on_answer=answered,
+            )
         self.confirm_box = box
-        box.open()
         return box
 
     def _context_menu(self, pos: QPoint) -> None:

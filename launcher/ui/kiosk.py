@@ -1,13 +1,17 @@
 """The kiosk window: full screen, frameless, no way out but the admin PIN.
 
 It renders :class:`launcher.core.kiosk.Kiosk` (the state machine decides
-every move) and does the work with the same :class:`SessionController` as
-the desktop window. Screens::
+every move) and does the work with the same :class:`SessionController` and
+:class:`~launcher.ui.launchflow.LaunchFlow` as the desktop window: one
+Idempotency-Key per launch, sent again while a machine powers on (a
+countdown and Cancel on "Opening …"), given up after ``start_wait_limit``.
+Screens::
 
     waiting for the network   countdown, "Try now"         broker unreachable at boot
     sign in                   the SignInPage, trimmed       server fixed by the admin
     desktops                  a plain list, Connect         idle sign-out
-    connecting                "Opening …"                   auto-connect lands here
+    connecting                "Opening …", Cancel           auto-connect lands here; idle
+                                                            sign-out until a client runs
     in session                "Your desktop is open"        the client is full screen above
     admin PIN                 Ctrl+Alt+Shift+K              the right PIN leaves kiosk mode
 
@@ -64,6 +68,7 @@ from PySide6.QtWidgets import (
     QLineEdit,
     QListWidget,
     QListWidgetItem,
+    QMessageBox,
     QProgressBar,
     QPushButton,
     QStackedWidget,
@@ -79,7 +84,6 @@ from launcher.core.broker import (
     BrokerClient,
     BrokerUnreachable,
     CertificateChanged,
-    DesktopStarting,
     OtpRequired,
     SessionExpired,
     UntrustedCertificate,
@@ -90,9 +94,11 @@ from launcher.core.models import Desktop, DesktopState, SignIn
 from launcher.core.supervisor import ClientExit
 from launcher.ui import coretext, tasks
 from launcher.ui.controller import SessionController, describe
+from launcher.ui.launchflow import LaunchFlow
+from launcher.ui.poweron import START_WAIT_LIMIT, Attempt
 from launcher.ui.resources import icon
 from launcher.ui.signin import SignInPage
-from launcher.ui.widgets import Banner
+from launcher.ui.widgets import Banner, ask_log_off
 
 ADMIN_CHORD = "Ctrl+Alt+Shift+K"
 DesktopRole = Qt.ItemDataRole.UserRole + 1
@@ -222,6 +228,9 @@ class MessagePage(QWidget):
         super().__init__(parent)
         self.heading = _title(heading)
         self.detail = _detail(detail)
+        self.countdown = _detail()
+        self.countdown.setAccessibleName(self.tr("Time until Rubicon checks again"))
+        self.countdown.hide()
         self.bar = QProgressBar()
         self.bar.setRange(0, 0)
         self.bar.setTextVisible(False)
@@ -238,7 +247,19 @@ class MessagePage(QWidget):
         row.addStretch(1)
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
-        layout.addWidget(_centred(_logo(), self.heading, self.detail, self.bar, row))
+        layout.addWidget(
+            _centred(_logo(), self.heading, self.detail, self.countdown, self.bar, row)
+        )
+
+    def set_seconds(self, seconds: int) -> None:
+        """While a machine powers on: when Rubicon asks the broker again."""
+        if seconds <= 0:
+            self.countdown.setText(self.tr("Checking now…"))
+        elif seconds == 1:
+            self.countdown.setText(self.tr("Checking again in 1 second."))
+        else:
+            self.countdown.setText(self.tr("Checking again in %d seconds.") % seconds)
+        self.countdown.show()
 
 
 class PinPage(QWidget):
@@ -426,6 +447,7 @@ class KioskDesktopsPage(QWidget):
         self.logoff_button.clicked.connect(self._logoff_selected)
         self.sign_out_button.clicked.connect(self.sign_out_requested)
         self._busy = False
+        self.confirm_box: QMessageBox | None = None
         self._update_buttons()
 
     def set_user(self, display_name: str) -> None:
@@ -487,7 +509,25 @@ class KioskDesktopsPage(QWidget):
     def _logoff_selected(self) -> None:
         desktop = self.selected()
         if desktop is not None and desktop.session is not None:
-            self.logoff_requested.emit(desktop)
+            self.confirm_logoff(desktop)
+
+    def confirm_logoff(self, desktop: Desktop) -> QMessageBox:
+        """Log off ends the user's work: asked first; ``logoff_requested`` on yes."""
+
+        def answered(answer: str | None) -> None:
+            self.confirm_box = None
+            if answer == "logoff":
+                self.logoff_requested.emit(desktop)
+
+        self.confirm_box = ask_log_off(self, name=desktop.name, on_answer=answered)
+        return self.confirm_box
+
+    def focus_first(self) -> None:
+        """The selected desktop (the first, after a sign-in) takes the keyboard: Enter opens it."""
+        if self.view.count() and self.view.isVisibleTo(self):
+            if self.view.currentRow() < 0:
+                self.view.setCurrentRow(0)
+            self.view.setFocus(Qt.FocusReason.OtherFocusReason)
 
 
 def _hide_form_row(form: QFormLayout, widget: QWidget) -> None:
@@ -551,6 +591,7 @@ class KioskWindow(QWidget):
         tick_interval: int = 1000,
         single_sign_on: bool = False,
         heartbeat_interval: float = heartbeat.DEFAULT_INTERVAL,
+        start_wait_limit: float = START_WAIT_LIMIT,
         parent: QWidget | None = None,
     ) -> None:
         super().__init__(parent)
@@ -570,11 +611,7 @@ class KioskWindow(QWidget):
         self._checking = False  # a try to reach the broker is under way
         self._pin_checking = False
         self._rendered: Screen | None = None
-        self._opening: Desktop | None = None  # what CONNECTING is opening
-        self._launch_pending = False
-        self._start_retry = QTimer(self)
-        self._start_retry.setSingleShot(True)
-        self._start_retry.timeout.connect(self._retry_start)
+        self._first_list = False  # the next list is the first after a sign-in
         self._client_factory = client_factory or (lambda url: BrokerClient(url, pins=pins))
         self.session = SessionController(
             dataclasses.replace(preferences or Preferences(), kiosk=True),
@@ -587,11 +624,20 @@ class KioskWindow(QWidget):
         self.session.sign_in_failed.connect(self._sign_in_failed)
         self.session.desktops_listed.connect(self._listed)
         self.session.failed.connect(self._failed)
-        self.session.launch_failed.connect(self._launch_failed)
-        self.session.client_started.connect(self._client_started)
         self.session.client_connected.connect(self._client_connected)
         self.session.client_exited.connect(self._client_exited)
         self.session.logged_off.connect(self._logged_off)
+        # The main window's launch flow: one key per launch, a limit, Cancel.
+        self.flow = LaunchFlow(
+            self.session, limit=start_wait_limit, longest_wait=MAX_START_WAIT, parent=self
+        )
+        self.flow.waiting.connect(self._start_waiting)
+        self.flow.tick.connect(self._start_tick)
+        self.flow.opened.connect(self._client_started)
+        self.flow.failed.connect(self._launch_failed)
+        self.flow.gave_up.connect(self._start_gave_up)
+        self.flow.cancelled.connect(self._start_cancelled)
+        self.flow.already_open.connect(self._already_open)
 
         self.waiting_page = WaitingPage()
         self.sign_in_page = SignInPage()
@@ -658,7 +704,7 @@ class KioskWindow(QWidget):
     def shutdown(self) -> None:
         """Stop everything and close for real (SIGTERM, or after the admin's exit)."""
         self.ticker.stop()
-        self._start_retry.stop()
+        self.flow.cancel_all()
         app = QApplication.instance()
         if app is not None:
             app.removeEventFilter(self)
@@ -702,6 +748,8 @@ class KioskWindow(QWidget):
             self._stay_on_top(screen not in (Screen.CONNECTING, Screen.IN_SESSION))
             if screen is Screen.SIGN_IN:
                 self.sign_in_page.focus_first_empty()
+            elif screen is Screen.DESKTOPS:
+                self.desktops_page.focus_first()
             elif screen is Screen.ADMIN_PIN:
                 self.pin_page.reset()
             log.ui.info("kiosk: %s → %s", previous, screen)
@@ -774,9 +822,8 @@ class KioskWindow(QWidget):
     def tick(self) -> None:
         """Once a second: the countdown, idle sign-out, a stale form, a stale PIN prompt."""
         now = self._clock()
-        before = self.kiosk.screen
-        self.kiosk.tick(now)
-        if before is Screen.DESKTOPS and self.kiosk.screen is Screen.SIGN_IN:
+        if self.kiosk.tick(now):
+            # On the list, or while a desktop was being opened (a machine powering on).
             log.ui.info(
                 "kiosk: signed out after %.0f s without activity", self.config.policy.idle_sign_out
             )
@@ -829,7 +876,7 @@ class KioskWindow(QWidget):
         self.desktops_page.banner.clear_message()
         self.desktops_page.set_desktops([])
         self.kiosk.signed_in(self._clock())
-        self._opening = None
+        self._first_list = True
         self._render()
         self.refresh()
 
@@ -843,12 +890,10 @@ class KioskWindow(QWidget):
         """The state machine is back on sign-in: forget everything the screen showed."""
         if self.session.current is not None:
             self.session.sign_out()
-        self._start_retry.stop()
-        self._opening = None
-        self._launch_pending = False
-        self.connecting_page.heading.setText(self.tr("Opening your desktop…"))
-        self.connecting_page.detail.clear()
-        self.connecting_page.cancel_button.hide()
+        self.flow.cancel_all()  # a launch on its way starts no client
+        if self.desktops_page.confirm_box is not None:
+            self.desktops_page.confirm_box.reject()  # the last user's question, unanswered
+        self._reset_connecting_page()
         self._clear_sign_in()
         self.desktops_page.set_desktops([])
         self.desktops_page.set_user("")
@@ -885,11 +930,15 @@ class KioskWindow(QWidget):
             self.desktops_page.set_busy(True)
 
     def _listed(self, desktops: list[Desktop]) -> None:
-        self.desktops_page.set_busy(False)
-        self.desktops_page.set_desktops(desktops)
+        page = self.desktops_page
+        page.set_busy(False)
+        page.set_desktops(desktops)
+        first, self._first_list = self._first_list, False
+        if first and self.kiosk.screen is Screen.DESKTOPS:
+            page.focus_first()  # Enter right after sign-in opens the first desktop
         wanted = self.kiosk.desktop_to_open
         auto = self.kiosk.underlying is Screen.CONNECTING and wanted
-        if not auto or self._launch_pending or self._opening is not None:
+        if not auto or self.flow.busy or self.kiosk.client_running:
             return
         match = next((d for d in desktops if d.id == wanted), None)
         if match is None:
@@ -908,49 +957,71 @@ class KioskWindow(QWidget):
             self._render()
 
     def _launch(self, desktop: Desktop) -> None:
-        self._opening = desktop
+        self._reset_connecting_page()
         self.connecting_page.heading.setText(self.tr("Opening %s…") % desktop.name)
-        self.connecting_page.detail.setText("")
-        self.connecting_page.cancel_button.hide()
-        if self.session.connect_desktop(desktop):
-            self._launch_pending = True
-        elif self.session.is_open(desktop.id):
-            # Its client still runs (it is behind us): nothing to open.
-            self.kiosk.session_started()
+        self.desktops_page.banner.clear_message()
+        if self.flow.open(desktop) is None and not self.flow.attempt(desktop.id):
+            if self.session.is_open(desktop.id):
+                return  # its client runs behind us: already_open follows
+            # Nobody signed in any more: back to where the state machine says.
+            self.kiosk.connect_failed(self._clock())
 
-    def _launch_failed(self, desktop: Desktop, error: Exception) -> None:
-        self._launch_pending = False
-        if isinstance(error, DesktopStarting) and self.kiosk.underlying is Screen.CONNECTING:
-            wait = max(1, min(error.retry_after, MAX_START_WAIT))
-            self.connecting_page.detail.setText(
-                self.tr("%s is starting. Rubicon opens it as soon as it is ready.") % desktop.name
-            )
-            self.connecting_page.cancel_button.show()
-            self._start_retry.start(wait * 1000)
-            return
+    def _reset_connecting_page(self) -> None:
+        page = self.connecting_page
+        page.heading.setText(self.tr("Opening your desktop…"))
+        page.detail.clear()
+        page.countdown.hide()
+        page.cancel_button.hide()
+
+    def _start_waiting(self, attempt: Attempt, seconds: int) -> None:
+        page = self.connecting_page
+        page.detail.setText(
+            self.tr("%s is starting. Rubicon opens it as soon as it is ready.")
+            % attempt.desktop.name
+        )
+        page.set_seconds(seconds)
+        page.cancel_button.show()
+
+    def _start_tick(self, _attempt: Attempt, seconds: int) -> None:
+        self.connecting_page.set_seconds(seconds)
+
+    def _back_to_the_list(self, message: str = "") -> None:
+        """A launch is over without a client: the list again, where idle sign-out runs."""
         self.kiosk.connect_failed(self._clock())
-        self._opening = None
+        self._reset_connecting_page()
+        if message:
+            self.desktops_page.banner.show_message(message)
+        self._render()
+        self.refresh()
+
+    def _launch_failed(self, _attempt: Attempt, error: Exception) -> None:
         if isinstance(error, SessionExpired):
+            self.kiosk.connect_failed(self._clock())
             self.sign_out("expired")
             return
-        self.desktops_page.banner.show_message(describe(error))
-        self._render()
-        self.refresh()
+        self._back_to_the_list(describe(error))
 
-    def _retry_start(self) -> None:
-        desktop = self._opening
-        if desktop is not None and self.kiosk.underlying is Screen.CONNECTING:
-            self._launch(desktop)
+    def _start_gave_up(self, attempt: Attempt) -> None:
+        self._back_to_the_list(
+            self.tr("%s did not start in time. Try again later, or ask your administrator.")
+            % attempt.desktop.name
+        )
 
     def _cancel_start(self) -> None:
-        self._start_retry.stop()
-        self.kiosk.connect_failed(self._clock())
-        self._opening = None
-        self._render()
-        self.refresh()
+        self.flow.cancel()  # _start_cancelled follows
 
-    def _client_started(self, opened: OpenedDesktop) -> None:
-        self._launch_pending = False
+    def _start_cancelled(self, _attempt: Attempt) -> None:
+        self._back_to_the_list()
+
+    def _already_open(self, opened: OpenedDesktop, _brought: bool) -> None:
+        log.ui.info("kiosk: %s is already open", opened.desktop.id)
+        self.kiosk.session_started()
+        self._render()
+
+    def _client_started(self, _attempt: Attempt, opened: OpenedDesktop) -> None:
+        self.kiosk.client_started()
+        self.connecting_page.cancel_button.hide()
+        self.connecting_page.countdown.hide()
         log.ui.info("kiosk: %s started (pid %d)", opened.desktop.id, opened.client.pid)
 
     def _client_connected(self, opened: OpenedDesktop) -> None:
@@ -960,7 +1031,6 @@ class KioskWindow(QWidget):
     def _client_exited(self, opened: OpenedDesktop | None, result: ClientExit) -> None:
         if opened is None:
             return  # stopped by us, or nobody is signed in any more
-        self._opening = None
         reason = result.reason
         event = self.config.policy.session_end_event(
             logged_off=reason is not None and reason.logged_off

@@ -9,10 +9,12 @@ When a client ends without a log off, the broker hears "disconnect" (the
 session stays, the user may reconnect), or "log off" if the client says the
 session was logged off on the desktop itself.
 
-A launch carries one Idempotency-Key per click. While the broker powers the
-machine on (202), the page shows a moving bar, a countdown to the next try
-and Cancel (``poweron.StartWaiter``); the next try sends the same key, and
-Cancel stops asking (a launch already on its way starts no client).
+Desktops are opened through a :class:`~launcher.ui.launchflow.LaunchFlow`,
+the same one the kiosk uses: one Idempotency-Key per click; while the broker
+powers the machine on (202), the page shows a moving bar, a countdown to the
+next try and Cancel; the next try sends the same key, and Cancel stops asking
+(a launch already on its way starts no client). A desktop whose client still
+runs is brought to the front instead.
 
 Settings come in layers (``core.settings.Layers``): the window reads the
 effective values and writes only the user's own choices (favourites,
@@ -22,10 +24,17 @@ link or a command line, also one handed over by a second start. Without
 ``interactive`` (``--non-interactive``) no dialog is ever shown: what would
 need one ends the run with ``run_finished(exit code, message)``.
 
+Closing the window or signing out while desktops are open asks what becomes
+of them (:meth:`MainWindow.ask_to_leave`): keep them open (their clients
+outlive the window; without heartbeats the broker counts them disconnected
+after its timeout), disconnect, or log off; the broker hears it before the
+window goes. :meth:`MainWindow.shutdown` (SIGTERM, Ctrl+C) disconnects
+without asking. Log off and Sign out ask first too.
+
 Only the sign-in page is built with the window, so that it is on screen
 sooner: the desktops page (:attr:`MainWindow.desktops_page`), the session
 controller with the broker client and the launch machinery
-(:attr:`MainWindow.session`), the power-on waiter and the dialogs are built,
+(:attr:`MainWindow.session`), the launch flow and the dialogs are built,
 and their modules imported, when first needed: at sign-in, or when a test
 or a link asks for them.
 """
@@ -40,7 +49,7 @@ from typing import TYPE_CHECKING, Any
 
 from PySide6.QtCore import Signal, qVersion
 from PySide6.QtGui import QCloseEvent, QGuiApplication, QKeySequence, QShortcut
-from PySide6.QtWidgets import QMainWindow, QStackedWidget, QWidget
+from PySide6.QtWidgets import QMainWindow, QMessageBox, QStackedWidget, QWidget
 
 from launcher.core import log
 from launcher.core.lazy import Lazy
@@ -73,6 +82,7 @@ if TYPE_CHECKING:  # loaded when first needed, after the first frame
     from launcher.ui.controller import SessionController, describe
     from launcher.ui.desktops import DesktopsPage
     from launcher.ui.diagnostics import DiagnosticsDialog
+    from launcher.ui.launchflow import LaunchFlow
     from launcher.ui.poweron import Attempt, StartWaiter
     from launcher.ui.settingsdialog import SettingsDialog
     from launcher.ui.trustdialog import TrustDialog
@@ -132,6 +142,7 @@ class MainWindow(QMainWindow):
     client_connected = Signal(object)  # OpenedDesktop
     client_exited = Signal(object)  # ClientExit
     session_reported = Signal(str, str)  # session id, "disconnect" or "logoff"
+    session_left = Signal(str)  # open desktops left: "keep", "disconnect" or "logoff"
     diagnostics_opened = Signal(object)  # DiagnosticsDialog
     sign_in_failed = Signal(object)  # the error
     otp_requested = Signal()
@@ -164,11 +175,11 @@ class MainWindow(QMainWindow):
         # What the next launch uses, until the session controller exists to hold it.
         self._preferences = options.preferences
         self.trust_dialog: TrustDialog | None = None
+        self._changed: broker.CertificateChanged | None = None  # the last one refused
         self.settings_dialog: SettingsDialog | None = None
         self.about_dialog: AboutDialog | None = None
         self._pending: StartRequest | None = None  # a link to carry out after sign-in
         self._first_list = False  # the next list is the first after a sign-in
-        self._attempts: dict[str, Attempt] = {}  # desktop id -> launch under way
         self._finished = False
         self._remember: tuple[str, str | None] | None = None  # account, password to store
         self._on_sign_in = on_sign_in
@@ -177,7 +188,12 @@ class MainWindow(QMainWindow):
         # Made when first needed: see the properties below.
         self._session: SessionController | None = None
         self._desktops_page: DesktopsPage | None = None
-        self._waiter: StartWaiter | None = None
+        self._flow: LaunchFlow | None = None
+        # Closing with desktops open: the question, what was chosen, and done.
+        self.question_box: QMessageBox | None = None
+        self._leaving: str | None = None  # "close" or "sign out" while leaving
+        self._left = False
+        self._quiet = False  # shutdown(): no question, disconnect
 
         self.sign_in_page = SignInPage()
         self.stack = QStackedWidget()
@@ -190,6 +206,7 @@ class MainWindow(QMainWindow):
         page.settings_requested.connect(self.show_settings)
         page.about_requested.connect(self.show_about)
         page.servers_changed.connect(self._servers_changed)
+        page.trust_new_requested.connect(self._trust_new_certificate)
         page.server_chosen.connect(lambda _: self.recall_password())
         self.help_shortcut = QShortcut(QKeySequence(QKeySequence.StandardKey.HelpContents), self)
         self.help_shortcut.activated.connect(self.show_diagnostics)
@@ -247,12 +264,11 @@ class MainWindow(QMainWindow):
         session.sign_in_failed.connect(self._sign_in_failed)
         session.desktops_listed.connect(self._show)
         session.failed.connect(self._failed)
-        session.launch_failed.connect(self._launch_failed)
-        session.client_started.connect(self._opened_desktop)
         session.client_connected.connect(self._client_connected)
         session.client_exited.connect(self._client_exited)
         session.session_reported.connect(self._session_reported)
         session.logged_off.connect(self._logged_off)
+        session.left.connect(self._left_desktops)
         return session
 
     def _current_preferences(self) -> Preferences:
@@ -284,7 +300,7 @@ class MainWindow(QMainWindow):
         desktops.favourite_toggled.connect(self._toggle_favourite)
         desktops.view_changed.connect(self._view_changed)
         desktops.refresh_requested.connect(self.refresh)
-        desktops.sign_out_requested.connect(self.sign_out)
+        desktops.sign_out_requested.connect(self.ask_to_sign_out)
         desktops.help_requested.connect(self.show_diagnostics)
         desktops.settings_requested.connect(self.show_settings)
         desktops.about_requested.connect(self.show_about)
@@ -293,21 +309,32 @@ class MainWindow(QMainWindow):
         return desktops
 
     @property
-    def waiter(self) -> StartWaiter:
-        """Asks again while a machine powers on; made with the first launch that waits."""
-        if self._waiter is None:
-            from launcher.ui.poweron import START_WAIT_LIMIT, StartWaiter
+    def flow(self) -> LaunchFlow:
+        """Opens desktops: start, wait while a machine powers on, cancel, reconnect
+        (the kiosk's too); made with the first launch."""
+        if self._flow is None:
+            from launcher.ui.launchflow import LaunchFlow
+            from launcher.ui.poweron import START_WAIT_LIMIT
 
             limit = self._options.start_wait_limit
-            waiter = StartWaiter(limit=START_WAIT_LIMIT if limit is None else limit, parent=self)
-            waiter.waiting.connect(self._start_waiting)
-            waiter.tick.connect(
-                lambda _a, seconds: self.desktops_page.starting.set_seconds(seconds)
+            flow = LaunchFlow(
+                self.session, limit=START_WAIT_LIMIT if limit is None else limit, parent=self
             )
-            waiter.retry.connect(self._launch)
-            waiter.gave_up.connect(self._start_gave_up)
-            self._waiter = waiter
-        return self._waiter
+            flow.asking.connect(lambda _attempt: self.desktops_page.set_busy(True))
+            flow.waiting.connect(self._start_waiting)
+            flow.tick.connect(lambda _a, seconds: self.desktops_page.starting.set_seconds(seconds))
+            flow.opened.connect(self._opened_desktop)
+            flow.failed.connect(self._launch_failed)
+            flow.gave_up.connect(self._start_gave_up)
+            flow.cancelled.connect(self._start_cancelled)
+            flow.already_open.connect(self._already_open)
+            self._flow = flow
+        return self._flow
+
+    @property
+    def waiter(self) -> StartWaiter:
+        """Asks again while a machine powers on (the flow's)."""
+        return self.flow.waiter
 
     @property
     def holds_password(self) -> bool:
@@ -337,6 +364,9 @@ class MainWindow(QMainWindow):
             page.ask_otp(_describe(error))
             self.otp_requested.emit()
             return
+        if isinstance(error, broker.CertificateChanged):
+            self._certificate_changed(error)
+            return
         if isinstance(error, broker.UntrustedCertificate) and (
             self._layers.effective().cert_policy == "system" or not self._interactive
         ):
@@ -355,10 +385,38 @@ class MainWindow(QMainWindow):
         if not self._interactive:
             self._finish(startup.ExitCode.SIGN_IN, page.banner.text())
 
-    def _ask_trust(self, presented: trust.Presented) -> None:
+    def _certificate_changed(self, error: broker.CertificateChanged) -> None:
+        """Both fingerprints in full, and "Trust the new certificate…" where allowed:
+        asked about (cert_policy "ask"), not locked off (trust_new_certificates)."""
+        effective = self._layers.effective()
+        can_trust = (
+            self._interactive
+            and self._pins is not None
+            and effective.cert_policy == "ask"
+            and effective.trust_new_certificates
+        )
+        self._changed = error if can_trust else None
+        self.sign_in_page.show_certificate_changed(
+            origin=error.presented.origin,
+            pinned=error.pinned,
+            presented=error.presented.fingerprint,
+            can_trust=can_trust,
+        )
+        if not self._interactive:
+            self._finish(startup.ExitCode.SIGN_IN, _describe(error))
+
+    def _trust_new_certificate(self) -> None:
+        """The user asked to trust the broker's new certificate: confirm, then pin it."""
+        error = self._changed
+        if error is None or self._pins is None:
+            return
+        self._ask_trust(error.presented, pinned=error.pinned)
+
+    def _ask_trust(self, presented: trust.Presented, *, pinned: str | None = None) -> None:
+        """First use, or (``pinned``) a certificate that changed: a yes pins it, signs in."""
         from launcher.ui.trustdialog import TrustDialog
 
-        dialog = TrustDialog(presented, self)
+        dialog = TrustDialog(presented, self, pinned=pinned)
         self.trust_dialog = dialog
 
         def trusted() -> None:
@@ -403,9 +461,9 @@ class MainWindow(QMainWindow):
         self.refresh()
 
     def sign_out(self) -> None:
-        if self._waiter is not None:
-            self._waiter.cancel()
-        self._attempts.clear()
+        if self._flow is not None:
+            self._flow.cancel_all()
+            self.desktops_page.starting.stop()
         self._pending = None
         self._first_list = False
         if self._session is not None:  # none yet: nobody ever signed in
@@ -550,9 +608,25 @@ class MainWindow(QMainWindow):
         return self.about_dialog
 
     def _servers_changed(self, updated: list[str]) -> None:
+        self.sign_in_page.banner.clear_message()  # about a broker that may be gone
         if not self._layers.locked("servers"):
+            self._forget_pins(before=self._layers.user.servers, after=updated)
             self._layers.user.servers = list(updated)
             self._save_settings()
+
+    def _forget_pins(self, *, before: list[str], after: list[str]) -> None:
+        """A broker removed from the list (or edited away) takes its pinned certificate
+        along, unless another address in the list leads to the same broker."""
+        pins = self._pins
+        if pins is None:
+            return
+        from launcher.core.trust import origin
+
+        kept = {origin(server) for server in after}
+        for server in before:
+            gone = origin(server)
+            if server not in after and gone not in kept:
+                pins.forget(gone)
 
     def _toggle_favourite(self, desktop: Desktop) -> None:
         server = self.session.base_url
@@ -577,6 +651,8 @@ class MainWindow(QMainWindow):
         self.desktops_page.set_busy(False)
         self.desktops_page.set_desktops(desktops)
         first, self._first_list = self._first_list, False
+        if first:
+            self.desktops_page.focus_first()  # Enter right after sign-in opens it
         self.desktops_shown.emit()
         if not first:
             return
@@ -609,45 +685,27 @@ class MainWindow(QMainWindow):
 
     def connect_desktop(self, desktop: Desktop, protocol: Protocol | None = None) -> None:
         """Open ``desktop``: one click, one Idempotency-Key for every try."""
-        if self.session.is_open(desktop.id):
-            self.desktops_page.banner.show_message(
-                self.tr("%s is already open in its own window.") % desktop.name, kind="info"
-            )
-            return
-        if desktop.id in self._attempts:
-            return  # under way, or its machine is starting
-        from launcher.ui.poweron import Attempt
-
-        if self._launch(Attempt(desktop, protocol)):
+        if self.flow.open(desktop, protocol) is not None:
             self.desktops_page.banner.show_message(
                 self.tr("Connecting to %s…") % desktop.name, kind="info"
             )
 
-    def _launch(self, attempt: Attempt) -> bool:
-        started = self.session.connect_desktop(
-            attempt.desktop,
-            attempt.protocol,
-            idempotency_key=attempt.key,
-            cancelled=attempt.cancelled,
-        )
-        if started:
-            self._attempts[attempt.desktop.id] = attempt
-            self.desktops_page.set_busy(True)
-        return started
+    def _already_open(self, opened: OpenedDesktop, brought: bool) -> None:
+        name = opened.desktop.name
+        if brought:
+            message = self.tr("%s is already open in its own window, now in front.") % name
+        else:
+            message = (
+                self.tr(
+                    "%s is already open in its own window. Switch to it with the task bar "
+                    "or Alt+Tab."
+                )
+                % name
+            )
+        self.desktops_page.banner.show_message(message, kind="info")
 
-    def _launch_failed(self, desktop: Desktop, error: Exception) -> None:
-        attempt = self._attempts.get(desktop.id)
-        if isinstance(error, launching.LaunchCancelled) or (
-            attempt is not None and attempt.cancelled.is_set()
-        ):
-            return
-        if isinstance(error, broker.DesktopStarting) and attempt is not None:
-            self.desktops_page.set_busy(False)
-            self.waiter.wait(attempt, error.retry_after)
-            return
-        self._attempts.pop(desktop.id, None)
-        if attempt is not None:
-            self.waiter.finish(attempt)
+    def _launch_failed(self, attempt: Attempt, error: Exception) -> None:
+        if self.flow.waiting_for is None:
             self.desktops_page.starting.stop()
         self._failed(error)
         if not self._interactive:
@@ -656,12 +714,13 @@ class MainWindow(QMainWindow):
     # -- a machine powering on -------------------------------------------------
 
     def _start_waiting(self, attempt: Attempt, seconds: int) -> None:
+        self.desktops_page.set_busy(False)
         self.desktops_page.banner.clear_message()
         self.desktops_page.starting.start(attempt.desktop.name)
         self.starting.emit(attempt.desktop, seconds)
 
     def _start_gave_up(self, attempt: Attempt) -> None:
-        self._attempts.pop(attempt.desktop.id, None)
+        self.desktops_page.set_busy(False)
         self.desktops_page.starting.stop()
         message = (
             self.tr("%s did not start in time. Try again later, or ask your administrator.")
@@ -673,10 +732,10 @@ class MainWindow(QMainWindow):
 
     def cancel_start(self) -> None:
         """Stop asking for the machine that powers on; no client will be started."""
-        attempt = self._waiter.cancel() if self._waiter is not None else None
-        if attempt is None:
-            return
-        self._attempts.pop(attempt.desktop.id, None)
+        if self._flow is not None:
+            self._flow.cancel()  # _start_cancelled follows
+
+    def _start_cancelled(self, attempt: Attempt) -> None:
         page = self.desktops_page
         page.starting.stop()
         page.set_busy(False)
@@ -690,12 +749,9 @@ class MainWindow(QMainWindow):
         self.start_cancelled.emit(attempt.desktop)
         self.refresh()
 
-    def _opened_desktop(self, opened: OpenedDesktop) -> None:
-        attempt = self._attempts.pop(opened.desktop.id, None)
-        if attempt is not None:
-            if self.waiter.current is attempt:
-                self.desktops_page.starting.stop()
-            self.waiter.finish(attempt)
+    def _opened_desktop(self, _attempt: Attempt, opened: OpenedDesktop) -> None:
+        if self.flow.waiting_for is None:
+            self.desktops_page.starting.stop()
         server = self.session.base_url
         if server:
             user = self._layers.user
@@ -794,6 +850,10 @@ class MainWindow(QMainWindow):
             self._bring_to_front()
         if request.empty:
             return
+        # What the last request or sign-in said is over: this one speaks for itself.
+        self.sign_in_page.banner.clear_message()
+        if self._desktops_page is not None:
+            self._desktops_page.banner.clear_message()
         current = self._session.base_url if self._session is not None else None
         if current is not None:
             if request.server and not servers.same(request.server, current):
@@ -901,15 +961,144 @@ class MainWindow(QMainWindow):
         self.diagnostics_opened.emit(dialog)
         return dialog
 
+    # -- leaving: sign out, close ------------------------------------------------
+
+    def _open_desktops(self) -> list[OpenedDesktop]:
+        return self._session.open_desktops() if self._session is not None else []
+
+    def ask_to_sign_out(self) -> QMessageBox | None:
+        """Sign out, after asking: what becomes of the open desktops, or just whether."""
+        if self._leaving is not None:
+            return None
+        if self._open_desktops():
+            return self.ask_to_leave("sign out")
+        from launcher.ui.widgets import ask
+
+        server = self.session.base_url or ""
+
+        def answered(answer: str | None) -> None:
+            self.question_box = None
+            if answer == "sign_out":
+                self.sign_out()
+
+        self.question_box = ask(
+            self,
+            title=self.tr("Sign out?"),
+            text=self.tr("Sign out of %s?") % server,
+            detail=self.tr("Your desktops stay as they are; sign in again to reach them."),
+            choices=[("sign_out", self.tr("Sign out"), QMessageBox.ButtonRole.AcceptRole)],
+            default="sign_out",
+            on_answer=answered,
+        )
+        return self.question_box
+
+    def ask_to_leave(self, leaving: str) -> QMessageBox:
+        """Ask what becomes of the open desktops before ``leaving`` ("close" or
+        "sign out"): keep them open, disconnect, log off, or Cancel."""
+        return self._leave_question(leaving, [o.desktop.name for o in self._open_desktops()])
+
+    def _leave_question(self, leaving: str, names: list[str]) -> QMessageBox:
+        from html import escape
+
+        from launcher.ui.widgets import ask
+
+        if len(names) == 1:
+            text = self.tr("%s is still open. What becomes of it?") % names[0]
+        else:
+            text = self.tr("%d desktops are still open: %s. What becomes of them?") % (
+                len(names),
+                ", ".join(names),
+            )
+        keep, disconnect, logoff = self.tr("Keep open"), self.tr("Disconnect"), self.tr("Log off")
+        said = (
+            (
+                keep,
+                self.tr(
+                    "keep working without Rubicon. After a few minutes the broker counts it "
+                    "as disconnected, and may end it after its time limit."
+                ),
+            ),
+            (disconnect, self.tr("close it; it stays yours, and Reconnect brings you back.")),
+            (logoff, self.tr("end the session; programs are closed, unsaved work is lost.")),
+        )
+        detail = "".join(f"<p><b>{escape(b)}</b>: {escape(what)}</p>" for b, what in said)
+        title = self.tr("Close Rubicon?") if leaving == "close" else self.tr("Sign out?")
+
+        def answered(answer: str | None) -> None:
+            self.question_box = None
+            if answer is not None:
+                self._leave(leaving, None if answer == "keep" else answer)
+
+        self.question_box = ask(
+            self,
+            title=title,
+            text=text,
+            detail=detail,
+            choices=[
+                ("keep", keep, QMessageBox.ButtonRole.AcceptRole),
+                ("disconnect", disconnect, QMessageBox.ButtonRole.AcceptRole),
+                ("logoff", logoff, QMessageBox.ButtonRole.DestructiveRole),
+            ],
+            default="disconnect",
+            on_answer=answered,
+        )
+        return self.question_box
+
+    def _leave(self, leaving: str, event: str | None) -> None:
+        """Keep the open desktops (None), or ``disconnect``/``logoff`` them; then go."""
+        self._leaving = leaving
+        if self._flow is not None:
+            self._flow.cancel_all()
+        if self._desktops_page is not None:
+            page = self._desktops_page
+            page.set_busy(True)
+            page.starting.stop()
+            names = ", ".join(o.desktop.name for o in self._open_desktops())
+            if event is None:
+                message = self.tr("Leaving %s open…") % names
+            elif event == "logoff":
+                message = self.tr("Logging off %s…") % names
+            else:
+                message = self.tr("Disconnecting %s…") % names
+            page.banner.show_message(message, kind="info")
+        self.session.leave(event)  # _left_desktops follows
+
+    def _left_desktops(self, event: str | None) -> None:
+        leaving, self._leaving = self._leaving, None
+        self.session_left.emit(event or "keep")
+        if leaving == "close":
+            self._left = True
+            self.close()
+        elif leaving == "sign out":
+            self.sign_out()
+
     # -- shutdown ----------------------------------------------------------
 
     def stop_clients(self) -> None:
+        """Stop every client now (blocks: tests, the end of a non-interactive run)."""
         if self._session is not None:
             self._session.stop_clients()
 
+    def shutdown(self) -> None:
+        """Close without asking (SIGTERM, Ctrl+C): open desktops are disconnected."""
+        self._quiet = True
+        self.close()
+
     def closeEvent(self, event: QCloseEvent) -> None:  # noqa: N802
-        if self._waiter is not None:
-            self._waiter.cancel()
+        if not self._left and self._open_desktops():
+            event.ignore()  # closed once the broker has heard what becomes of them
+            if self._leaving is not None:
+                return
+            if self._interactive and not self._quiet:
+                if self.question_box is None:
+                    self.ask_to_leave("close")
+                else:
+                    self.question_box.activateWindow()
+                return
+            self._leave("close", "disconnect")
+            return
+        if self._flow is not None:
+            self._flow.cancel_all()
         if self._session is not None:
             self._session.close()
         super().closeEvent(event)

@@ -284,8 +284,18 @@ class SettingsDialog(QDialog):
             s.cert_policy,
         )
         self._row(form, self.tr("&Untrusted certificates:"), self.cert_policy)
+        self.trust_new = self._check(
+            "trust_new_certificates",
+            self.tr("Let me trust a broker's &new certificate after it changes"),
+            s.trust_new_certificates,
+        )
+        form.addRow(self.trust_new)
         note = QLabel(
-            self.tr("A broker whose certificate changed after you trusted it is always refused.")
+            self.tr(
+                "A broker whose certificate changed after you trusted it is refused, and both "
+                "fingerprints are shown. Trusting the new one takes a confirmation; a change "
+                "the broker announced ahead of time needs none."
+            )
         )
         note.setWordWrap(True)
         form.addRow(note)
@@ -376,6 +386,7 @@ class SettingsDialog(QDialog):
                 clients[key] = field.text().strip()
         s.clients = clients
         s.cert_policy = str(self.cert_policy.currentData())
+        s.trust_new_certificates = self.trust_new.isChecked()
         s.remember_password = self.remember.isChecked()
         s.log_level = str(self.log_level.currentData())
         return s

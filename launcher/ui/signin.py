@@ -10,6 +10,7 @@ the broker asked for one (:meth:`ask_otp`).
 from __future__ import annotations
 
 from collections.abc import Callable
+from html import escape
 from typing import TYPE_CHECKING
 
 from PySide6.QtCore import QEvent, QObject, Signal
@@ -33,14 +34,32 @@ from launcher.core.lazy import Lazy
 from launcher.core.signin import account_name, caps_lock_from_key, clean_otp
 from launcher.ui import coretext
 from launcher.ui.resources import logo_pixmap, themed_icon
-from launcher.ui.widgets import Banner
+from launcher.ui.widgets import Banner, ask
 
 if TYPE_CHECKING:
-    from PySide6.QtWidgets import QInputDialog
+    from PySide6.QtWidgets import QInputDialog, QMessageBox
 
     from launcher.core import servers
 else:  # it loads the broker client: only when the list is edited
     servers = Lazy("launcher.core.servers")
+
+
+class _Card(QWidget):
+    """The form's column: fixed in width, and as tall as its wrapped texts need at it.
+
+    Qt does not carry a word-wrapped label's height for a width up to the
+    window's minimum size, so a long message (a changed certificate with both
+    fingerprints, a translation) was cut off: the card says its height itself.
+    """
+
+    def event(self, event: QEvent) -> bool:
+        if event.type() == QEvent.Type.LayoutRequest:
+            layout = self.layout()
+            # Without a wrapped text shown (the message went) the layout's own
+            # minimum holds again, so the window can shrink back.
+            wrapped = layout is not None and layout.hasHeightForWidth()
+            self.setMinimumHeight(layout.heightForWidth(self.width()) if wrapped else 0)
+        return super().event(event)
 
 
 class SignInPage(QWidget):
@@ -52,6 +71,7 @@ class SignInPage(QWidget):
     about_requested = Signal()
     servers_changed = Signal(list)  # the user's list after an add, edit or remove
     server_chosen = Signal(str)  # another broker picked from the list
+    trust_new_requested = Signal()  # "Trust the new certificate…" after it changed
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -59,6 +79,7 @@ class SignInPage(QWidget):
         self._servers_locked = False
         self._caps_lock: bool | None = None
         self.server_dialog: QInputDialog | None = None
+        self.remove_box: QMessageBox | None = None  # "Remove …?" while it is asked
 
         # This page is the window's first frame. It names the few Qt enum values
         # it needs (setProperty takes an enum's key as text): the first use of
@@ -128,6 +149,10 @@ class SignInPage(QWidget):
             self.tr("Keep the password in this computer's keychain, never in a file")
         )
         self.banner = Banner()
+        # Shown with the message about a broker whose certificate changed, where allowed.
+        self.trust_new_button = QPushButton(self.tr("Trust the new certificate…"))
+        self.trust_new_button.setAccessibleName(self.tr("Trust the broker's new certificate"))
+        self.trust_new_button.hide()
         self.button = QPushButton(self.tr("Sign in"))
         self.button.setDefault(True)
         self.button.setAccessibleName(self.tr("Sign in"))
@@ -165,7 +190,7 @@ class SignInPage(QWidget):
         links.addWidget(self.about_button)
         links.addStretch(1)
 
-        card = QWidget()
+        card = _Card()
         card.setFixedWidth(400)
         inner = QVBoxLayout(card)
         inner.setSpacing(12)
@@ -175,6 +200,7 @@ class SignInPage(QWidget):
         inner.addSpacing(8)
         inner.addLayout(self.form)
         inner.addWidget(self.banner)
+        inner.addWidget(self.trust_new_button)
         inner.addWidget(self.button)
         inner.addLayout(links)
 
@@ -194,12 +220,17 @@ class SignInPage(QWidget):
         self.setTabOrder(self.password, self.domain)
         self.setTabOrder(self.domain, self.otp)
         self.setTabOrder(self.otp, self.remember)
-        self.setTabOrder(self.remember, self.button)
+        self.setTabOrder(self.remember, self.trust_new_button)
+        self.setTabOrder(self.trust_new_button, self.button)
         self.setTabOrder(self.button, self.settings_button)
         self.setTabOrder(self.settings_button, self.help_button)
         self.setTabOrder(self.help_button, self.about_button)
 
         self.button.clicked.connect(self.submit)
+        self.trust_new_button.clicked.connect(self.trust_new_requested)
+        # The button speaks of the broker whose certificate changed: not of another
+        # one typed, picked, edited or left after a removal.
+        self.server.textChanged.connect(self.trust_new_button.hide)
         self.help_button.clicked.connect(self.help_requested)
         self.settings_button.clicked.connect(self.settings_requested)
         self.about_button.clicked.connect(self.about_requested)
@@ -208,7 +239,7 @@ class SignInPage(QWidget):
         self.server_box.activated.connect(self._picked)
         self.add_action.triggered.connect(lambda: self._ask_address(None))
         self.edit_action.triggered.connect(lambda: self._ask_address(self.server.text()))
-        self.remove_action.triggered.connect(self.remove_current_server)
+        self.remove_action.triggered.connect(self.ask_to_remove_server)
         self.servers_menu.aboutToShow.connect(self._update_server_actions)
         self.password.installEventFilter(self)
 
@@ -284,6 +315,31 @@ class SignInPage(QWidget):
         self.server.setText(updated[0] if updated else "")
         self.servers_changed.emit(updated)
 
+    def ask_to_remove_server(self) -> QMessageBox | None:
+        """Ask before "Remove from the list": the broker's trusted certificate goes too."""
+        current = self.server.text().strip()
+        if current not in self._servers or self._servers_locked:
+            return None
+        from PySide6.QtWidgets import QMessageBox
+
+        def answered(answer: str | None) -> None:
+            self.remove_box = None
+            if answer == "remove" and self.server.text().strip() == current:
+                self.remove_current_server()
+
+        self.remove_box = ask(
+            self,
+            title=self.tr("Remove %s?") % current,
+            text=self.tr("Remove %s from your list of brokers?") % current,
+            detail=self.tr(
+                "Rubicon also forgets the certificate it trusted for it. You can add it again."
+            ),
+            choices=[("remove", self.tr("Remove"), QMessageBox.ButtonRole.DestructiveRole)],
+            default=None,
+            on_answer=answered,
+        )
+        return self.remove_box
+
     def _change_servers(self, change: Callable[[], list[str]]) -> bool:
         if self._servers_locked:
             return False
@@ -356,6 +412,7 @@ class SignInPage(QWidget):
 
     def show_error(self, text: str) -> None:
         self.set_busy(False)
+        self.trust_new_button.hide()
         self.banner.show_message(text)
         if self.otp_requested:
             self.otp.selectAll()
@@ -364,11 +421,50 @@ class SignInPage(QWidget):
         self.password.selectAll()
         self.password.setFocus()
 
+    def show_certificate_changed(
+        self, *, origin: str, pinned: str, presented: str, can_trust: bool
+    ) -> None:
+        """The broker's certificate is not the one trusted before: both fingerprints, in
+        full, and "Trust the new certificate…" where ``can_trust`` (the settings allow it)."""
+        self.set_busy(False)
+        said = (
+            self.tr(
+                "The broker at %s presented a different certificate from the one you trusted "
+                "before. Someone may be intercepting the connection, or the certificate was "
+                "replaced. Rubicon will not connect."
+            )
+            % origin
+        )
+        if can_trust:
+            advice = self.tr(
+                "Ask your administrator whether it changed. If the new fingerprint is the "
+                "one they give you, you can trust the new certificate."
+            )
+        else:
+            advice = self.tr(
+                "Ask your administrator whether it changed: on this computer, only they can "
+                "make Rubicon trust the new certificate."
+            )
+        before, now = self.tr("Trusted before:"), self.tr("Presented now:")
+        # The fingerprints in two rows each, so that the box never cuts them (or what
+        # follows) off; selectable, to paste and compare.
+        self.banner.show_message(
+            f"<p>{escape(said)}</p>"
+            f"<p>{escape(before)}<br><tt>{_rows(pinned)}</tt></p>"
+            f"<p>{escape(now)}<br><tt>{_rows(presented)}</tt></p>"
+            f"<p>{escape(advice)}</p>"
+        )
+        self.banner.setAccessibleDescription(
+            f"{said} {before} {pinned}. {now} {presented}. {advice}"
+        )
+        self.trust_new_button.setVisible(can_trust)
+
     def reset(self) -> None:
         """Back to a fresh form: the password and the code are never kept."""
         self.password.clear()
         self.otp.clear()
         self.form.setRowVisible(self.otp, False)
+        self.trust_new_button.hide()
         self.banner.clear_message()
         self.set_busy(False)
         self.focus_first_empty()
@@ -405,6 +501,7 @@ class SignInPage(QWidget):
                 self.otp.setFocus()
                 return
         self.banner.clear_message()
+        self.trust_new_button.hide()
         self.set_busy(True)
         self.submitted.emit(server, account_name(username, self.domain.text()), password)
 
@@ -433,3 +530,10 @@ class SignInPage(QWidget):
     def _show_caps_hint(self, shown: bool) -> None:
         if shown != self.caps_lock_shown:
             self.form.setRowVisible(self.caps_hint, shown)
+
+
+def _rows(fingerprint: str) -> str:
+    """A fingerprint as two rows of 16 pairs, for rich text."""
+    pairs = [escape(p) for p in fingerprint.split(":")]
+    half = len(pairs) // 2
+    return ":".join(pairs[:half]) + ":<br>" + ":".join(pairs[half:])

@@ -1,6 +1,9 @@
-"""Small widgets shared by the pages: the message banner, the power-on panel."""
+"""Small widgets shared by the pages: the message banner, the power-on panel, a question."""
 
 from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from typing import TYPE_CHECKING
 
 from PySide6 import QtCore
 from PySide6.QtCore import Signal
@@ -15,6 +18,13 @@ from PySide6.QtWidgets import (
 )
 
 from launcher.ui.resources import is_dark
+
+if TYPE_CHECKING:  # QMessageBox when first asked: the sign-in page (the first frame) has none
+    from PySide6.QtWidgets import QMessageBox
+
+    # A choice of ask(): its key, its label, and the role that places it (and colours
+    # it on some styles: DestructiveRole for what cannot be undone).
+    Choice = tuple[str, str, QMessageBox.ButtonRole]
 
 # background, text, border; a light and a dark set, picked by the palette.
 _LIGHT = {
@@ -112,3 +122,67 @@ class StartingPanel(QFrame):
 
     def stop(self) -> None:
         self.hide()
+
+
+def ask(
+    parent: QWidget,
+    *,
+    title: str,
+    text: str,
+    detail: str = "",
+    choices: Sequence[Choice],
+    default: str | None,
+    on_answer: Callable[[str | None], None],
+) -> QMessageBox:
+    """Ask before doing something the user may regret; never blocks.
+
+    The box is window-modal and opened with ``open()``: ``on_answer`` is called
+    with the key of the choice clicked, or None for Cancel, Escape or the
+    box's close button. ``default``: the choice Enter takes; None: Cancel.
+    """
+    from PySide6.QtWidgets import QMessageBox
+
+    box = QMessageBox(parent)
+    box.setIcon(QMessageBox.Icon.Warning)
+    box.setWindowTitle(title)
+    box.setText(text)
+    if detail:
+        box.setInformativeText(detail)
+    buttons = {key: box.addButton(label, role) for key, label, role in choices}
+    cancel = box.addButton(QMessageBox.StandardButton.Cancel)
+    box.setDefaultButton(buttons[default] if default is not None else cancel)
+    box.setEscapeButton(cancel)
+    box.setAccessibleName(title)
+
+    def done() -> None:
+        clicked = box.clickedButton()
+        answer = next((key for key, button in buttons.items() if button is clicked), None)
+        box.deleteLater()
+        on_answer(answer)
+
+    box.finished.connect(done)
+    box.open()
+    return box
+
+
+def ask_log_off(
+    parent: QWidget, *, name: str, on_answer: Callable[[str | None], None]
+) -> QMessageBox:
+    """Log off ends the user's work on desktop ``name``: asked first, Cancel the default
+    (the main window and the kiosk ask the same). ``on_answer("logoff")`` on yes."""
+    from PySide6.QtWidgets import QMessageBox
+
+    tr = QtCore.QCoreApplication.translate
+    return ask(
+        parent,
+        title=tr("Questions", "Log off %s?") % name,
+        text=tr(
+            "Questions",
+            "Logging off ends your session on %s: every program on it is closed, "
+            "and anything not saved is lost.",
+        )
+        % name,
+        choices=[("logoff", tr("Questions", "Log off"), QMessageBox.ButtonRole.DestructiveRole)],
+        default=None,
+        on_answer=on_answer,
+    )

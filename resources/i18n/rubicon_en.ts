@@ -2,6 +2,27 @@
 <!DOCTYPE TS>
 <TS version="2.1" language="en" sourcelanguage="en">
 <context>
+    <name></name>
+    <message>
+        <source>Questions</source>
+        <comment>Log off %s?</comment>
+        <translation type="unfinished"></translation>
+    </message>
+    <message numerus="yes">
+        <source>Questions</source>
+        <comment>Logging off ends your session on %s: every program on it is closed, and anything not saved is lost.</comment>
+        <translation type="unfinished">
+            <numerusform></numerusform>
+            <numerusform></numerusform>
+        </translation>
+    </message>
+    <message>
+        <source>Questions</source>
+        <comment>Log off</comment>
+        <translation type="unfinished"></translation>
+    </message>
+</context>
+<context>
     <name>AboutDialog</name>
     <message>
         <source>About Rubicon</source>
@@ -209,6 +230,10 @@
     </message>
     <message>
         <source>Connect with</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Log off…</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
@@ -484,6 +509,10 @@
         <translation type="unfinished"></translation>
     </message>
     <message>
+        <source>%s did not start in time. Try again later, or ask your administrator.</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
         <source>Logged off %s.</source>
         <translation type="unfinished"></translation>
     </message>
@@ -515,11 +544,15 @@
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <source>%s is already open in its own window.</source>
+        <source>Connecting to %s…</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <source>Connecting to %s…</source>
+        <source>%s is already open in its own window, now in front.</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>%s is already open in its own window. Switch to it with the task bar or Alt+Tab.</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
@@ -566,15 +599,95 @@
         <source>Give the broker and the username.</source>
         <translation type="unfinished"></translation>
     </message>
+    <message>
+        <source>Sign out?</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Sign out of %s?</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Your desktops stay as they are; sign in again to reach them.</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Sign out</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Close Rubicon?</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Keep open</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>%s is still open. What becomes of it?</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>%d desktops are still open: %s. What becomes of them?</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Disconnect</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Log off</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>keep working without Rubicon. After a few minutes the broker counts it as disconnected, and may end it after its time limit.</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>close it; it stays yours, and Reconnect brings you back.</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>end the session; programs are closed, unsaved work is lost.</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Leaving %s open…</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Logging off %s…</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Disconnecting %s…</source>
+        <translation type="unfinished"></translation>
+    </message>
 </context>
 <context>
     <name>MessagePage</name>
+    <message>
+        <source>Time until Rubicon checks again</source>
+        <translation type="unfinished"></translation>
+    </message>
     <message>
         <source>Cancel</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <source>Stop waiting and go back</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Checking now…</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Checking again in 1 second.</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Checking again in %d seconds.</source>
         <translation type="unfinished"></translation>
     </message>
 </context>
@@ -811,7 +924,11 @@
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <source>A broker whose certificate changed after you trusted it is always refused.</source>
+        <source>Let me trust a broker&apos;s &amp;new certificate after it changes</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>A broker whose certificate changed after you trusted it is refused, and both fingerprints are shown. Trusting the new one takes a confirmation; a change the broker announced ahead of time needs none.</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
@@ -938,6 +1055,14 @@
         <translation type="unfinished"></translation>
     </message>
     <message>
+        <source>Trust the new certificate…</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Trust the broker&apos;s new certificate</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
         <source>Sign in</source>
         <translation type="unfinished"></translation>
     </message>
@@ -1002,7 +1127,43 @@
         <translation type="unfinished"></translation>
     </message>
     <message>
+        <source>Remove %s?</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Remove %s from your list of brokers?</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Rubicon also forgets the certificate it trusted for it. You can add it again.</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Remove</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
         <source>Signing in…</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>The broker at %s presented a different certificate from the one you trusted before. Someone may be intercepting the connection, or the certificate was replaced. Rubicon will not connect.</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Ask your administrator whether it changed. If the new fingerprint is the one they give you, you can trust the new certificate.</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Ask your administrator whether it changed: on this computer, only they can make Rubicon trust the new certificate.</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Trusted before:</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Presented now:</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
@@ -1072,11 +1233,51 @@
         <translation type="unfinished"></translation>
     </message>
     <message>
+        <source>Trust the new certificate?</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Trust the new certificate</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
         <source>The broker at &lt;b&gt;%s&lt;/b&gt; uses a certificate that this computer does not trust. If you trust it, Rubicon will accept this exact certificate from this broker from now on, and refuse any other.</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <source>Compare the fingerprint below with the one your administrator gave you. Trust it only if they are the same.</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>&lt;b&gt;The broker at %s now presents a different certificate from the one you trusted.&lt;/b&gt; If your administrator replaced it, trust the new one. If not, someone may be intercepting the connection: cancel, and tell your administrator.</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Compare the new fingerprint below with the one your administrator gave you. Trust it only if they are the same: Rubicon will then accept this certificate from this broker, and no longer the old one.</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Fingerprint trusted before</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>New SHA-256 fingerprint</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>I &amp;compared the new fingerprint with the one my administrator gave me</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>I compared the new fingerprint with the one my administrator gave me</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>New certificate, presented now:</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Certificate trusted before:</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
@@ -1185,7 +1386,7 @@
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <source>Ask your administrator whether the broker&apos;s certificate changed; the new fingerprint is {fingerprint}.</source>
+        <source>Ask your administrator whether the broker&apos;s certificate changed, and compare its new fingerprint. Trusted before: {pinned}. Presented now: {fingerprint}.</source>
         <comment>broker.certificate_changed.hint</comment>
         <translation type="unfinished"></translation>
     </message>

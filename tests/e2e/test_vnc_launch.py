@@ -93,6 +93,10 @@ def test_real_viewer_shows_the_desktop_and_no_secret_leaks(
             page = window.desktops_page
             qtbot.waitUntil(page.logoff_button.isEnabled, timeout=10_000)
             qtbot.mouseClick(page.logoff_button, Qt.MouseButton.LeftButton)
+            box = page.confirm_box  # log off ends the work on it: asked first
+            assert box is not None
+            [log_off] = [b for b in box.buttons() if b.text() == "Log off"]
+            log_off.click()
             qtbot.waitUntil(lambda: page.banner.text() == "Logged off Lab.", timeout=15_000)
             wait_for(lambda: not Path(f"/proc/{pid}").exists(), 10, "the viewer to stop")
         finally:

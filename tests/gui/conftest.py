@@ -5,7 +5,9 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+import shiboken6
 from PySide6.QtCore import Qt
+from PySide6.QtWidgets import QMessageBox
 from pytestqt.qtbot import QtBot
 
 from broker_stub import tls
@@ -26,6 +28,13 @@ def submit(qtbot: QtBot, page: SignInPage, url: str, *, password: str | None = N
     page.username.setText("ann")
     page.password.setText(USERS["ann"] if password is None else password)
     qtbot.mouseClick(page.button, Qt.MouseButton.LeftButton)
+
+
+def answer(box: QMessageBox | None, label: str) -> None:
+    """Click the button ``label`` of a question the window asked (``ui.widgets.ask``)."""
+    assert box is not None, "no question was asked"
+    [button] = [b for b in box.buttons() if b.text() == label]
+    button.click()
 
 
 def sign_in(qtbot: QtBot, window: MainWindow, url: str) -> None:
@@ -89,14 +98,23 @@ class WindowFactory:
         options.setdefault("settings_path", viewer_path.parent / "settings.json")
         options.setdefault("log_dir", viewer_path.parent / "logs")
         window = MainWindow(Options(**options), client_factory=self.client_factory, pins=self.pins)
-        self._qtbot.addWidget(window)
+        # pytest-qt closes it first (at teardown, before the fixtures): as SIGTERM would.
+        self._qtbot.addWidget(window, before_close_func=self._shut_down)
         window.show()
         self._windows.append(window)
         return window
 
+    def _shut_down(self, window: MainWindow) -> None:
+        """Close without a question: desktops left open are disconnected. Wait until the
+        clients are stopped and the broker told (off the GUI thread), so that nothing of
+        this test is still at work in the next one."""
+        window.shutdown()
+        self._qtbot.waitUntil(lambda: not window.isVisible(), timeout=20_000)
+
     def close_all(self) -> None:
         for window in self._windows:
-            window.close()
+            if shiboken6.isValid(window):  # pytest-qt deleted those it closed
+                self._shut_down(window)
 
 
 @pytest.fixture

@@ -222,7 +222,7 @@ def test_reconnect_reset_and_restart(
     assert labels == [
         "Reconnect",
         "Connect with",
-        "Log off",
+        "Log off…",
         "Restart…",
         "Reset…",
         "Add to favourites",

@@ -14,7 +14,7 @@ from launcher.core.broker import BrokerClient, BrokerRejected
 from launcher.core.models import DesktopState
 from launcher.core.protocols import vnc
 from launcher.ui.mainwindow import MainWindow
-from tests.gui.conftest import USERS, WindowFactory, submit
+from tests.gui.conftest import USERS, WindowFactory, answer, submit
 from tests.helpers import fake_client
 from tests.helpers.live_broker import LiveBroker
 
@@ -138,8 +138,9 @@ def test_log_off_ends_the_session_and_frees_the_machine(
     sign_in(qtbot, window, broker.url)
     connect_selected(qtbot, window)
     pid = viewer.recorded()["pid"]
+    qtbot.mouseClick(window.desktops_page.logoff_button, Qt.MouseButton.LeftButton)
     with qtbot.waitSignal(window.desktops_shown, timeout=15_000):
-        qtbot.mouseClick(window.desktops_page.logoff_button, Qt.MouseButton.LeftButton)
+        answer(window.desktops_page.confirm_box, "Log off")
     [desktop] = window.desktops_page.model.desktops()
     assert desktop.state is DesktopState.AVAILABLE
     assert desktop.session is None
@@ -166,6 +167,7 @@ def test_sign_out_returns_to_an_empty_password(
 ) -> None:
     sign_in(qtbot, window, broker.url)
     qtbot.mouseClick(window.desktops_page.sign_out_button, Qt.MouseButton.LeftButton)
+    answer(window.question_box, "Sign out")
     assert window.stack.currentWidget() is window.sign_in_page
     assert window.sign_in_page.password.text() == ""
     assert window.sign_in_page.username.text() == "ann"

@@ -26,7 +26,17 @@ def test_every_window_is_rendered_light_and_dark(tmp_path: Path) -> None:
     for name in ("sign-in", "sign-in-code", "desktops", "desktops-list", "desktops-starting"):
         assert f"{name}.png" in written
         assert f"{name}-dark.png" in written
-    for name in ("settings-general", "about", "diagnostics", "trust", "confirm-reset"):
+    for name in (
+        "settings-general",
+        "about",
+        "diagnostics",
+        "trust",
+        "confirm-reset",
+        "trust-changed",
+        "sign-in-certificate-changed",
+        "confirm-log-off",
+        "close-question",
+    ):
         assert f"{name}.png" in written
     light = QImage(str(tmp_path / "desktops.png"))
     dark = QImage(str(tmp_path / "desktops-dark.png"))

@@ -19,7 +19,7 @@ from launcher.core import log
 from launcher.core.launching import Preferences
 from launcher.core.models import Protocol
 from launcher.ui.mainwindow import MainWindow
-from tests.gui.conftest import WindowFactory
+from tests.gui.conftest import WindowFactory, answer
 from tests.helpers import fake_client
 from tests.helpers.fake_broker import FakeBroker, desktop
 
@@ -96,6 +96,8 @@ def test_the_sign_in_password_reaches_the_rdp_client_on_stdin_only(
     assert held is not None
 
     qtbot.mouseClick(window.desktops_page.sign_out_button, Qt.MouseButton.LeftButton)
+    with qtbot.waitSignal(window.session_left, timeout=10_000):
+        answer(window.question_box, "Disconnect")  # the RDP desktop is open
     assert not window.holds_password
     assert held.cleared
     window.stop_clients()

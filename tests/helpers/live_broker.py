@@ -35,6 +35,9 @@ class Machine:
 class LiveBroker:
     url: str
     database_url: str
+    # The app it serves: tests fire its scheduler (app.state.scheduler.run_once) at a time
+    # they choose, or read its database.
+    app: FastAPI | None = None
 
 
 def write_config(
@@ -81,9 +84,12 @@ def live_broker(
     users: dict[str, str],
     tls: tuple[Path, Path] | None = None,
     health_check: bool = False,
+    port: int = 0,
 ) -> Iterator[LiveBroker]:
-    """``tls``: (certificate, key) to serve HTTPS with, as ``serve`` does;
-    ``health_check``: probe consoles before handing machines out (real desktops)."""
+    """``tls``: (certificate, key) to serve HTTPS with, as ``serve`` does (a
+    ``next-cert.pem`` beside the certificate is announced, as ``serve`` does);
+    ``health_check``: probe consoles before handing machines out (real desktops);
+    ``port``: the one a broker served before (a restart), else a free one."""
     tmp_path.mkdir(parents=True, exist_ok=True)
     database_url = f"sqlite:///{tmp_path / 'broker.sqlite3'}"
     settings = BrokerSettings(
@@ -91,23 +97,26 @@ def live_broker(
         config=write_config(
             tmp_path / "pools.toml", pools, users=list(users), health_check=health_check
         ),
+        **({"tls_cert": tls[0], "tls_key": tls[1]} if tls else {}),
     )
     app = create_app(settings)
     with app.state.session_factory() as db:
         for name, password in users.items():
             set_user(db, name, password, display_name=name.title())
-    with serve(app, tls=tls) as url:
-        yield LiveBroker(url=url, database_url=database_url)
+    with serve(app, tls=tls, port=port) as url:
+        yield LiveBroker(url=url, database_url=database_url, app=app)
 
 
 @contextmanager
-def serve(app: FastAPI, *, tls: tuple[Path, Path] | None = None) -> Iterator[str]:
-    """Serve ``app`` with uvicorn on a free loopback port, its lifespan included; its URL.
+def serve(app: FastAPI, *, tls: tuple[Path, Path] | None = None, port: int = 0) -> Iterator[str]:
+    """Serve ``app`` with uvicorn on a free loopback port (or ``port``), its lifespan
+    included; its URL.
 
     For tests that build the app themselves (their own pools file and settings).
     """
     sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-    sock.bind(("127.0.0.1", 0))
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # a restart on the same port
+    sock.bind(("127.0.0.1", port))
     port = sock.getsockname()[1]
     config = uvicorn.Config(app, log_level="warning", lifespan="on")
     if tls is not None:

@@ -205,6 +205,11 @@ class LaunchPlan:
     ``repr``; so do the contents of ``temp_files`` and the password of a
     :class:`Credential` step.
 
+    ``title``: the desktop's name, which the plan gives the client's window
+    through the client's own option where it has one; ``retitle``: it has
+    none (TigerVNC), so the window is named ``title`` once the client has
+    connected, where the platform allows (``protocols.window``).
+
     ``cleanup_after``: seconds after the start at which temp files are
     removed, for clients that read them at start-up but keep running
     (``mstsc``) or hand them to another process and exit at once (macOS
@@ -216,6 +221,7 @@ class LaunchPlan:
     stdin: bytes | None = field(default=None, repr=False)
     env: Mapping[str, str] = field(default_factory=dict, repr=False)
     title: str = ""
+    retitle: bool = False
     pass_fds: tuple[bytes, ...] = field(default=(), repr=False)
     temp_files: tuple[TempFile, ...] = ()
     pre_steps: tuple[Step, ...] = ()
@@ -233,6 +239,8 @@ class LaunchPlan:
                     raise ValueError(f"argv names {match.group(0)} but the plan has {have}")
         if self.cleanup_after is not None and self.cleanup_after < 0:
             raise ValueError("cleanup_after must not be negative")
+        if self.retitle and not self.title:
+            raise ValueError("retitle needs a title")
 
 
 def substitute(

@@ -86,7 +86,12 @@ def plan(
     fullscreen: bool = False,
     title: str = "",
 ) -> LaunchPlan:
-    """The argv and stdin that open ``connection`` in ``vncviewer``."""
+    """The argv and stdin that open ``connection`` in ``vncviewer``.
+
+    vncviewer has no option for its window's title (it shows the remote
+    desktop's own name, ``root@vm - TigerVNC``): with a ``title`` the plan
+    says ``retitle``, and the window is named after the desktop once connected.
+    """
     if connection.protocol is not Protocol.VNC:
         raise ValueError(f"not a VNC connection: {connection.protocol}")
     argv = [client]
@@ -97,7 +102,7 @@ def plan(
         argv += ["-passwd", "/dev/stdin"]
         stdin = obfuscate_password(connection.password)
     argv.append(server_address(connection.host, connection.port))
-    return LaunchPlan(argv=tuple(argv), stdin=stdin, title=title)
+    return LaunchPlan(argv=tuple(argv), stdin=stdin, title=title, retitle=bool(title))
 
 
 def locate(

@@ -310,3 +310,60 @@ def test_a_doctor_run_from_the_command_line(tmp_path: Path) -> None:
     assert {c["id"]: c["status"] for c in data["checks"]}["broker"] == "fail"
     assert f"Support bundle written to {tmp_path / 'b.zip'}" in result.stderr
     assert zipfile.ZipFile(tmp_path / "b.zip").namelist()[:2] == ["report.txt", "report.json"]
+
+
+# -- the certificate the launcher pinned (issue 10 #6) ------------------------------
+
+
+def pin_file(tmp_path: Path, url: str, pem: str, *, announced: str | None = None) -> Path:
+    from launcher.core import trust
+
+    store = trust.PinStore(tmp_path / "pins.json")  # beside settings.json, as the window keeps it
+    store.pin(trust.origin(url), pem=pem)
+    if announced is not None:
+        store.announce(trust.origin(url), pem=announced)
+    return store.path
+
+
+def test_doctor_server_reports_a_certificate_that_is_not_the_pinned_one(
+    tmp_path: Path, broker_cert: tls.Certificate
+) -> None:
+    old = tls.create(tmp_path / "old", ["broker.test"])
+    env = {"PATH": "/usr/bin:/bin", "LANG": "C.UTF-8", "HOME": str(tmp_path)}
+    with https_server(broker_cert.cert.parent) as url:
+        pin_file(tmp_path, url, old.cert.read_text())
+        result = subprocess.run(
+            [sys.executable, "-m", "launcher", "doctor", "--json", "--server", url,
+             "--settings", str(tmp_path / "settings.json"), "--timeout", "5"],
+            capture_output=True,
+            text=True,
+            timeout=60,
+            env=env,
+            check=False,
+        )  # fmt: skip
+    assert result.returncode == 1, result.stderr
+    checks = {c["id"]: c for c in json.loads(result.stdout)["checks"]}
+    tls_check = checks["broker.tls"]
+    assert tls_check["status"] == "fail"
+    assert "NOT the one you trusted for this broker" in tls_check["summary"]
+    assert tls_check["details"] == {
+        "SHA-256": broker_cert.fingerprint,
+        "trusted before": old.fingerprint,
+    }
+    assert "Trust the new certificate" in tls_check["action"]
+
+
+def test_the_pinned_certificate_and_the_announced_next_one_are_fine(
+    tmp_path: Path, broker_cert: tls.Certificate
+) -> None:
+    other = tls.create(tmp_path / "other", ["broker.test"])
+    settings = settings_file(tmp_path)
+    with https_server(broker_cert.cert.parent) as url:
+        pin_file(tmp_path, url, broker_cert.cert.read_text())
+        same = doctor.build_report(settings_path=settings, server=url).by_id("broker.tls")
+        pin_file(tmp_path, url, other.cert.read_text(), announced=broker_cert.cert.read_text())
+        announced = doctor.build_report(settings_path=settings, server=url).by_id("broker.tls")
+    assert same.status is Status.OK
+    assert "the certificate you trusted for this broker on" in same.summary
+    assert announced.status is Status.OK
+    assert "new certificate it announced" in announced.summary

@@ -255,3 +255,34 @@ def test_the_kiosk_table_is_read_from_the_system_file(
 def test_a_pin_of_other_digits_is_refused() -> None:
     with pytest.raises(ValueError, match="4 to 12 digits"):
         hash_pin("١٢٣٤")  # Arabic-Indic digits
+
+
+def test_idle_sign_out_covers_opening_a_desktop_until_its_client_runs() -> None:
+    """A user who walked away while their machine powers on is signed out, so the next
+    person cannot cancel into their list; once a client runs, its end signs them out."""
+    kiosk = Kiosk(KioskPolicy(idle_sign_out=60), screen=Screen.SIGN_IN)
+    kiosk.signed_in(now=0)
+    kiosk.connect("lab", now=10)
+    assert not kiosk.tick(now=69)
+    assert kiosk.screen is Screen.CONNECTING
+    assert kiosk.tick(now=70)
+    assert (kiosk.screen, kiosk.desktop_to_open) == (Screen.SIGN_IN, None)
+
+    kiosk.signed_in(now=100)
+    kiosk.connect("lab", now=100)
+    kiosk.client_started()
+    assert not kiosk.tick(now=10_000)
+    assert kiosk.screen is Screen.CONNECTING
+    kiosk.session_ended(now=10_001)
+    assert (kiosk.screen, kiosk.client_running) == (Screen.SIGN_IN, False)
+
+
+def test_a_launch_that_failed_goes_back_to_the_list_where_idle_sign_out_runs() -> None:
+    kiosk = Kiosk(KioskPolicy(idle_sign_out=60), screen=Screen.SIGN_IN)
+    kiosk.signed_in(now=0)
+    kiosk.connect("lab", now=0)
+    kiosk.client_started()
+    kiosk.connect_failed(now=5)
+    assert kiosk.screen is Screen.DESKTOPS
+    assert kiosk.tick(now=65)
+    assert kiosk.screen is Screen.SIGN_IN
