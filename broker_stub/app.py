@@ -10,9 +10,11 @@ from typing import Any
 from fastapi import FastAPI
 
 import broker_stub
-from broker_stub import log
+from broker_stub import log, tls
 from broker_stub.api import admin, auth, desktops, health, problems, sessions
+from broker_stub.api import tls as tls_routes
 from broker_stub.api.admission import AdmissionGate
+from broker_stub.api.edge import TextGuard
 from broker_stub.api.observe import RequestObserver
 from broker_stub.auth import directory as auth_directory
 from broker_stub.backends import Backends
@@ -116,11 +118,15 @@ def create_app(
     app.state.metrics = Metrics(session_factory)
     # Added first, so it sits inside the observer, whose timing includes the wait.
     app.add_middleware(AdmissionGate, limit=request_slots(engine))
+    # Inside the observer, so a refusal is logged and counted like any other.
+    app.add_middleware(TextGuard)
     app.add_middleware(RequestObserver, metrics=app.state.metrics)
     app.state.backends = backends
     app.state.upkeep = upkeep
     app.state.scheduler = scheduler
+    # What launchers are told about the certificates: those of the pair served now.
+    app.state.tls = tls.published(None if settings.insecure_http else settings.tls_cert)
     problems.install(app)
-    for module in (auth, desktops, sessions, admin, health):
+    for module in (auth, desktops, sessions, admin, health, tls_routes):
         app.include_router(module.router)
     return app

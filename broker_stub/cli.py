@@ -122,7 +122,9 @@ def _add_init(subparsers: _Subparsers) -> None:
             "127.0.0.1 and ::1, and is valid for two years."
         ),
         epilog="example:\n"
-        "  rubicon-broker init --hostname broker.example.com --hostname 192.0.2.10",
+        "  rubicon-broker init --hostname broker.example.com --hostname 192.0.2.10\n"
+        "  rubicon-broker init --next --hostname broker.example.com   # weeks before\n"
+        "  rubicon-broker init --rotate                               # then restart serve",
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     parser.add_argument(
@@ -138,6 +140,19 @@ def _add_init(subparsers: _Subparsers) -> None:
         default=[],
         help="a name or address launchers use to reach the broker; repeat for several "
         "(default: this machine's host name)",
+    )
+    when = parser.add_mutually_exclusive_group()
+    when.add_argument(
+        "--next",
+        action="store_true",
+        help="make the NEXT key and certificate (next-key.pem, next-cert.pem): `serve` "
+        "announces it, and launchers that sign in meanwhile accept it after --rotate",
+    )
+    when.add_argument(
+        "--rotate",
+        action="store_true",
+        help="put the next key and certificate in place (the current ones are kept as "
+        "previous-*.pem); then restart `serve` on every node",
     )
     parser.add_argument(
         "--force", action="store_true", help="replace an existing key and certificate"
@@ -342,6 +357,7 @@ def _serve(args: argparse.Namespace) -> int:
     # Imported here so `users add` and --help stay quick.
     import uvicorn
 
+    from broker_stub import server
     from broker_stub.app import create_app
 
     app = _with_database(settings, lambda: create_app(settings))
@@ -358,6 +374,7 @@ def _serve(args: argparse.Namespace) -> int:
         "access_log": False,
         "ssl_certfile": cert.cert if cert else None,
         "ssl_keyfile": cert.key if cert else None,
+        **server.uvicorn_options(),
     }
     if settings.workers > 1:
         from broker_stub import workers
@@ -395,12 +412,26 @@ def _tls_certificate(settings: BrokerSettings, tls_flags: bool) -> Certificate |
 
 
 def _log_certificate(cert: Certificate) -> None:
+    from broker_stub import tls
+
     log.cli.info(
         "TLS certificate %s for %s, SHA-256 fingerprint %s",
         cert.cert,
         ", ".join(cert.names) or "(no names)",
         cert.fingerprint,
     )
+    upcoming = tls.next_path(cert.cert)
+    if upcoming.exists():
+        shown = tls.published(cert.cert)
+        if shown.next_fingerprint is None:
+            log.cli.warning("the next TLS certificate %s cannot be read; not announced", upcoming)
+        else:
+            log.cli.info(
+                "announcing the next TLS certificate %s to launchers, SHA-256 fingerprint %s; "
+                "`rubicon-broker init --rotate` puts it in place",
+                upcoming,
+                shown.next_fingerprint,
+            )
     left = cert.not_after - utcnow()
     if left < timedelta(0):
         log.cli.warning(
@@ -425,13 +456,29 @@ def _init(args: argparse.Namespace) -> int:
     from broker_stub import tls
 
     directory: Path = args.dir or config_dir()
+    if args.rotate:
+        return _rotate(directory, hostnames=args.hostname)
     hostnames: list[str] = args.hostname or _this_host()
     try:
-        cert = tls.create(directory, hostnames, force=args.force)
+        cert = tls.create(directory, hostnames, force=args.force, upcoming=args.next)
     except tls.TlsError as exc:
         raise CliError(str(exc)) from None
     except OSError as exc:
         raise CliError(f"cannot write to {directory}: {exc.strerror or exc}") from None
+    if args.next:
+        print(
+            f"Made the NEXT TLS key and self-signed certificate for {', '.join(cert.names)}, "
+            f"valid until {cert.not_after.date()}.\n"
+            f"  certificate:  {cert.cert}\n"
+            f"  private key:  {cert.key} (readable by you only)\n"
+            f"SHA-256 fingerprint of the next certificate:\n"
+            f"  {cert.fingerprint}\n"
+            "Restart `rubicon-broker serve` (every node, with a copy of both files): it keeps\n"
+            "serving the current certificate and announces this one. Launchers that pinned\n"
+            "the current one and sign in meanwhile accept this one too. Later, run\n"
+            "`rubicon-broker init --rotate` and restart `serve` again."
+        )
+        return 0
     serve_hint = "`rubicon-broker serve` uses them by default."
     if args.dir is not None and directory.resolve() != config_dir().resolve():
         serve_hint = f"Serve with: rubicon-broker serve --tls-cert {cert.cert} --tls-key {cert.key}"
@@ -443,6 +490,35 @@ def _init(args: argparse.Namespace) -> int:
         f"SHA-256 fingerprint, for launchers to pin:\n"
         f"  {cert.fingerprint}\n"
         f"{serve_hint}"
+    )
+    return 0
+
+
+def _rotate(directory: Path, *, hostnames: list[str]) -> int:
+    from broker_stub import tls
+
+    if hostnames:
+        raise CliError(
+            "--rotate takes the names of the next certificate; give --hostname with --next"
+        )
+    try:
+        cert, replaced = tls.rotate(directory)
+    except tls.TlsError as exc:
+        raise CliError(str(exc)) from None
+    except OSError as exc:
+        raise CliError(f"cannot rotate the files in {directory}: {exc.strerror or exc}") from None
+    before = (
+        f"\n  replaced:     {replaced.fingerprint} (kept as {tls.PREVIOUS}*.pem)"
+        if replaced
+        else ""
+    )
+    print(
+        f"The next TLS certificate is now the current one, valid until {cert.not_after.date()}.\n"
+        f"  certificate:  {cert.cert}\n"
+        f"  private key:  {cert.key}\n"
+        f"  fingerprint:  {cert.fingerprint}{before}\n"
+        "Restart `rubicon-broker serve` on every node. Launchers that learnt the next\n"
+        "certificate take it without a question; others show both fingerprints and ask."
     )
     return 0
 
@@ -498,7 +574,9 @@ def _users_add(args: argparse.Namespace) -> int:
     if problem:
         raise CliError(problem)
     settings = _settings(database_url=args.database_url)
-    password = _read_new_password(name, from_stdin=args.password_stdin)
+    password = _read_new_password(
+        name, from_stdin=args.password_stdin, minimum=settings.password_min_length
+    )
 
     def apply() -> bool:
         engine = make_engine(settings.effective_database_url())
@@ -572,20 +650,48 @@ def _users_totp(args: argparse.Namespace) -> int:
     return 0
 
 
-def _read_new_password(name: str, from_stdin: bool) -> str:
+# Typing a new password twice on a terminal: how many tries before giving up.
+PASSWORD_TRIES = 3
+
+
+def _read_new_password(name: str, *, from_stdin: bool, minimum: int) -> str:
+    """A new password that follows the policy: one line of stdin, or typed twice
+    on the terminal, asked again (a few times) when too short or mistyped."""
+    from broker_stub.auth.passwords import check_new_password
+    from broker_stub.domain.errors import PasswordTooShort
+
     if from_stdin:
         password = sys.stdin.readline().rstrip("\r\n")
-    else:
+        if not password:
+            raise CliError("the password is empty; nothing changed")
+        try:
+            check_new_password(password, minimum=minimum)
+        except PasswordTooShort:
+            raise CliError(_too_short(minimum) + "; nothing changed") from None
+        return password
+    for _ in range(PASSWORD_TRIES):
         try:
             password = getpass.getpass(f"New password for {name}: ")
-            again = getpass.getpass("Repeat the password: ")
+            try:
+                check_new_password(password, minimum=minimum)
+            except PasswordTooShort:
+                said = _too_short(minimum)
+                print(f"{said[:1].upper()}{said[1:]}; try again.", file=sys.stderr)
+                continue
+            if getpass.getpass("Repeat the password: ") != password:
+                print("The two passwords differ; try again.", file=sys.stderr)
+                continue
         except (EOFError, KeyboardInterrupt):
             raise CliError("no password given; nothing changed") from None
-        if password != again:
-            raise CliError("the two passwords differ; nothing changed")
-    if not password:
-        raise CliError("the password is empty; nothing changed")
-    return password
+        return password
+    raise CliError(f"no usable password after {PASSWORD_TRIES} tries; nothing changed")
+
+
+def _too_short(minimum: int) -> str:
+    return (
+        f"the password is too short: use at least {minimum} characters "
+        "(RUBICON_BROKER_PASSWORD_MIN_LENGTH)"
+    )
 
 
 def _with_database(settings: BrokerSettings, action: Callable[[], T]) -> T:

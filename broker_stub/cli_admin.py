@@ -164,7 +164,7 @@ def _usage(parser: argparse.ArgumentParser) -> int:
 
 
 def add_user_actions(actions: _Subparsers) -> None:
-    """`users list | passwd | remove | role` (cli.py has `users add` and `users totp`)."""
+    """`users list | passwd | unlock | remove | role` (cli.py has `users add` and `users totp`)."""
     p = _parser(actions, "list", "list the users", "rubicon-broker users list --role admin")
     p.add_argument("--role", choices=[r.value for r in Role], help="only users with this role")
     p.add_argument("--group", metavar="G", help="only members of this group")
@@ -174,7 +174,7 @@ def add_user_actions(actions: _Subparsers) -> None:
     p = _parser(
         actions,
         "passwd",
-        "set a new password for a user; their sign-ins stop working",
+        "set a new password for a user; their sign-ins stop working and their lock is lifted",
         "printf '%s\\n' \"$PASSWORD\" | rubicon-broker users passwd alice --password-stdin",
     )
     p.add_argument("name", metavar="NAME")
@@ -182,6 +182,15 @@ def add_user_actions(actions: _Subparsers) -> None:
         "--password-stdin", action="store_true", help="read the password as one line from stdin"
     )
     p.set_defaults(func=_users_passwd)
+
+    p = _parser(
+        actions,
+        "unlock",
+        "lift a user's sign-in lock after too many failed sign-ins",
+        "rubicon-broker users unlock alice",
+    )
+    p.add_argument("name", metavar="NAME")
+    p.set_defaults(func=_users_unlock)
 
     p = _parser(
         actions,
@@ -233,9 +242,23 @@ def _users_list(args: argparse.Namespace) -> int:
 def _users_passwd(args: argparse.Namespace) -> int:
     from broker_stub.domain import accounts
 
-    password = _read_new_password(args.name, from_stdin=args.password_stdin)
+    settings = _settings(database_url=args.database_url)
+    password = _read_new_password(
+        args.name, from_stdin=args.password_stdin, minimum=settings.password_min_length
+    )
     run(args, lambda db: accounts.set_password(db, admin_here(), args.name, password))
     print(f"Set a new password for {args.name!r}; their earlier sign-ins no longer work.")
+    return 0
+
+
+def _users_unlock(args: argparse.Namespace) -> int:
+    from broker_stub.domain import accounts
+
+    was_locked = run(args, lambda db: accounts.unlock_user(db, admin_here(), args.name))
+    if was_locked:
+        print(f"Unlocked {args.name!r}; they can sign in again.")
+    else:
+        print(f"{args.name!r} was not locked; their failed sign-ins are forgotten.")
     return 0
 
 

@@ -351,6 +351,9 @@ def add_demo_user(database_url: str, workdir: Path) -> None:
             timeout=COMMAND_TIMEOUT,
             cwd=workdir,
             check=False,
+            # The demo's published password is shorter than a real site's minimum;
+            # its database lives only as long as the demo.
+            env={**os.environ, "RUBICON_BROKER_PASSWORD_MIN_LENGTH": str(len(DEMO_PASSWORD))},
         )
     except subprocess.TimeoutExpired:
         raise DemoError(f"adding user {DEMO_USER!r} took over {COMMAND_TIMEOUT:.0f}s") from None

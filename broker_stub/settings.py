@@ -125,6 +125,13 @@ class BrokerSettings(BaseSettings):
         description="Failed sign-ins from one client address within lockout_window "
         "that block that address for lockout_duration.",
     )
+    password_min_length: int = Field(
+        default=8,
+        ge=1,
+        le=1024,
+        description="The fewest characters a new local password may have (users add, "
+        "users passwd, the admin API). Existing passwords keep working.",
+    )
     ldap: LdapSettings = Field(default_factory=LdapSettings)
     tls_cert: Path = Field(
         default_factory=lambda: config_dir() / TLS_CERT_FILE,

@@ -35,7 +35,7 @@ def _text(description: str) -> Any:
     )
 
 
-@router.get("/audit", responses=problems.responses(400, 401, 403, 422))
+@router.get("/audit", responses=problems.PAGED)
 def audit_events(
     db: DbSession,
     since: Annotated[

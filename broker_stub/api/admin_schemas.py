@@ -24,7 +24,7 @@ PoolId = Annotated[str, Field(min_length=1, max_length=64, pattern=names.POOL_ID
 # Printable text: control characters have no business in a name shown to people.
 DisplayName = Annotated[str, Field(min_length=1, max_length=200, pattern=rf"^[^{names.CONTROL}]+$")]
 # Same cap as sign-in: a huge password would be a huge hashing job.
-Password = Annotated[str, Field(min_length=1, max_length=1024)]
+Password = Annotated[str, Field(min_length=1, max_length=1024, pattern=names.TEXT_PATTERN)]
 Role = Literal["user", "admin"]
 EntitlementKind = Literal["user", "group"]
 SessionState = Literal["pending", "active", "disconnected", "ended"]
@@ -67,6 +67,11 @@ class NewPassword(_Request):
 
 class NewRole(_Request):
     role: Role
+
+
+class Unlocked(BaseModel):
+    username: str
+    was_locked: bool = Field(description="False if the account was not locked.")
 
 
 class GroupOut(BaseModel):
@@ -135,9 +140,9 @@ class NewMachine(_Request):
     mac: Annotated[str, Field(pattern=r"^[0-9A-Fa-f]{2}([:-][0-9A-Fa-f]{2}){5}$")] | None = Field(
         default=None, description="For Wake-on-LAN."
     )
-    password: Annotated[str, Field(min_length=1, max_length=255)] | None = Field(
-        default=None, description="The console password; VNC uses at most 8 characters."
-    )
+    password: (
+        Annotated[str, Field(min_length=1, max_length=255, pattern=names.TEXT_PATTERN)] | None
+    ) = Field(default=None, description="The console password; VNC uses at most 8 characters.")
 
 
 class PoolOut(BaseModel):

@@ -29,7 +29,7 @@ def _out(info: admin_sessions.SessionInfo) -> AdminSessionOut:
     return AdminSessionOut.model_validate(info, from_attributes=True)
 
 
-@router.get("/sessions", responses=problems.responses(400, 401, 403, 422))
+@router.get("/sessions", responses=problems.PAGED)
 def list_sessions(
     db: DbSession,
     user: Annotated[Username | None, Query(description="Only this user's.")] = None,

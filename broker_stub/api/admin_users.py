@@ -19,8 +19,10 @@ from broker_stub.api.admin_schemas import (
     NewPassword,
     NewRole,
     Role,
+    Unlocked,
 )
-from broker_stub.api.deps import DbSession
+from broker_stub.api.deps import DbSession, Settings
+from broker_stub.auth.passwords import check_new_password
 from broker_stub.db import models
 from broker_stub.domain import accounts, names, paging
 
@@ -38,7 +40,7 @@ def _out(info: accounts.UserInfo) -> AccountOut:
     return AccountOut.model_validate(info, from_attributes=True)
 
 
-@router.get("/users", responses=problems.responses(400, 401, 403, 422))
+@router.get("/users", responses=problems.PAGED)
 def list_users(
     db: DbSession,
     limit: Limit = paging.DEFAULT_LIMIT,
@@ -58,8 +60,14 @@ def list_users(
 
 
 @router.post("/users", status_code=201, responses=problems.responses(401, 403, 409, 422))
-def create_user(body: NewAccount, db: DbSession, admin: AdminActor) -> AccountOut:
-    """Add a local user with a password; groups that do not exist yet are made."""
+def create_user(
+    body: NewAccount, db: DbSession, admin: AdminActor, settings: Settings
+) -> AccountOut:
+    """Add a local user with a password; groups that do not exist yet are made.
+
+    422 `password_too_short` below the broker's password_min_length.
+    """
+    check_new_password(body.password, minimum=settings.password_min_length)
     info = accounts.create_user(
         db,
         admin,
@@ -92,11 +100,21 @@ def delete_user(username: UsernamePath, db: DbSession, admin: AdminActor) -> Res
     responses=problems.responses(401, 403, 404, 422),
 )
 def set_password(
-    username: UsernamePath, body: NewPassword, db: DbSession, admin: AdminActor
+    username: UsernamePath, body: NewPassword, db: DbSession, admin: AdminActor, settings: Settings
 ) -> Response:
-    """Set a new local password; the user's tokens stop working."""
+    """Set a new local password; the user's tokens stop working and their
+    sign-in lock is lifted. 422 `password_too_short` below the broker's
+    password_min_length."""
+    check_new_password(body.password, minimum=settings.password_min_length)
     accounts.set_password(db, admin, username, body.password)
     return Response(status_code=204)
+
+
+@router.post("/users/{username}/unlock", responses=problems.responses(401, 403, 404, 422))
+def unlock_user(username: UsernamePath, db: DbSession, admin: AdminActor) -> Unlocked:
+    """Lift the user's sign-in lock (account_locked) and forget their failed
+    sign-ins. A blocked network address stays blocked."""
+    return Unlocked(username=username, was_locked=accounts.unlock_user(db, admin, username))
 
 
 @router.put("/users/{username}/role", responses=problems.responses(401, 403, 404, 409, 422))

@@ -8,7 +8,8 @@ down, bugs).
 from __future__ import annotations
 
 import http
-from collections.abc import Mapping
+import inspect
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 from fastapi import FastAPI, Request
@@ -16,9 +17,10 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from sqlalchemy.exc import OperationalError
 from starlette.exceptions import HTTPException
+from starlette.routing import Match
 
 from broker_stub import log
-from broker_stub.api.schemas import FieldError, Problem, ValidationProblem
+from broker_stub.api.schemas import FieldError, InvalidCursorProblem, Problem, ValidationProblem
 from broker_stub.domain.errors import BrokerError
 
 MEDIA_TYPE = "application/problem+json"
@@ -54,7 +56,12 @@ async def _broker_error(_request: Request, exc: Exception) -> JSONResponse:
     if exc.status == 401:
         # HTTP wants a challenge with every 401.
         headers["WWW-Authenticate"] = "Bearer"
-    return problem_response(exc.status, exc.code, exc.title, exc.detail, headers or None)
+    extra: dict[str, Any] = {}
+    if exc.status == 422:
+        # Every 422 lists where the request is wrong (ValidationProblem's `errors`).
+        fault: Mapping[str, Any] | None = getattr(exc, "fault", None)
+        extra["errors"] = [FieldError.model_validate(fault).model_dump()] if fault else []
+    return problem_response(exc.status, exc.code, exc.title, exc.detail, headers or None, **extra)
 
 
 # FastAPI's words when a body is not even text (not UTF-8): the same fault as
@@ -67,22 +74,48 @@ async def _http_error(request: Request, exc: Exception) -> JSONResponse:
     if exc.status_code == 400 and exc.detail == _UNPARSABLE_BODY:
         fault = {"loc": ("body",), "msg": "The body is not UTF-8 JSON", "type": "json_invalid"}
         return await _validation_error(request, RequestValidationError([fault]))
+    headers = exc.headers
+    if exc.status_code == 405:
+        headers = {**(headers or {}), "Allow": ", ".join(_allowed_methods(request))}
     phrase = http.HTTPStatus(exc.status_code).phrase
     code, title, detail = _HTTP_PROBLEMS.get(
         exc.status_code,
         (phrase.lower().replace(" ", "_").replace("-", "_"), phrase, f"{phrase}."),
     )
-    return problem_response(exc.status_code, code, title, detail, exc.headers)
+    return problem_response(exc.status_code, code, title, detail, headers)
+
+
+# The methods a 405 may name; the broker's routes use no others.
+_METHODS = ("GET", "POST", "PUT", "PATCH", "DELETE")
+
+
+def _allowed_methods(request: Request) -> list[str]:
+    """Every method some route at this path takes. Starlette's 405 names only
+    those of the first route that matched the path (GET /users, not POST /users).
+    Asked of the router per method: routers nest, so no flat list of routes."""
+    return sorted(
+        method
+        for method in _METHODS
+        if any(
+            route.matches({**request.scope, "method": method})[0] == Match.FULL
+            for route in request.app.router.routes
+        )
+    )
 
 
 async def _validation_error(_request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, RequestValidationError)
+    return invalid_request(exc.errors())
+
+
+def invalid_request(faults: Sequence[Mapping[str, Any]]) -> JSONResponse:
+    """422 invalid_request, listing where the request is wrong (pydantic's errors)."""
     # Only location, message and type: the offending input may be a password.
     errors = [
         FieldError(
             loc=list(err.get("loc", ())), msg=str(err.get("msg", "")), type=str(err.get("type", ""))
         )
-        for err in exc.errors()
+        for err in faults
     ]
     first = errors[0] if errors else None
     where = f" ({'.'.join(str(p) for p in first.loc)}: {first.msg})" if first else ""
@@ -127,15 +160,28 @@ def install(app: FastAPI) -> None:
     app.add_exception_handler(Exception, _unexpected_error)
 
 
-def responses(*statuses: int) -> dict[int | str, dict[str, Any]]:
-    """OpenAPI entries for the problem statuses a route can answer with."""
-    return {
-        status: {
-            "model": ValidationProblem if status == 422 else Problem,
-            "description": http.HTTPStatus(status).phrase,
-        }
-        for status in statuses
-    }
+def responses(
+    *statuses: int, models: Mapping[int, type[Problem]] | None = None
+) -> dict[int | str, dict[str, Any]]:
+    """OpenAPI entries for the problem statuses a route can answer with;
+    `models` names a narrower problem model (its codes, its docstring) for a status."""
+    out: dict[int | str, dict[str, Any]] = {}
+    for status in statuses:
+        phrase = http.HTTPStatus(status).phrase
+        model = (models or {}).get(status)
+        if model is None:
+            out[status] = {
+                "model": ValidationProblem if status == 422 else Problem,
+                "description": phrase,
+            }
+        else:
+            said = " ".join((inspect.getdoc(model) or "").split())
+            out[status] = {"model": model, "description": f"{phrase}. {said}".strip()}
+    return out
+
+
+# What a paged admin list (limit, cursor) answers with.
+PAGED = responses(400, 401, 403, 422, models={400: InvalidCursorProblem})
 
 
 def fix_openapi_media_types(schema: dict[str, Any]) -> None:

@@ -7,8 +7,12 @@ from typing import Literal
 
 from pydantic import BaseModel, Field
 
+from broker_stub.domain import names
+
 
 class LoginRequest(BaseModel):
+    # No pattern: text that cannot be a username or password (a NUL, say) is a
+    # failed sign-in (401), not a malformed request; see auth.signin.
     username: str = Field(min_length=1, max_length=128)
     # The cap keeps a huge body from turning into a huge hashing job.
     password: str = Field(min_length=1, max_length=1024)
@@ -60,7 +64,10 @@ class DesktopList(BaseModel):
 
 class LaunchRequest(BaseModel):
     protocol: str | None = Field(
-        default=None, max_length=16, description="Omit for the pool's default."
+        default=None,
+        max_length=16,
+        pattern=names.TEXT_PATTERN,
+        description="Omit for the pool's default.",
     )
 
 
@@ -112,6 +119,15 @@ class Problem(BaseModel):
     status: int
     detail: str
     code: str
+
+
+class InvalidCursorProblem(Problem):
+    """`invalid_cursor`: the `cursor` is not one this broker handed out for this
+    list; start again from the first page."""
+
+    code: Literal["invalid_cursor"] = Field(
+        description="The one problem code a paged list answers 400 with."
+    )
 
 
 class FieldError(BaseModel):

@@ -17,6 +17,8 @@ from concurrent.futures import ThreadPoolExecutor
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 
+from broker_stub.domain.errors import PasswordTooShort
+
 # OWASP's argon2id minimum: 19 MiB of memory, 2 passes, 1 lane.
 _hasher = PasswordHasher(time_cost=2, memory_cost=19456, parallelism=1)
 CONCURRENT_HASHES = (
@@ -24,6 +26,17 @@ CONCURRENT_HASHES = (
 )
 # Its threads start with the first hash.
 _workers = ThreadPoolExecutor(CONCURRENT_HASHES, thread_name_prefix="argon2")
+
+
+def check_new_password(password: str, *, minimum: int) -> None:
+    """Raise PasswordTooShort if a new local password breaks the site's policy
+    (settings.password_min_length).
+
+    Only a length: rules about character classes make people write their
+    passwords down. Passwords set before keep working.
+    """
+    if len(password) < minimum:
+        raise PasswordTooShort(minimum)
 
 
 def hash_password(password: str) -> str:

@@ -2,12 +2,18 @@
 
 1. A blocked address (too_many_attempts) or locked account (account_locked)
    is refused at once, before any password is checked (broker_stub.auth.lockout).
+   So is a sign-in that would take the account or address past its limit
+   counting the checks under way: the attempt is reserved before its check.
 2. The password: a local user with a password is checked here and nowhere
    else; anyone else goes to LDAP when it is configured, and the user's row
    and LDAP groups are brought up to date from the directory.
 3. A user enrolled in TOTP must send a code too: none is otp_required (not a
    failure: the launcher asks for the code and tries again), a wrong or used
    one is invalid_otp.
+
+Before all this, a username, password or code with a control character (a
+NUL, say) is invalid_credentials at once: no user has one, and it is never
+stored (PostgreSQL could not store a NUL).
 
 A wrong password, an unknown username and a wrong code count as failures
 for lockout. A directory that cannot be reached is directory_unavailable and
@@ -21,9 +27,11 @@ from datetime import datetime
 
 from sqlalchemy.orm import Session
 
+from broker_stub import log
 from broker_stub.auth import lockout, totp, users
 from broker_stub.auth.directory import Directory, DirectoryRefused
 from broker_stub.db.models import User
+from broker_stub.domain import names
 from broker_stub.domain.errors import InvalidCredentials, InvalidOtp, OtpRequired
 from broker_stub.settings import BrokerSettings
 
@@ -47,15 +55,25 @@ def sign_in(
     directory: Directory | None = None,
 ) -> SignedIn:
     """The signed-in user, or a BrokerError saying why not (see the module docstring)."""
+    if not all(names.is_text(part) for part in (username, password, otp or "")):
+        # No user has such a name or password, and the database could not
+        # store it (PostgreSQL refuses NUL): refused before it gets there.
+        log.auth.info("sign-in refused: control characters in the username, password or code")
+        raise InvalidCredentials()
     lockout.check(db, username, address, now)
+    policy = lockout.Policy.from_settings(settings)
+    attempt = lockout.reserve(db, policy, username, address, now)
     try:
         user, source = _first_factor(db, directory, username, password, address, now)
         mfa = _second_factor(db, user, otp, address, now)
     except (InvalidCredentials, InvalidOtp) as exc:
-        policy = lockout.Policy.from_settings(settings)
-        blocked = lockout.record_failure(db, policy, username, address, now)
+        blocked = lockout.record_failure(db, policy, attempt, now)
         raise (blocked or exc) from None
-    lockout.forget_failures(db, username)
+    except BaseException:
+        # No code yet, the directory down, a fault: the attempt counts for nothing.
+        lockout.release(db, attempt)
+        raise
+    lockout.forget_failures(db, attempt)
     users.record_sign_in(db, user, address, detail={"source": source, "mfa": mfa}, at=now)
     db.commit()
     return SignedIn(user=user, mfa=mfa)

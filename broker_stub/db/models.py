@@ -372,6 +372,9 @@ class LoginFailure(Base):
     scope "user": key is the casefolded username as typed (known or not);
     scope "address": key is the client's address. broker_stub.auth.lockout
     counts the rows in a sliding window and deletes them when they expire.
+    A sign-in reserves its rows (`pending`) before its password is checked:
+    they count towards the limit while the check runs, and become failures
+    (or go, after a good sign-in) when it ends.
     """
 
     __tablename__ = "login_failures"
@@ -381,6 +384,7 @@ class LoginFailure(Base):
     scope: Mapped[str] = mapped_column(String(8))
     key: Mapped[str] = mapped_column(String(255))
     at: Mapped[datetime] = mapped_column(index=True)
+    pending: Mapped[bool] = mapped_column(default=False, server_default=false())
 
 
 class LoginBlock(Base):

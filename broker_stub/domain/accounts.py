@@ -15,6 +15,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from broker_stub import log
+from broker_stub.auth import lockout
 from broker_stub.auth.passwords import hash_password
 from broker_stub.db.models import Group, Membership, Role, Token, User
 from broker_stub.domain import admin_sessions, audit, paging
@@ -193,7 +194,8 @@ def save_user(
 
 
 def set_password(db: Session, admin: Admin, username: str, password: str) -> None:
-    """Give the user a new local password and sign them out everywhere."""
+    """Give the user a new local password, sign them out everywhere, and lift
+    their sign-in lock (a reset is how a locked-out user gets back in)."""
     user = find(db, username)
     user.password_hash = hash_password(password)
     # Whoever knew the old password may hold a token from it.
@@ -203,9 +205,30 @@ def set_password(db: Session, admin: Admin, username: str, password: str) -> Non
         .where(Token.user_id == user.id, Token.revoked_at.is_(None))
         .values(revoked_at=admin.clock()),
     )
-    admin.record(db, audit.USER_PASSWORD, f"user:{username}", {"tokens_revoked": revoked})
+    unlocked = lockout.unlock(db, username)
+    admin.record(
+        db,
+        audit.USER_PASSWORD,
+        f"user:{username}",
+        {"tokens_revoked": revoked, "unlocked": unlocked},
+    )
     db.commit()
     log.domain.info("%s set a new password for %r", admin.name, username)
+
+
+def unlock_user(db: Session, admin: Admin, username: str) -> bool:
+    """Lift the user's sign-in lock and forget their failed sign-ins; True if
+    they were locked. Audited either way: someone asked."""
+    find(db, username)
+    # An expired lock no longer counts as one, though unlock() clears it too.
+    unlocked = lockout.locked_until(db, username, admin.clock()) is not None
+    lockout.unlock(db, username)
+    admin.record(db, audit.USER_UNLOCK, f"user:{username}", {"was_locked": unlocked})
+    db.commit()
+    log.domain.info(
+        "%s unlocked %r%s", admin.name, username, "" if unlocked else " (was not locked)"
+    )
+    return unlocked
 
 
 def _other_admins(db: Session, user: User) -> int:

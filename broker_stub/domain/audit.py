@@ -47,6 +47,8 @@ USER_UPDATE: Final = "admin.user.update"
 USER_DELETE: Final = "admin.user.delete"
 USER_PASSWORD: Final = "admin.user.password"  # noqa: S105 (an action name)
 USER_ROLE: Final = "admin.user.role"
+# The account's sign-in lock lifted by hand; detail: was_locked.
+USER_UNLOCK: Final = "admin.user.unlock"
 # TOTP enrolled (a new secret, `replaced` if there was one) or turned off; never the secret.
 USER_TOTP_ENROL: Final = "admin.user.totp_enrol"
 USER_TOTP_REMOVE: Final = "admin.user.totp_remove"

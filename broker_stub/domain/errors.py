@@ -31,6 +31,7 @@
     ├── PoolNotDedicated            409 pool_not_dedicated (unassign: a floating pool)
     ├── InvalidMachine              400 invalid_machine
     ├── LastAdmin                   409 last_admin
+    ├── PasswordTooShort            422 password_too_short (the site's minimum length)
     ├── InvalidCursor               400 invalid_cursor
     ├── NoMachineAvailable          409 no_machine_available
     ├── MachineUnavailable          409 machine_unavailable (your dedicated machine)
@@ -435,6 +436,24 @@ class LastAdmin(BrokerError):
             f'"{username}" is the only administrator left. Make another user an '
             "administrator first, so somebody can still manage the broker."
         )
+
+
+class PasswordTooShort(BrokerError):
+    code = "password_too_short"
+    status = 422
+    title = "Password too short"
+
+    def __init__(self, minimum: int) -> None:
+        super().__init__(
+            f"The new password is too short: this broker wants at least {minimum} "
+            "characters. Choose a longer one."
+        )
+        # Where, as every 422 says (the problem's `errors`).
+        self.fault: Mapping[str, object] = {
+            "loc": ["body", "password"],
+            "msg": f"Shorter than {minimum} characters",
+            "type": "password_too_short",
+        }
 
 
 class InvalidCursor(BrokerError):

@@ -21,6 +21,12 @@ CONTROL: Final = r"\x00-\x1f\x7f-\x9f"
 _SPACE = r"\x20\u00a0\u1680\u2000-\u200b\u2028\u2029\u202f\u205f\u3000\ufeff"
 _EDGE = rf"[^/{CONTROL}{_SPACE}]"
 _INNER = rf"[^/{CONTROL}]"
+# Any text the broker takes in (a password, a filter, a console password):
+# no control characters. pydantic also refuses a lone surrogate (from JSON's
+# "\ud800") in a field with a pattern: neither database can store one, and
+# PostgreSQL cannot store NUL.
+TEXT_PATTERN: Final = rf"^[^{CONTROL}]*$"
+_NOT_TEXT = re.compile(rf"[{CONTROL}\ud800-\udfff]")
 USERNAME_PATTERN: Final = rf"^{_EDGE}+$"
 NAME_PATTERN: Final = rf"^{_EDGE}({_INNER}*{_EDGE})?$"
 # A pool id goes into URLs, rubicon:// links, `rubicon --desktop ID` and clone
@@ -54,3 +60,8 @@ def name_problem(kind: str, name: str) -> str | None:
             "control characters or '/', and no spaces at either end"
         )
     return None
+
+
+def is_text(value: str) -> bool:
+    """True if `value` has no control character and no lone surrogate (TEXT_PATTERN)."""
+    return _NOT_TEXT.search(value) is None

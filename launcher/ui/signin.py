@@ -58,7 +58,7 @@ class _Card(QWidget):
             # Without a wrapped text shown (the message went) the layout's own
             # minimum holds again, so the window can shrink back.
             wrapped = layout is not None and layout.hasHeightForWidth()
-            self.setMinimumHeight(layout.heightForWidth(self.width()) if wrapped else 0)
+            self.setMinimumHeight(layout.heightForWidth(self.width()) if layout and wrapped else 0)
         return super().event(event)
 
 

@@ -28,6 +28,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import httpx2
 import pytest
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
@@ -39,6 +40,7 @@ from broker_stub.app import create_app
 from broker_stub.auth.users import set_user
 from broker_stub.db.models import User
 from broker_stub.settings import BrokerSettings
+from tests.helpers.live_broker import serve
 from tests.helpers.pools_file import to_toml
 
 PoolSpec = dict[str, Any]
@@ -94,10 +96,15 @@ USERS: dict[str, UserSpec] = {
 
 @dataclass
 class Broker:
-    """An app built by create_app, a TestClient on it, and the site it serves."""
+    """An app built by create_app, a client of it, and the site it serves.
+
+    The client is a TestClient (in-process ASGI), or for a broker made with
+    ``live=True`` an httpx client of uvicorn serving the app on loopback:
+    real HTTP, for what only a real server shows (parsing, concurrency).
+    """
 
     app: FastAPI
-    client: TestClient
+    client: httpx2.Client
     settings: BrokerSettings
     users: dict[str, UserSpec]
 
@@ -171,12 +178,15 @@ def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
 def make_broker(
     database_url: str, write_config: Callable[..., Path]
 ) -> Iterator[Callable[..., Broker]]:
-    """Build a broker on an empty database: make_broker(pools=..., users=..., **settings)."""
+    """Build a broker on an empty database:
+    make_broker(pools=..., users=..., live=False, **settings)."""
     with ExitStack() as stack:
 
         def make(
             pools: list[PoolSpec] | None = None,
             users: dict[str, UserSpec] | None = None,
+            *,
+            live: bool = False,
             **settings: Any,
         ) -> Broker:
             users = USERS if users is None else users
@@ -193,7 +203,12 @@ def make_broker(
             with app.state.session_factory() as db:
                 for name, spec in users.items():
                     set_user(db, name, spec.password, spec.display_name, spec.groups)
-            client = stack.enter_context(TestClient(app))
+            client: httpx2.Client
+            if live:
+                url = stack.enter_context(serve(app))
+                client = stack.enter_context(httpx2.Client(base_url=url, timeout=30))
+            else:
+                client = stack.enter_context(TestClient(app))
             return Broker(app=app, client=client, settings=config, users=users)
 
         yield make

@@ -104,34 +104,99 @@ def test_users_add_again_changes_the_password(
         check_login(db_url, "erin", "first-pw")
 
 
-def test_users_add_asks_twice(db_url: str, monkeypatch: pytest.MonkeyPatch) -> None:
-    answers: Iterator[str] = iter(["typed-pw", "typed-pw"])
+def type_in(monkeypatch: pytest.MonkeyPatch, *answers: str) -> list[str]:
+    """Answer getpass's prompts with `answers`, in turn; the prompts it showed."""
+    left: Iterator[str] = iter(answers)
     prompts: list[str] = []
 
     def fake_getpass(prompt: str = "") -> str:
         prompts.append(prompt)
-        return next(answers)
+        return next(left)
 
     monkeypatch.setattr(getpass, "getpass", fake_getpass)
+    return prompts
+
+
+def test_users_add_asks_twice(db_url: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    prompts = type_in(monkeypatch, "typed-pw", "typed-pw")
 
     assert cli.main(["users", "add", "gina", "--database-url", db_url]) == 0
     assert len(prompts) == 2
     assert check_login(db_url, "gina", "typed-pw")[0] == "gina"
 
 
-def test_users_add_mismatch(
+def test_users_add_asks_again_after_a_mismatch(
+    db_url: str, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    type_in(monkeypatch, "one-password", "other-password", "good-password", "good-password")
+
+    assert cli.main(["users", "add", "gina", "--database-url", db_url]) == 0
+
+    assert capsys.readouterr().err == "The two passwords differ; try again.\n"
+    assert check_login(db_url, "gina", "good-password")[0] == "gina"
+
+
+def test_users_add_asks_again_for_a_short_password(
+    db_url: str, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """The policy: 8 characters at least by default; a shorter one is not even
+    asked for twice."""
+    prompts = type_in(monkeypatch, "five5", "seven-7", "eight-88", "eight-88")
+
+    assert cli.main(["users", "add", "gina", "--database-url", db_url]) == 0
+
+    assert prompts == ["New password for gina: "] * 3 + ["Repeat the password: "]
+    err = capsys.readouterr().err.splitlines()
+    assert (
+        err
+        == [
+            "The password is too short: use at least 8 characters "
+            "(RUBICON_BROKER_PASSWORD_MIN_LENGTH); try again."
+        ]
+        * 2
+    )
+    assert check_login(db_url, "gina", "eight-88")[0] == "gina"
+
+
+def test_users_add_gives_up_after_three_tries(
     db_url: str,
     tmp_path: Path,
     monkeypatch: pytest.MonkeyPatch,
     capsys: pytest.CaptureFixture[str],
 ) -> None:
-    answers = iter(["one-pw", "other-pw"])
-    monkeypatch.setattr(getpass, "getpass", lambda prompt="": next(answers))
+    type_in(monkeypatch, "one-password", "other-password", "short", "one-password", "other")
 
     assert cli.main(["users", "add", "gina", "--database-url", db_url]) == 2
 
-    assert "differ" in one_error_line(capsys)
+    assert capsys.readouterr().err.splitlines()[-1] == (
+        "rubicon-broker: no usable password after 3 tries; nothing changed"
+    )
     assert not (tmp_path / "cli.sqlite3").exists()  # nothing was touched
+
+
+def test_users_add_short_password_from_stdin(
+    db_url: str, stdin: Callable[[str], None], capsys: pytest.CaptureFixture[str]
+) -> None:
+    stdin("five5\n")
+
+    assert cli.main(["users", "add", "erin", "--password-stdin", "--database-url", db_url]) == 2
+    assert one_error_line(capsys) == (
+        "rubicon-broker: the password is too short: use at least 8 characters "
+        "(RUBICON_BROKER_PASSWORD_MIN_LENGTH); nothing changed"
+    )
+
+
+def test_the_minimum_password_length_is_a_setting(
+    db_url: str, stdin: Callable[[str], None], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("RUBICON_BROKER_PASSWORD_MIN_LENGTH", "12")
+    stdin("eleven-1234\n")
+    assert cli.main(["users", "add", "erin", "--password-stdin", "--database-url", db_url]) == 2
+
+    monkeypatch.setenv("RUBICON_BROKER_PASSWORD_MIN_LENGTH", "5")
+    stdin("five5\n")
+    assert cli.main(["users", "add", "erin", "--password-stdin", "--database-url", db_url]) == 0
+    assert check_login(db_url, "erin", "five5")[0] == "erin"
 
 
 def test_users_add_empty_password(
@@ -156,7 +221,7 @@ def test_users_add_bad_name(
 def test_users_add_database_unreachable(
     tmp_path: Path, stdin: Callable[[str], None], capsys: pytest.CaptureFixture[str]
 ) -> None:
-    stdin("pw\n")
+    stdin("long-enough-pw\n")
     url = f"sqlite:///{tmp_path / 'missing-dir' / 'x.sqlite3'}"
 
     assert cli.main(["users", "add", "erin", "--password-stdin", "--database-url", url]) == 2
@@ -168,7 +233,7 @@ def test_users_add_database_unreachable(
 def test_database_password_is_masked_in_errors(
     stdin: Callable[[str], None], capsys: pytest.CaptureFixture[str]
 ) -> None:
-    stdin("pw\n")
+    stdin("long-enough-pw\n")
     url = "postgresql+nosuchdriver://rubicon:Db-s3cret@localhost/rubicon"
 
     assert cli.main(["users", "add", "erin", "--password-stdin", "--database-url", url]) == 2

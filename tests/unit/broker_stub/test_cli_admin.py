@@ -85,7 +85,7 @@ def site(run: Run, tmp_path: Path) -> None:
     path = tmp_path / "site.toml"
     path.write_text(SITE)
     assert run("apply", str(path))[0] == 0
-    assert run("users", "add", "alice", "--password-stdin", stdin="alice-pw\n")[0] == 0
+    assert run("users", "add", "alice", "--password-stdin", stdin="alice-Secret-1\n")[0] == 0
 
 
 @pytest.fixture
@@ -97,7 +97,9 @@ def client(db_url: str, site: None) -> Iterator[TestClient]:
 
 
 def launch(client: TestClient, pool: str = "engineering") -> str:
-    login = client.post("/api/v1/auth/login", json={"username": "alice", "password": "alice-pw"})
+    login = client.post(
+        "/api/v1/auth/login", json={"username": "alice", "password": "alice-Secret-1"}
+    )
     headers = {"Authorization": f"Bearer {login.json()['token']}"}
     reply = client.post(f"/api/v1/desktops/{pool}/launch", headers=headers)
     assert reply.status_code == 200, reply.text
@@ -139,11 +141,11 @@ def test_apply_with_a_mistake_in_the_file(run: Run, tmp_path: Path) -> None:
 
 @pytest.mark.usefixtures("site")
 def test_users(run: Run) -> None:
-    added = run("users", "add", "root", "--admin", "--password-stdin", stdin="root-pw\n")
+    added = run("users", "add", "root", "--admin", "--password-stdin", stdin="root-Secret-0\n")
     table = run("users", "list")
     as_json = run("users", "list", "--role", "admin", "--json")
     role = run("users", "role", "alice", "admin")
-    passwd = run("users", "passwd", "alice", "--password-stdin", stdin="new-pw\n")
+    passwd = run("users", "passwd", "alice", "--password-stdin", stdin="new-Secret-1\n")
     removed = run("users", "remove", "alice")
 
     assert added[1] == "Added user 'root'.\n"
@@ -163,7 +165,7 @@ def test_users(run: Run) -> None:
     ]
     assert role[1] == "'alice' is now an admin.\n"
     assert passwd[1].startswith("Set a new password for 'alice'")
-    assert "new-pw" not in passwd[1] + passwd[2]
+    assert "new-Secret-1" not in passwd[1] + passwd[2]
     assert removed[1] == "Removed user 'alice'.\n"
     assert [r.split() for r in run("users", "list")[1].splitlines()[1:]] == [
         ["root", "root", "admin", "-", "local"]
@@ -174,7 +176,7 @@ def test_users(run: Run) -> None:
 def test_refusals_are_one_line_and_exit_1(run: Run) -> None:
     unknown = run("users", "role", "zed", "admin")
     no_group = run("groups", "remove", "nope")
-    run("users", "add", "root", "--admin", "--password-stdin", stdin="root-pw\n")
+    run("users", "add", "root", "--admin", "--password-stdin", stdin="root-Secret-0\n")
     last_admin = run("users", "remove", "root")
 
     assert unknown[0] == no_group[0] == last_admin[0] == 1
@@ -272,7 +274,7 @@ def test_machines_unassign(run: Run, db_url: str, tmp_path: Path) -> None:
     path = tmp_path / "site.toml"
     path.write_text(SITE.replace("[[groups]]", DESIGN + "[[groups]]"))
     assert run("apply", str(path))[0] == 0
-    assert run("users", "add", "alice", "--password-stdin", stdin="alice-pw\n")[0] == 0
+    assert run("users", "add", "alice", "--password-stdin", stdin="alice-Secret-1\n")[0] == 0
     app = create_app(BrokerSettings(database_url=db_url, scheduler=False))
     with TestClient(app) as client:
         session_id = launch(client, "design")
@@ -347,3 +349,14 @@ def test_users_totp_is_audited_without_the_secret(run: Run) -> None:
     for secret in secrets:
         assert secret not in events[1]
         assert secret.lower() not in events[1].lower()
+
+
+@pytest.mark.usefixtures("site")
+def test_users_passwd_follows_the_password_policy(run: Run) -> None:
+    status, out, err = run("users", "passwd", "alice", "--password-stdin", stdin="five5\n")
+
+    assert (status, out) == (2, "")
+    assert err == (
+        "rubicon-broker: the password is too short: use at least 8 characters "
+        "(RUBICON_BROKER_PASSWORD_MIN_LENGTH); nothing changed\n"
+    )

@@ -17,6 +17,7 @@ from datetime import timedelta
 from pathlib import Path
 
 import httpx
+import httpx2
 import pytest
 from fastapi.testclient import TestClient
 from httpx2 import Response
@@ -48,7 +49,7 @@ def broker(make_broker: Callable[..., Broker], clock: FakeClock) -> Broker:
     return broker
 
 
-def login(client: TestClient, username: str, password: str) -> Response:
+def login(client: httpx2.Client, username: str, password: str) -> Response:
     return client.post(LOGIN, json={"username": username, "password": password})
 
 
@@ -334,3 +335,112 @@ def test_two_broker_processes_share_the_lock(
         assert reply.status_code == 429
         assert reply.json()["code"] == "account_locked"
         assert 0 < int(reply.headers["retry-after"]) <= 300
+
+
+# Concurrent guesses: the lock holds however many arrive at once
+
+BURST = 40
+WAIT_S = 30
+
+
+class HeldChecks:
+    """Counts the broker's password checks (argon2 verifications) and holds
+    each one until release(), so a test can send more while they run."""
+
+    def __init__(self, real: Callable[[str, str], bool]) -> None:
+        self._real = real
+        self._changed = threading.Condition()
+        self._released = threading.Event()
+        self.started = 0
+
+    def __call__(self, password_hash: str, password: str) -> bool:
+        with self._changed:
+            self.started += 1
+            self._changed.notify_all()
+        if not self._released.wait(timeout=WAIT_S):
+            raise TimeoutError("the test never released the password checks")
+        return self._real(password_hash, password)
+
+    def wait_for(self, condition: Callable[[], bool], what: str) -> None:
+        with self._changed:
+            if not self._changed.wait_for(condition, timeout=WAIT_S):
+                pytest.fail(f"waited {WAIT_S} s for {what}; {self.started} checks started")
+
+    def poke(self) -> None:
+        """Something the waiter watches changed (a reply came)."""
+        with self._changed:
+            self._changed.notify_all()
+
+    def release(self) -> None:
+        self._released.set()
+
+
+@pytest.fixture
+def held_checks(monkeypatch: pytest.MonkeyPatch) -> Iterator[HeldChecks]:
+    from broker_stub.auth import users
+
+    checks = HeldChecks(users.verify_password)
+    monkeypatch.setattr(users, "verify_password", checks)
+    yield checks
+    checks.release()  # a failed test must not leave request threads waiting
+
+
+def wrong_password_events(broker: Broker) -> int:
+    return sum(
+        1
+        for e in audit_actions(broker, audit.SIGN_IN_FAILED)
+        if e.detail.get("reason") == "wrong_password"
+    )
+
+
+@pytest.mark.parametrize("nodes", [1, 2])
+def test_a_burst_of_guesses_checks_at_most_five_passwords(
+    make_broker: Callable[..., Broker], clock: FakeClock, held_checks: HeldChecks, nodes: int
+) -> None:
+    """40 wrong passwords at once, on one node or spread over two: 5 are checked,
+    and the right password sent in the middle of the burst gets no token."""
+    # Over real HTTP: uvicorn runs each request on its own thread, as in production.
+    brokers = [make_broker(live=True) for _ in range(nodes)]
+    for broker in brokers:
+        broker.app.state.clock = clock
+    replies: dict[int, Response] = {}
+
+    def guess(i: int) -> None:
+        replies[i] = login(brokers[i % nodes].client, "alice", f"wrong-{i}")
+        held_checks.poke()
+
+    with ThreadPoolExecutor(BURST + 1) as pool:
+        guesses = [pool.submit(guess, i) for i in range(BURST)]
+        try:
+            # Five checks run (held); every other guess must be answered
+            # meanwhile, without a check of its own.
+            held_checks.wait_for(
+                lambda: (
+                    held_checks.started > 5
+                    or (held_checks.started == 5 and len(replies) == BURST - 5)
+                ),
+                "5 password checks under way and the other guesses answered",
+            )
+            assert held_checks.started == 5
+            for reply in replies.values():
+                assert_problem(reply, 429, "account_locked")
+
+            # The account's owner signs in now, while the five are being checked.
+            right = pool.submit(login, brokers[-1].client, "alice", ALICE_PASSWORD)
+            assert_problem(right.result(timeout=WAIT_S), 429, "account_locked")
+        finally:
+            held_checks.release()
+        for future in guesses:
+            future.result(timeout=WAIT_S)
+
+    statuses = [replies[i].status_code for i in range(BURST)]
+    assert statuses.count(401) == 4  # the five checked: four wrong, the fifth locks
+    assert statuses.count(429) == BURST - 4
+    assert held_checks.started == 5
+    assert wrong_password_events(brokers[0]) == 5
+    assert len(audit_actions(brokers[0], audit.ACCOUNT_LOCKED)) == 1
+    assert audit_actions(brokers[0], audit.SIGN_IN) == []
+    for broker in brokers:
+        assert_problem(login(broker.client, "alice", ALICE_PASSWORD), 429, "account_locked")
+    clock.advance(minutes=5)
+    assert login(brokers[0].client, "alice", ALICE_PASSWORD).status_code == 200

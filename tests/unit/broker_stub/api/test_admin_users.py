@@ -123,7 +123,9 @@ def test_create_user_then_sign_in(broker: Broker) -> None:
 
 def test_create_existing_user(broker: Broker) -> None:
     reply = broker.client.post(
-        f"{API}/users", json={"username": "alice", "password": "x"}, headers=admin_headers(broker)
+        f"{API}/users",
+        json={"username": "alice", "password": "long-enough-1"},
+        headers=admin_headers(broker),
     )
 
     problem = assert_problem(reply, 409, "user_exists")

@@ -115,15 +115,20 @@ def test_api_conforms_to_its_schema(app: Any) -> None:
     assert known_seen == set(KNOWN), f"fixed, take out of KNOWN: {set(KNOWN) - known_seen}"
 
 
-def _fuzz(app: Any, strategy: Any) -> None:
-    @given(case=strategy)
-    @settings(
-        max_examples=EXAMPLES,
+def quick(examples: int) -> settings:
+    """Few examples, the same on every machine, no example database."""
+    return settings(
+        max_examples=examples,
         deadline=None,
         derandomize=True,
         database=None,
         suppress_health_check=list(HealthCheck),
     )
+
+
+def _fuzz(app: Any, strategy: Any) -> None:
+    @given(case=strategy)
+    @quick(EXAMPLES)
     def run(case: Any) -> None:
         user = "root" if case.path.startswith("/api/v1/admin") else "alice"
         headers = {"Authorization": f"Bearer {token_for(app, user)}"}
