@@ -8,7 +8,7 @@ countdown and Cancel on "Opening …"), given up after ``start_wait_limit``.
 Screens::
 
     waiting for the network   countdown, "Try now"         broker unreachable at boot
-    sign in                   the SignInPage, trimmed       server fixed by the admin
+    sign in                   the SignInPage, kiosk=True    server fixed by the admin
     desktops                  a plain list, Connect         idle sign-out
     connecting                "Opening …", Cancel           auto-connect lands here; idle
                                                             sign-out until a client runs
@@ -60,8 +60,6 @@ from PySide6.QtGui import (
 )
 from PySide6.QtWidgets import (
     QApplication,
-    QCheckBox,
-    QFormLayout,
     QHBoxLayout,
     QLabel,
     QLayout,
@@ -530,49 +528,6 @@ class KioskDesktopsPage(QWidget):
             self.view.setFocus(Qt.FocusReason.OtherFocusReason)
 
 
-def _hide_form_row(form: QFormLayout, widget: QWidget) -> None:
-    """Hide the row of ``form`` whose field is ``widget`` or holds it in a nested layout."""
-
-    def holds(layout: QLayout | None) -> bool:
-        if layout is None:
-            return False
-        for index in range(layout.count()):
-            item = layout.itemAt(index)
-            if item is not None and (item.widget() is widget or holds(item.layout())):
-                return True
-        return False
-
-    for row in range(form.rowCount()):
-        item = form.itemAt(row, QFormLayout.ItemRole.FieldRole)
-        if item is not None and (item.widget() is widget or holds(item.layout())):
-            form.setRowVisible(row, False)
-            return
-
-
-def trim_sign_in_page(page: SignInPage, server: str) -> None:
-    """Make the shared sign-in page a kiosk's: no settings, help or keeping anything.
-
-    With ``server`` (the admin's broker) its row is hidden and filled in.
-    """
-    form = page.findChild(QFormLayout)
-    for name in ("settings_button", "help_button", "about_button"):
-        button = getattr(page, name, None)
-        if isinstance(button, QWidget):
-            button.hide()
-    remember = getattr(page, "remember", None)
-    if isinstance(remember, QCheckBox):
-        remember.setChecked(False)
-        if form is not None:
-            _hide_form_row(form, remember)
-        remember.hide()
-    if server:
-        page.server.setText(server)
-        page.server.setReadOnly(True)
-        box = getattr(page, "server_box", None)
-        if form is not None:
-            _hide_form_row(form, box if isinstance(box, QWidget) else page.server)
-
-
 class KioskWindow(QWidget):
     """Renders the kiosk state machine; does the work with a :class:`SessionController`."""
 
@@ -640,8 +595,7 @@ class KioskWindow(QWidget):
         self.flow.already_open.connect(self._already_open)
 
         self.waiting_page = WaitingPage()
-        self.sign_in_page = SignInPage()
-        trim_sign_in_page(self.sign_in_page, config.server)
+        self.sign_in_page = SignInPage(fixed_server=config.server, kiosk=True)
         self.desktops_page = KioskDesktopsPage()
         self.connecting_page = MessagePage(self.tr("Opening your desktop…"), busy=True)
         self.session_page = MessagePage(

@@ -4,7 +4,8 @@ It emits intents and renders what the window tells it; it never talks to
 the broker. ``submitted(server, account, password)`` carries the account
 name with the domain put in (``DOMAIN\\user``); :meth:`otp` and
 :attr:`remember` say the rest. The one-time code field appears only when
-the broker asked for one (:meth:`ask_otp`).
+the broker asked for one (:meth:`ask_otp`). The kiosk's sign-in is this
+page made with ``kiosk=True`` (and ``fixed_server``, the admin's broker).
 """
 
 from __future__ import annotations
@@ -73,7 +74,12 @@ class SignInPage(QWidget):
     server_chosen = Signal(str)  # another broker picked from the list
     trust_new_requested = Signal()  # "Trust the new certificate…" after it changed
 
-    def __init__(self, parent: QWidget | None = None) -> None:
+    def __init__(
+        self, parent: QWidget | None = None, *, fixed_server: str = "", kiosk: bool = False
+    ) -> None:
+        """``fixed_server``: the admin's broker, filled in and its row hidden.
+        ``kiosk``: nothing kept or opened from here (no remember me, no settings,
+        help or about)."""
         super().__init__(parent)
         self._servers: list[str] = []
         self._servers_locked = False
@@ -242,6 +248,16 @@ class SignInPage(QWidget):
         self.remove_action.triggered.connect(self.ask_to_remove_server)
         self.servers_menu.aboutToShow.connect(self._update_server_actions)
         self.password.installEventFilter(self)
+        if kiosk:
+            for button in (self.settings_button, self.help_button, self.about_button):
+                button.hide()
+            self.remember.setChecked(False)
+            self.form.setRowVisible(self.remember, False)
+            self.remember.hide()
+        if fixed_server:
+            self.server.setText(fixed_server)
+            self.server.setReadOnly(True)
+            self.form.setRowVisible(server_row, False)
 
     def _label(self, text: str, buddy: QWidget) -> QLabel:
         label = QLabel(text)

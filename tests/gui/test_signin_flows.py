@@ -19,6 +19,7 @@ from broker_stub.auth import totp
 from broker_stub.db.models import User
 from launcher.core.settings import Layers, SystemConfig
 from launcher.ui.mainwindow import MainWindow
+from launcher.ui.signin import SignInPage
 from tests.gui.conftest import USERS, WindowFactory
 from tests.helpers.fake_broker import FakeBroker, desktop
 from tests.helpers.live_broker import LiveBroker
@@ -204,6 +205,24 @@ def test_the_domain_goes_before_the_username(
 
 def test_the_domain_field_is_hidden_by_default(window: MainWindow) -> None:
     assert window.sign_in_page.domain.isHidden()
+
+
+def test_the_page_made_for_a_kiosk_with_a_fixed_broker(qtbot: QtBot) -> None:
+    page = SignInPage(fixed_server="https://broker.test", kiosk=True)
+    qtbot.addWidget(page)
+    page.show()
+    assert page.server.text() == "https://broker.test"
+    assert page.server.isReadOnly()
+    for widget in (page.server_box, page.servers_button, page.remember):
+        assert not widget.isVisibleTo(page)
+    for button in (page.settings_button, page.help_button, page.about_button):
+        assert not button.isVisibleTo(page)
+    assert not page.remember.isChecked()
+    plain = SignInPage()
+    qtbot.addWidget(plain)
+    plain.show()
+    for widget in (plain.server_box, plain.remember, plain.settings_button, plain.help_button):
+        assert widget.isVisibleTo(plain)
 
 
 def press(widget: object, key: Qt.Key, text: str, shift: bool = False) -> None:
