@@ -42,7 +42,8 @@ import httpx
 from launcher import __version__
 from launcher.core import log, settings, trust
 from launcher.core.broker import normalize_url
-from launcher.core.protocols import LaunchError, platform_key, rdp, spice, vnc
+from launcher.core.protocols import LaunchError, platform_key, spice, vnc
+from launcher.core.protocols.rdp import freerdp, macos, mstsc
 from launcher.core.redact import redact
 
 __all__ = [
@@ -223,7 +224,7 @@ def _remote_viewer_version(path: str, run: Runner, timeout: float) -> tuple[str 
 def _freerdp_version(path: str, run: Runner, timeout: float) -> tuple[str | None, str]:
     if sys.platform.startswith("linux") and not os.environ.get("DISPLAY"):
         return None, "xfreerdp opens the X display even to print its version; DISPLAY is not set"
-    found = rdp.detect_freerdp_version(run([path, "--version"], timeout))
+    found = freerdp.detect_version(run([path, "--version"], timeout))
     return (".".join(map(str, found)) if found else None), ""
 
 
@@ -262,7 +263,7 @@ def _client_specs(system: str, clients: Mapping[str, str]) -> list[_ClientSpec]:
     if system == "windows":
         specs.append(
             _ClientSpec(
-                "mstsc", "RDP client (mstsc)", lambda o: rdp.locate_mstsc(override=o), _no_version
+                "mstsc", "RDP client (mstsc)", lambda o: mstsc.locate(override=o), _no_version
             )
         )
     elif system == "macos":
@@ -270,7 +271,7 @@ def _client_specs(system: str, clients: Mapping[str, str]) -> list[_ClientSpec]:
             _ClientSpec(
                 "rdp-app",
                 "RDP client (Windows App)",
-                lambda o: rdp.locate_macos_app(override=o),
+                lambda o: macos.locate(override=o),
                 _app_version,
             )
         )
@@ -279,7 +280,7 @@ def _client_specs(system: str, clients: Mapping[str, str]) -> list[_ClientSpec]:
             _ClientSpec(
                 "xfreerdp",
                 "RDP client (FreeRDP)",
-                lambda o: rdp.locate_freerdp(platform=system, override=o),
+                lambda o: freerdp.locate(platform=system, override=o),
                 _freerdp_version,
             )
         )

@@ -38,6 +38,7 @@ from launcher.core import log, supervisor
 from launcher.core.broker import BrokerClient
 from launcher.core.models import ConnectionInfo, Desktop, Protocol
 from launcher.core.protocols import LaunchError, LaunchPlan, platform_key, rdp, spice, vnc
+from launcher.core.protocols.rdp import freerdp, macos, mstsc
 from launcher.core.secret import Secret
 from launcher.core.settings import RdpSettings, UserSettings, client_override
 from launcher.core.supervisor import (
@@ -230,7 +231,7 @@ class FreeRdpVersions:
         except (OSError, subprocess.TimeoutExpired) as e:
             log.launch.warning("%s --version failed: %s", path, e)
             output = ""
-        version = rdp.detect_freerdp_version(output)
+        version = freerdp.detect_version(output)
         if version is not None:
             log.launch.info("%s is FreeRDP %s", path, ".".join(map(str, version)))
             return version
@@ -282,12 +283,12 @@ def locate(
         path = vnc.locate(platform=platform, override=client_override(clients, VNCVIEWER))
         return Client(VNCVIEWER, path)
     # RDP. FreeRDP set by the user wins on every OS.
-    freerdp = client_override(clients, FREERDP)
-    if platform == "windows" and not freerdp:
-        return Client(MSTSC, rdp.locate_mstsc(override=client_override(clients, MSTSC)))
-    if platform == "macos" and not freerdp:
-        return Client(RDP_APP, rdp.locate_macos_app(override=client_override(clients, RDP_APP)))
-    path = rdp.locate_freerdp(platform=platform, override=freerdp)
+    freerdp_path = client_override(clients, FREERDP)
+    if platform == "windows" and not freerdp_path:
+        return Client(MSTSC, mstsc.locate(override=client_override(clients, MSTSC)))
+    if platform == "macos" and not freerdp_path:
+        return Client(RDP_APP, macos.locate(override=client_override(clients, RDP_APP)))
+    path = freerdp.locate(platform=platform, override=freerdp_path)
     return Client(FREERDP, path, (versions or FREERDP_VERSIONS).get(path))
 
 
@@ -405,21 +406,19 @@ def _prepare(
     if client.key == FREERDP:
         if client.version is None:
             raise ValueError("FreeRDP's version is not known")
-        plan = rdp.plan_freerdp(
-            connection, client=client.path, version=client.version, options=options
-        )
+        plan = freerdp.plan(connection, client=client.path, version=client.version, options=options)
         return Prepared(
             plan,
             name=Text("client.rdp", "RDP client"),
-            classify=rdp.classify_line,
-            exit_reason=rdp.exit_reason,
+            classify=freerdp.classify_line,
+            exit_reason=freerdp.exit_reason,
             connect=silent,
         )
     if client.key == MSTSC:
-        plan = rdp.plan_mstsc(connection, options=options, client=client.path)
+        plan = mstsc.plan(connection, options=options, client=client.path)
         return Prepared(plan, name="Remote Desktop Connection", classify=_nothing, connect=silent)
     if client.key == RDP_APP:
-        plan = rdp.plan_macos(connection, app_path=client.path, options=options)
+        plan = macos.plan(connection, app_path=client.path, options=options)
         return Prepared(plan, name=Path(client.path).stem, classify=_nothing, detached=True)
     raise ValueError(f"no plan for client {client.key}")
 

@@ -18,7 +18,8 @@ import pytest
 from broker_stub.xdisplay import Xvfb, XvncDesktop
 from launcher.core import supervisor
 from launcher.core.models import ConnectionInfo, Protocol
-from launcher.core.protocols import rdp, spice
+from launcher.core.protocols import spice
+from launcher.core.protocols.rdp import RdpOptions, freerdp
 from launcher.core.supervisor import ClientExit
 from tests.e2e.conftest import ShadowServer
 from tests.helpers.e2e import (
@@ -104,17 +105,17 @@ def start_freerdp(
 ) -> tuple[supervisor.RunningClient, queue.Queue[ClientExit], str]:
     client = shutil.which("xfreerdp")
     assert client is not None
-    version = rdp.detect_freerdp_version(
+    version = freerdp.detect_version(
         subprocess.run(
             [client, "--version"], capture_output=True, text=True, timeout=20, check=False
         ).stdout
     )
     assert version is not None
     assert version[0] == 2, "these checks are for FreeRDP 2's /from-stdin"
-    options = rdp.RdpOptions(
+    options = RdpOptions(
         fullscreen=False, width=800, height=600, title=TITLE, sso_password=password
     )
-    plan = rdp.plan_freerdp(
+    plan = freerdp.plan(
         ConnectionInfo(Protocol.RDP, "127.0.0.1", desktop.port, username=RDP_USER),
         client=client,
         version=version,
@@ -122,7 +123,7 @@ def start_freerdp(
     )
     exits: queue.Queue[ClientExit] = queue.Queue()
     running = supervisor.start(
-        plan, name="RDP client", classify=rdp.classify_line, on_exit=exits.put
+        plan, name="RDP client", classify=freerdp.classify_line, on_exit=exits.put
     )
     return running, exits, client
 

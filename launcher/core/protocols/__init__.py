@@ -31,7 +31,7 @@ import os
 import re
 import shutil
 import sys
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -49,6 +49,7 @@ __all__ = [
     "ClientNotFound",
     "Credential",
     "ExitReason",
+    "Finder",
     "LaunchError",
     "LaunchPlan",
     "RemoveCredential",
@@ -58,6 +59,7 @@ __all__ = [
     "fd_placeholder",
     "file_placeholder",
     "find_client",
+    "first_reason",
     "not_installed",
     "plain_value",
     "substitute",
@@ -325,6 +327,50 @@ def find_client(
         found = shutil.which(name, path=search)
         if found:
             return found
+    return None
+
+
+@dataclass(frozen=True, slots=True)
+class Finder:
+    """How to find a client: its program names, the usual folders, what to install.
+
+    ``folders``: the usual install places for a platform (``linux``,
+    ``windows``, ``macos``), often missing from PATH; ``install``: what to
+    install, one sentence for every platform or one per platform. Called, it
+    returns the program's path or raises :class:`ClientNotFound` naming
+    ``what`` is missing (at ``override``) and what to install.
+    """
+
+    names: tuple[str, ...]
+    what: Text
+    install: Text | Mapping[str, Text]
+    folders: Callable[[str], Sequence[str]]
+
+    def __call__(
+        self,
+        *,
+        platform: str = "",
+        override: str | None = None,
+        path: str | None = None,
+        extra_dirs: Sequence[str] | None = None,
+    ) -> str:
+        if extra_dirs is None:
+            extra_dirs = self.folders(platform)
+        found = find_client(self.names, override=override, extra_dirs=extra_dirs, path=path)
+        if found is None:
+            hint = self.install if isinstance(self.install, str) else self.install.get(platform, "")
+            raise ClientNotFound(not_installed(self.what, override), hint=hint)
+        return found
+
+
+def first_reason(table: Sequence[tuple[str, ExitReason]], line: str) -> ExitReason | None:
+    """The reason of the first ``(needle, reason)`` in ``table`` whose needle is in ``line``.
+
+    A client's output classifier: which fatal line it has just printed.
+    """
+    for needle, reason in table:
+        if needle in line:
+            return reason
     return None
 
 

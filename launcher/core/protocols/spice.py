@@ -27,12 +27,11 @@ from launcher.core.protocols import (
     CONNECTION_CLOSED,
     CONSOLE_PASSWORD_REFUSED,
     NOT_ANSWERING,
-    ClientNotFound,
     ExitReason,
+    Finder,
     LaunchPlan,
     check_host,
-    find_client,
-    not_installed,
+    first_reason,
 )
 from launcher.core.texts import Text
 
@@ -177,25 +176,17 @@ def plan(
     return LaunchPlan(argv=argv, stdin=document.encode("utf-8"), title=title)
 
 
-def locate(
-    *,
-    platform: str,
-    override: str | None = None,
-    path: str | None = None,
-    extra_dirs: Sequence[str] | None = None,
-) -> str:
-    """remote-viewer, or :class:`ClientNotFound` naming what to install."""
-    if extra_dirs is None:
-        extra_dirs = [
-            found for pattern in EXTRA_DIRS.get(platform, ()) for found in glob.glob(pattern)
-        ]
-    found = find_client(CLIENT_NAMES, override=override, extra_dirs=extra_dirs, path=path)
-    if found is None:
-        raise ClientNotFound(
-            not_installed(Text("spice.viewer", "The SPICE viewer (remote-viewer)"), override),
-            hint=INSTALL_HINT.get(platform, ""),
-        )
-    return found
+def _folders(platform: str) -> list[str]:
+    return [found for pattern in EXTRA_DIRS.get(platform, ()) for found in glob.glob(pattern)]
+
+
+# remote-viewer, or ClientNotFound naming what to install.
+locate = Finder(
+    CLIENT_NAMES,
+    what=Text("spice.viewer", "The SPICE viewer (remote-viewer)"),
+    install=INSTALL_HINT,
+    folders=_folders,
+)
 
 
 # remote-viewer prints the "got vnc error" lines on stderr (GLib warnings)
@@ -216,10 +207,7 @@ _FATAL_LINES: Sequence[tuple[str, ExitReason]] = (
 
 def classify_line(line: str) -> ExitReason | None:
     """A fatal reason if ``line`` of remote-viewer's output reports one."""
-    for needle, reason in _FATAL_LINES:
-        if needle in line:
-            return reason
-    return None
+    return first_reason(_FATAL_LINES, line)
 
 
 # With --debug: "desktop resize WxH" comes once a VNC server accepted the

@@ -15,11 +15,10 @@ from launcher.core.protocols import (
     CONNECTION_CLOSED,
     CONSOLE_PASSWORD_REFUSED,
     NOT_ANSWERING,
-    ClientNotFound,
     ExitReason,
+    Finder,
     LaunchPlan,
-    find_client,
-    not_installed,
+    first_reason,
 )
 from launcher.core.texts import Text
 
@@ -105,23 +104,13 @@ def plan(
     return LaunchPlan(argv=tuple(argv), stdin=stdin, title=title, retitle=bool(title))
 
 
-def locate(
-    *,
-    platform: str,
-    override: str | None = None,
-    path: str | None = None,
-    extra_dirs: Sequence[str] | None = None,
-) -> str:
-    """The viewer to run, or :class:`ClientNotFound` naming what to install."""
-    if extra_dirs is None:
-        extra_dirs = EXTRA_DIRS.get(platform, ())
-    found = find_client(CLIENT_NAMES, override=override, extra_dirs=extra_dirs, path=path)
-    if found is None:
-        raise ClientNotFound(
-            not_installed(Text("vnc.viewer", "The VNC viewer"), override),
-            hint=INSTALL_HINT.get(platform, ""),
-        )
-    return found
+# The viewer to run, or ClientNotFound naming what to install.
+locate = Finder(
+    CLIENT_NAMES,
+    what=Text("vnc.viewer", "The VNC viewer"),
+    install=INSTALL_HINT,
+    folders=lambda platform: EXTRA_DIRS.get(platform, ()),
+)
 
 
 # vncviewer reports a fatal error and then waits on its own dialog; these
@@ -135,10 +124,7 @@ _FATAL_LINES: Sequence[tuple[str, ExitReason]] = (
 
 def classify_line(line: str) -> ExitReason | None:
     """A fatal reason if ``line`` of the viewer's output reports one."""
-    for needle, reason in _FATAL_LINES:
-        if needle in line:
-            return reason
-    return None
+    return first_reason(_FATAL_LINES, line)
 
 
 # TigerVNC logs these once the server has accepted the password and sent its

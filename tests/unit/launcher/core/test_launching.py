@@ -34,10 +34,11 @@ from launcher.core.protocols import (
     RemoveCredential,
     Step,
     file_placeholder,
-    rdp,
     spice,
     vnc,
 )
+from launcher.core.protocols.rdp import freerdp as freerdp_client
+from launcher.core.protocols.rdp import rdpfile
 from launcher.core.secret import Secret
 from launcher.core.settings import RdpSettings, UserSettings
 from launcher.core.supervisor import ClientExit
@@ -293,8 +294,8 @@ def test_freerdp2_with_single_sign_on_and_everything_the_broker_may_send() -> No
         "/from-stdin:force",
     )
     assert prepared.plan.stdin == b"s3cret pw\n"
-    assert prepared.exit_reason is rdp.exit_reason
-    assert prepared.classify is rdp.classify_line
+    assert prepared.exit_reason is freerdp_client.exit_reason
+    assert prepared.classify is freerdp_client.classify_line
     assert prepared.connect is not None
     assert prepared.connect.assume_connected
 
@@ -401,7 +402,7 @@ def test_mstsc_with_single_sign_on_gets_a_termsrv_credential_never_the_file() ->
     assert isinstance(step.password, Secret)
     assert step.password.reveal() == "s3cret pw"
     assert plan.post_steps == (RemoveCredential("TERMSRV/10.0.0.8"),)
-    assert (plan.stdin, plan.pass_fds, plan.cleanup_after) == (None, (), rdp.RDP_FILE_GRACE)
+    assert (plan.stdin, plan.pass_fds, plan.cleanup_after) == (None, (), rdpfile.RDP_FILE_GRACE)
     assert "s3cret pw" not in repr(plan)
     # Without single sign-on the pool's desktop gets no sign-in password.
     asks = prepare(

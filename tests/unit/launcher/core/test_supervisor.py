@@ -23,10 +23,10 @@ from launcher.core.protocols import (
     RemoveCredential,
     Step,
     TempFile,
-    rdp,
     spice,
     vnc,
 )
+from launcher.core.protocols.rdp import RdpOptions, freerdp
 from launcher.core.secret import Secret
 from launcher.core.supervisor import ClientExit
 from tests.helpers import fake_client
@@ -441,13 +441,13 @@ def test_freerdp_certificate_change_is_reported(tmp_path: Path) -> None:
         tmp_path, name="xfreerdp", replay=XFREERDP / "certificate-changed.txt", exit_code=143
     )
     exits: queue.Queue[ClientExit] = queue.Queue()
-    plan = rdp.plan_freerdp(
+    plan = freerdp.plan(
         ConnectionInfo(Protocol.RDP, "127.0.0.1", 3389, username="ann"),
         client=str(fake.path),
         version=(2, 11, 7),
-        options=rdp.RdpOptions(sso_password="pw"),
+        options=RdpOptions(sso_password="pw"),
     )
-    supervisor.start(plan, name="RDP client", classify=rdp.classify_line, on_exit=exits.put)
+    supervisor.start(plan, name="RDP client", classify=freerdp.classify_line, on_exit=exits.put)
     result = exits.get(timeout=15)
     assert result.reason is not None
     assert (
@@ -580,8 +580,8 @@ def test_freerdp_exit_codes_become_reasons(
     supervisor.start(
         LaunchPlan(argv=(str(fake.path),)),
         name="RDP client",
-        classify=rdp.classify_line,
-        exit_reason=rdp.exit_reason,
+        classify=freerdp.classify_line,
+        exit_reason=freerdp.exit_reason,
         on_exit=exits.put,
     )
     reason = exits.get(timeout=10).reason

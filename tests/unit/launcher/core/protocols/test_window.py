@@ -2,7 +2,7 @@
 
 Each client is given the desktop's name by its own title option, as exact
 argv (FreeRDP ``/t:``, remote-viewer ``title=`` in its .vv file: their tests
-are in test_rdp.py and test_spice.py). TigerVNC's vncviewer has none, so its
+are in rdp/test_freerdp.py and test_spice.py). TigerVNC's vncviewer has none, so its
 plan says ``retitle`` and the window is named through xprop once connected;
 xdotool brings a running client's window to the front. Those argv are exact
 here too.
@@ -13,7 +13,8 @@ from __future__ import annotations
 import pytest
 
 from launcher.core.models import ConnectionInfo, Protocol
-from launcher.core.protocols import LaunchPlan, rdp, spice, vnc, window
+from launcher.core.protocols import LaunchPlan, spice, vnc, window
+from launcher.core.protocols.rdp import RdpOptions, freerdp
 
 XDOTOOL, XPROP = "/usr/bin/xdotool", "/usr/bin/xprop"
 
@@ -31,14 +32,14 @@ def test_vncviewer_has_no_title_option_so_its_plan_names_the_window_once_connect
 
 
 def test_clients_with_a_title_option_take_the_name_on_their_command_line() -> None:
-    freerdp = rdp.plan_freerdp(
+    xfreerdp = freerdp.plan(
         ConnectionInfo(Protocol.RDP, "10.0.0.9", 3389, username="ann"),
         client="/usr/bin/xfreerdp",
         version=(2, 11, 7),
-        options=rdp.RdpOptions(title="Windows 11"),
+        options=RdpOptions(title="Windows 11"),
     )
-    assert "/t:Windows 11" in freerdp.argv
-    assert not freerdp.retitle
+    assert "/t:Windows 11" in xfreerdp.argv
+    assert not xfreerdp.retitle
     viewer = spice.plan(
         ConnectionInfo(Protocol.SPICE, "10.0.0.9", 5900),
         client="/usr/bin/remote-viewer",
