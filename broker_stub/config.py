@@ -23,17 +23,12 @@ from __future__ import annotations
 import os
 import re
 import stat
-import string
 import tomllib
 from datetime import timedelta
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
 from pydantic import (
-    AfterValidator,
-    BaseModel,
-    BeforeValidator,
-    ConfigDict,
     Field,
     ValidationError,
     ValidationInfo,
@@ -45,13 +40,18 @@ from pydantic import (
 from pydantic_core import ErrorDetails
 
 from broker_stub import backends, log
-from broker_stub.domain import names
+from broker_stub.values import names
+from broker_stub.values.fields import (
+    Duration,
+    MacAddress,
+    NonEmpty,
+    Port,
+    StrictModel,
+    format_duration,
+)
 
 VNC_PASSWORD_MAX = 8  # VNC authentication uses the first 8 characters only
 _POOL_ID = re.compile(names.POOL_ID_PATTERN)
-_DURATION = re.compile(r"(?:(\d+)d)?(?:(\d+)h)?(?:(\d+)m)?(?:(\d+)s)?")
-_MAC = re.compile(r"[0-9a-f]{2}([:-])(?:[0-9a-f]{2}\1){4}[0-9a-f]{2}")
-DURATION_HINT = 'a duration like "90s", "30m", "8h" or "1h30m"'
 # The launcher heartbeats every minute; an idle timeout must outlast two beats.
 MIN_IDLE_TIMEOUT = timedelta(minutes=2)
 DEFAULT_PRELAUNCH_TIMEOUT = timedelta(minutes=2)
@@ -60,78 +60,10 @@ DEFAULT_POWER_ON_TIMEOUT = timedelta(minutes=3)
 Protocol = Literal["rdp", "spice", "vnc"]
 # Where a machine listens when the pools file does not say.
 DEFAULT_PORTS: dict[str, int] = {"rdp": 3389, "vnc": 5900}
-COMMAND_PLACEHOLDERS = ("name", "host", "mac")
 
 
 class ConfigError(Exception):
     """The config file is missing or wrong; the message says where and how to fix it."""
-
-
-def parse_duration(text: str) -> timedelta:
-    """ "90s", "30m", "8h", "2d", "1h30m" → timedelta; ValueError otherwise."""
-    match = _DURATION.fullmatch(text.strip())
-    if not text.strip() or match is None:
-        raise ValueError(f"must be {DURATION_HINT}, not {text!r}")
-    days, hours, minutes, seconds = (int(g) if g else 0 for g in match.groups())
-    return timedelta(days=days, hours=hours, minutes=minutes, seconds=seconds)
-
-
-def format_duration(value: timedelta) -> str:
-    """The pools-file spelling of `value` (whole seconds): 5400 s → "1h30m"."""
-    left = int(value.total_seconds())
-    parts = []
-    for unit, size in (("d", 86400), ("h", 3600), ("m", 60), ("s", 1)):
-        count, left = divmod(left, size)
-        if count:
-            parts.append(f"{count}{unit}")
-    return "".join(parts) or "0s"
-
-
-def _duration(value: object) -> timedelta:
-    if not isinstance(value, str):
-        raise ValueError(f"must be {DURATION_HINT}: a string with a unit")
-    return parse_duration(value)
-
-
-def _port_range(port: int) -> int:
-    if not 1 <= port <= 65535:
-        raise ValueError("must be 1-65535")
-    return port
-
-
-def _mac(value: str) -> str:
-    if not _MAC.fullmatch(value.lower()):
-        raise ValueError('must be a MAC address like "52:54:00:12:34:56"')
-    return value.lower().replace("-", ":")
-
-
-def _command(argv: list[str]) -> list[str]:
-    for arg in argv:
-        try:
-            fields = [f for _, f, _, _ in string.Formatter().parse(arg) if f is not None]
-        except ValueError:
-            raise ValueError(f"{arg!r} has an unmatched brace; write {{{{ for a brace") from None
-        for name in fields:
-            if name not in COMMAND_PLACEHOLDERS:
-                raise ValueError(
-                    f"{{{name}}} is not a placeholder; use "
-                    + ", ".join(f"{{{p}}}" for p in COMMAND_PLACEHOLDERS)
-                )
-    return argv
-
-
-NonEmpty = Annotated[str, Field(min_length=1, max_length=200)]
-Duration = Annotated[timedelta, BeforeValidator(_duration)]
-Port = Annotated[int, AfterValidator(_port_range)]
-MacAddress = Annotated[str, AfterValidator(_mac)]
-Command = Annotated[list[NonEmpty], Field(min_length=1), AfterValidator(_command)]
-
-
-class StrictModel(BaseModel):
-    """A table of the pools file; backends' option tables build on it too."""
-
-    # strict: a TOML file has real types, so "5901" for a port is a mistake.
-    model_config = ConfigDict(extra="forbid", frozen=True, strict=True)
 
 
 class MachineConfig(StrictModel):
@@ -171,7 +103,7 @@ class PoolConfig(StrictModel):
     # `protocol = "vnc"` is short for `protocols = ["vnc"]`; after loading,
     # `protocols` and `default_protocol` are always filled in.
     protocol: Protocol | None = None
-    protocols: list[Protocol] = []
+    protocols: list[Protocol] = Field(default_factory=list)
     default_protocol: Protocol | None = None
     disconnect_timeout: Duration | None = None
     idle_timeout: Duration | None = None
@@ -193,9 +125,9 @@ class PoolConfig(StrictModel):
     backend: Annotated[dict[str, Any], WrapValidator(_backend_options)] = Field(
         default={"type": "static"}, validate_default=True
     )
-    users: list[NonEmpty] = []
-    groups: list[NonEmpty] = []
-    machines: list[MachineConfig] = []
+    users: list[NonEmpty] = Field(default_factory=list)
+    groups: list[NonEmpty] = Field(default_factory=list)
+    machines: list[MachineConfig] = Field(default_factory=list)
 
     @field_validator("id")
     @classmethod
@@ -238,7 +170,7 @@ class GroupConfig(StrictModel):
     """A group and its members, for `rubicon-broker apply` (serve ignores it)."""
 
     name: str
-    members: list[str] = []
+    members: list[str] = Field(default_factory=list)
 
     @field_validator("name")
     @classmethod
@@ -272,10 +204,10 @@ class UserConfig(StrictModel):
 
 
 class BrokerConfig(StrictModel):
-    pools: list[PoolConfig] = []
+    pools: list[PoolConfig] = Field(default_factory=list)
     # Only `rubicon-broker apply` reads these (broker_stub/domain/desired.py).
-    groups: list[GroupConfig] = []
-    users: list[UserConfig] = []
+    groups: list[GroupConfig] = Field(default_factory=list)
+    users: list[UserConfig] = Field(default_factory=list)
 
     @field_validator("groups")
     @classmethod

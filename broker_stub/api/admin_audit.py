@@ -13,7 +13,8 @@ from broker_stub.api import problems
 from broker_stub.api.admin_deps import PREFIX, Cursor, Limit
 from broker_stub.api.admin_schemas import AuditEventOut, AuditPage
 from broker_stub.api.deps import DbSession
-from broker_stub.domain import auditlog, names, paging
+from broker_stub.domain import auditlog, paging
+from broker_stub.values import names
 
 router = APIRouter(prefix=PREFIX)
 

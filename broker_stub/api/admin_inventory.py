@@ -23,7 +23,8 @@ from broker_stub.api.admin_schemas import (
 )
 from broker_stub.api.deps import DbSession
 from broker_stub.db import models
-from broker_stub.domain import admin_machines, inventory, names
+from broker_stub.domain import admin_machines, inventory
+from broker_stub.values import names
 
 router = APIRouter(prefix=PREFIX)
 

@@ -11,7 +11,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from broker_stub.domain import names
+from broker_stub.values import names
 
 Username = Annotated[
     str, Field(min_length=1, max_length=names.USERNAME_MAX, pattern=names.USERNAME_PATTERN)

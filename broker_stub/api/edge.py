@@ -14,7 +14,7 @@ from urllib.parse import parse_qsl
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from broker_stub.api import problems
-from broker_stub.domain import names
+from broker_stub.values import names
 
 _MSG = "String should not contain control characters"
 

@@ -7,7 +7,7 @@ from typing import Literal
 
 from pydantic import BaseModel, Field
 
-from broker_stub.domain import names
+from broker_stub.values import names
 
 
 class LoginRequest(BaseModel):

@@ -31,9 +31,9 @@ from broker_stub import log
 from broker_stub.auth import lockout, totp, users
 from broker_stub.auth.directory import Directory, DirectoryRefused
 from broker_stub.db.models import User
-from broker_stub.domain import names
 from broker_stub.domain.errors import InvalidCredentials, InvalidOtp, OtpRequired
 from broker_stub.settings import BrokerSettings
+from broker_stub.values import names
 
 
 @dataclass(frozen=True)

@@ -31,7 +31,7 @@ from broker_stub.backends.base import (
     RecycleMode,
     answers,
 )
-from broker_stub.config import Command, Duration, NonEmpty, Port, StrictModel
+from broker_stub.values.fields import Command, Duration, NonEmpty, Port, StrictModel
 
 # How long a launcher waits before it asks again about a machine being woken.
 WAKE_RETRY_AFTER_S = 5

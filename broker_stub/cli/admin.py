@@ -70,7 +70,8 @@ def _groups_list(args: argparse.Namespace) -> int:
 
 
 def _groups_add(args: argparse.Namespace) -> int:
-    from broker_stub.domain import accounts, names
+    from broker_stub.domain import accounts
+    from broker_stub.values import names
 
     problem = names.name_problem("group", args.name)
     if problem:
@@ -449,7 +450,7 @@ def _add_audit(subparsers: Subparsers) -> None:
 
 def _when(text: str) -> datetime:
     from broker_stub.clock import utcnow
-    from broker_stub.config import parse_duration
+    from broker_stub.values.fields import parse_duration
 
     try:
         return utcnow() - parse_duration(text)

@@ -215,7 +215,8 @@ def _users_role(args: argparse.Namespace) -> int:
 
 
 def _users_add(args: argparse.Namespace) -> int:
-    from broker_stub.domain import accounts, names
+    from broker_stub.domain import accounts
+    from broker_stub.values import names
 
     log.setup("warning")
     name = args.name

@@ -34,7 +34,7 @@ from broker_stub.db.models import (
     SessionState,
     User,
 )
-from broker_stub.domain import audit, names
+from broker_stub.domain import audit
 from broker_stub.domain.admin import Admin
 from broker_stub.domain.errors import (
     EntitlementExists,
@@ -46,6 +46,7 @@ from broker_stub.domain.errors import (
     UnknownPool,
 )
 from broker_stub.domain.lifecycle import rows_changed
+from broker_stub.values import names
 
 # The machine state that goes with a live session, for leaving maintenance.
 _STATE_FOR_SESSION = {

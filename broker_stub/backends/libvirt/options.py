@@ -23,7 +23,7 @@ from urllib.parse import urlsplit
 
 from pydantic import ByteSize, Field, model_validator
 
-from broker_stub.config import Duration, NonEmpty, StrictModel
+from broker_stub.values.fields import Duration, NonEmpty, StrictModel
 
 
 class CloneOptions(StrictModel):

@@ -11,14 +11,8 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from broker_stub.config import (
-    ConfigError,
-    PoolConfig,
-    format_duration,
-    load_config,
-    machine_ports,
-    parse_duration,
-)
+from broker_stub.config import ConfigError, PoolConfig, load_config, machine_ports
+from broker_stub.values.fields import format_duration, parse_duration
 
 from .conftest import PoolSpec
 

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from broker_stub.config import ConfigError, load_config
-from broker_stub.domain import names
+from broker_stub.values import names
 from tests.helpers import pool_ids
 
 from .admin_helpers import API, admin_headers
