@@ -85,7 +85,7 @@ def lupdate() -> str:
 
 
 def main() -> int:
-    sources = sorted(str(p.relative_to(ROOT)) for p in (ROOT / "launcher" / "ui").glob("*.py"))
+    sources = sorted(str(p.relative_to(ROOT)) for p in (ROOT / "launcher" / "ui").rglob("*.py"))
     CATALOG.parent.mkdir(parents=True, exist_ok=True)
     subprocess.run(
         [

@@ -50,7 +50,7 @@ def texts_in_code() -> set[tuple[str, str]]:
                     found.add((str(args[0].value), str(args[1].value)))  # type: ignore[attr-defined]
             visit(child, context)
 
-    for path in sorted(UI.glob("*.py")):
+    for path in sorted(UI.rglob("*.py")):
         visit(ast.parse(path.read_text(encoding="utf-8")), "")
     return found
 

@@ -29,7 +29,7 @@ from tests.helpers.fake_broker import FakeBroker
 from tests.helpers.fake_broker import desktop as fake_desktop
 from tests.helpers.live_broker import LiveBroker
 
-DATA = Path(__file__).parents[1] / "data" / "vncviewer"
+DATA = Path(__file__).parents[2] / "data" / "vncviewer"
 PIN = "2468"
 PIN_HASH = hash_pin(PIN)
 DOWN = "http://127.0.0.1:9"  # the discard port: nothing listens

@@ -25,7 +25,7 @@ from tests.helpers import fake_client
 from tests.helpers.fake_broker import FakeBroker, desktop
 
 URL = "https://broker.test"
-DATA = Path(__file__).parents[1] / "data" / "vncviewer"
+DATA = Path(__file__).parents[2] / "data" / "vncviewer"
 
 
 class Clock:
