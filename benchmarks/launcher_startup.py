@@ -218,6 +218,11 @@ def click_to_exec(clicks: int, workdir: Path) -> tuple[list[float], list[float]]
                 wait(desktops.logoff_button.isEnabled, "Log off to be enabled")
                 shown.clear()
                 QTest.mouseClick(desktops.logoff_button, Qt.MouseButton.LeftButton)
+                box = desktops.confirm_box  # Log off asks first
+                if box is None:
+                    raise RuntimeError("Log off did not ask")
+                [yes] = [b for b in box.buttons() if b.text() == "Log off"]
+                yes.click()
                 wait(lambda: "Logged off" in desktops.banner.text(), "the log off")
         finally:
             window.stop_clients()
