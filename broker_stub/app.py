@@ -16,7 +16,7 @@ from broker_stub.api import tls as tls_routes
 from broker_stub.api.admission import AdmissionGate
 from broker_stub.api.edge import TextGuard
 from broker_stub.api.observe import RequestObserver
-from broker_stub.auth import directory as auth_directory
+from broker_stub.auth.directory import Directory
 from broker_stub.backends import Backends
 from broker_stub.clock import Clock, utcnow
 from broker_stub.config import load_config
@@ -28,7 +28,7 @@ from broker_stub.domain.pools import repair_machines
 from broker_stub.domain.scheduler import Scheduler
 from broker_stub.domain.upkeep import Upkeep
 from broker_stub.metrics import Metrics
-from broker_stub.settings import BrokerSettings
+from broker_stub.settings import BrokerSettings, LdapSettings
 
 
 class BrokerAPI(FastAPI):
@@ -55,7 +55,7 @@ def create_app(
     # Read before the database is touched: a mistake in the file costs nothing.
     path = settings.config
     pools_file = None if path is None or prepared else (path, load_config(path))
-    directory = auth_directory.from_settings(settings.ldap)
+    directory = _directory(settings.ldap)
     url = settings.effective_database_url()
     engine = make_engine(url)
     try:
@@ -130,3 +130,16 @@ def create_app(
     for module in (auth, desktops, sessions, admin, health, tls_routes):
         app.include_router(module.router)
     return app
+
+
+def _directory(settings: LdapSettings) -> Directory | None:
+    """The configured directory, or None when LDAP is off.
+
+    Raises ConfigError (broker_stub.config) for settings that cannot work.
+    """
+    if not settings.enabled:
+        return None
+    # Here, not at the top: a broker without LDAP starts without loading ldap3.
+    from broker_stub.auth.ldap import LdapDirectory
+
+    return LdapDirectory(settings)

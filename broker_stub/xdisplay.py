@@ -381,6 +381,25 @@ class _XServer:
                 raise self._fail(f"it exited with status {self._proc.returncode}")
 
 
+# Xvnc's password file (what `vncpasswd -f` writes): the first 8 bytes of the
+# password, NUL-padded, DES-encrypted with VNC's fixed key 23 82 107 6 35 78 88 7,
+# which d3des uses with each byte's bits mirrored. The broker writes it itself:
+# it never imports the launcher.
+_VNCPASSWD_KEY = bytes.fromhex("e84ad660c4721ae0")
+
+
+def vncpasswd(password: str) -> bytes:
+    """The 8 bytes of Xvnc's -PasswordFile for `password` (longer ones are cut)."""
+    # Here, not at the top: cryptography's bindings take a while to load.
+    from cryptography.hazmat.decrepit.ciphers.algorithms import TripleDES
+    from cryptography.hazmat.primitives.ciphers import Cipher, modes
+
+    block = password.encode("utf-8")[:8].ljust(8, b"\0")
+    # Triple DES with the key three times over is single DES.
+    des = Cipher(TripleDES(_VNCPASSWD_KEY * 3), modes.ECB()).encryptor()  # noqa: S305
+    return des.update(block) + des.finalize()
+
+
 class XvncDesktop(_XServer):
     """A password-protected VNC desktop on 127.0.0.1, on a free port.
 
@@ -427,12 +446,9 @@ class XvncDesktop(_XServer):
         return self.dir / "passwd"
 
     def _prepare(self) -> None:
-        # Lazy import: the launcher's VNC module is only needed once a desktop starts.
-        from launcher.core.protocols.vnc import obfuscate_password
-
         fd = os.open(self.password_file, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
         with os.fdopen(fd, "wb") as out:
-            out.write(obfuscate_password(self.password))
+            out.write(vncpasswd(self.password))
 
     def _pick_ports(self) -> None:
         self.port = self._wanted_port or free_tcp_port(self.host)

@@ -22,9 +22,10 @@ from broker_stub.api.admin_schemas import (
     Unlocked,
 )
 from broker_stub.api.deps import DbSession, Settings
+from broker_stub.auth import accounts
 from broker_stub.auth.passwords import check_new_password
 from broker_stub.db import models
-from broker_stub.domain import accounts, paging
+from broker_stub.domain import paging
 from broker_stub.values import names
 
 router = APIRouter(prefix=PREFIX)

@@ -2,7 +2,8 @@
 
 Every change takes an `Admin` (who, from where) and writes its audit event in
 the transaction that makes the change, then commits. Reads never commit.
-Sign-in itself lives in broker_stub.auth.
+Sign-in itself is signin.py. The domain's admin changes (inventory, machines,
+sessions) sit below auth, so this module may use both.
 """
 
 from __future__ import annotations

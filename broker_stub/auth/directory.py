@@ -1,15 +1,14 @@
 """What sign-in needs from a user directory, without importing an LDAP library.
 
-broker_stub.auth.ldap implements it with ldap3; it is imported only when
-LDAP is configured, so a broker without LDAP starts without loading ldap3.
+broker_stub.auth.ldap implements it with ldap3; the app (broker_stub.app)
+imports it only when LDAP is configured, so a broker without LDAP starts
+without loading ldap3.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 from typing import Literal, Protocol
-
-from broker_stub.settings import LdapSettings
 
 
 @dataclass(frozen=True)
@@ -38,15 +37,3 @@ class Directory(Protocol):
         when the directory cannot be reached or the broker's account is refused.
         """
         ...
-
-
-def from_settings(settings: LdapSettings) -> Directory | None:
-    """The configured directory, or None when LDAP is off.
-
-    Raises ConfigError (broker_stub.config) for settings that cannot work.
-    """
-    if not settings.enabled:
-        return None
-    from broker_stub.auth.ldap import LdapDirectory
-
-    return LdapDirectory(settings)

@@ -59,7 +59,7 @@ def _add_groups(subparsers: Subparsers) -> None:
 
 
 def _groups_list(args: argparse.Namespace) -> int:
-    from broker_stub.domain import accounts
+    from broker_stub.auth import accounts
 
     groups = run(args, accounts.list_groups)
     if args.json:
@@ -70,7 +70,7 @@ def _groups_list(args: argparse.Namespace) -> int:
 
 
 def _groups_add(args: argparse.Namespace) -> int:
-    from broker_stub.domain import accounts
+    from broker_stub.auth import accounts
     from broker_stub.values import names
 
     problem = names.name_problem("group", args.name)
@@ -82,7 +82,7 @@ def _groups_add(args: argparse.Namespace) -> int:
 
 
 def _groups_remove(args: argparse.Namespace) -> int:
-    from broker_stub.domain import accounts
+    from broker_stub.auth import accounts
 
     run(args, lambda db: accounts.delete_group(db, admin_here(), args.name))
     print(f"Removed group {args.name!r}.")
@@ -90,7 +90,7 @@ def _groups_remove(args: argparse.Namespace) -> int:
 
 
 def _groups_member(args: argparse.Namespace) -> int:
-    from broker_stub.domain import accounts
+    from broker_stub.auth import accounts
 
     change = accounts.add_member if args.add else accounts.remove_member
     changed = run(args, lambda db: change(db, admin_here(), args.name, args.user))

@@ -148,7 +148,7 @@ def _add_user_actions(actions: Subparsers) -> None:
 
 
 def _users_list(args: argparse.Namespace) -> int:
-    from broker_stub.domain import accounts
+    from broker_stub.auth import accounts
 
     role = Role(args.role) if args.role else None
     users = run(
@@ -175,7 +175,7 @@ def _users_list(args: argparse.Namespace) -> int:
 
 
 def _users_passwd(args: argparse.Namespace) -> int:
-    from broker_stub.domain import accounts
+    from broker_stub.auth import accounts
 
     settings = settings_from(database_url=args.database_url)
     password = _read_new_password(
@@ -187,7 +187,7 @@ def _users_passwd(args: argparse.Namespace) -> int:
 
 
 def _users_unlock(args: argparse.Namespace) -> int:
-    from broker_stub.domain import accounts
+    from broker_stub.auth import accounts
 
     was_locked = run(args, lambda db: accounts.unlock_user(db, admin_here(), args.name))
     if was_locked:
@@ -198,7 +198,7 @@ def _users_unlock(args: argparse.Namespace) -> int:
 
 
 def _users_remove(args: argparse.Namespace) -> int:
-    from broker_stub.domain import accounts
+    from broker_stub.auth import accounts
 
     ended = run(args, lambda db: accounts.delete_user(db, admin_here(), args.name))
     sessions = f" and logged off {ended} session{'s' if ended != 1 else ''}" if ended else ""
@@ -207,7 +207,7 @@ def _users_remove(args: argparse.Namespace) -> int:
 
 
 def _users_role(args: argparse.Namespace) -> int:
-    from broker_stub.domain import accounts
+    from broker_stub.auth import accounts
 
     info = run(args, lambda db: accounts.set_role(db, admin_here(), args.name, Role(args.role)))
     print(f"{info.username!r} is now {'an admin' if info.role == Role.ADMIN else 'a plain user'}.")
@@ -215,7 +215,7 @@ def _users_role(args: argparse.Namespace) -> int:
 
 
 def _users_add(args: argparse.Namespace) -> int:
-    from broker_stub.domain import accounts
+    from broker_stub.auth import accounts
     from broker_stub.values import names
 
     log.setup("warning")

@@ -37,10 +37,10 @@ from fastapi import FastAPI
 from sqlalchemy import select
 
 from broker_stub.app import create_app
+from broker_stub.auth import accounts
 from broker_stub.auth.users import set_user
 from broker_stub.backends import answers
 from broker_stub.db.models import Machine, Role
-from broker_stub.domain import accounts
 from broker_stub.domain.admin import Admin
 from broker_stub.settings import BrokerSettings
 from broker_stub.xdisplay import Xvfb, XvncDesktop

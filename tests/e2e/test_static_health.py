@@ -30,9 +30,10 @@ from httpx2 import Response
 from sqlalchemy import select
 
 from broker_stub.app import create_app
+from broker_stub.auth import accounts
 from broker_stub.auth.users import set_user
 from broker_stub.db.models import AuditEvent, Role
-from broker_stub.domain import accounts, lifecycle
+from broker_stub.domain import lifecycle
 from broker_stub.domain.admin import Admin
 from broker_stub.settings import BrokerSettings
 from broker_stub.xdisplay import XvncDesktop

@@ -6,8 +6,8 @@ from typing import Any
 
 from sqlalchemy import select, update
 
+from broker_stub.auth import accounts
 from broker_stub.db.models import AuditEvent, DesktopSession, Machine, MachineState, Role, User
-from broker_stub.domain import accounts
 from broker_stub.domain.admin import Admin
 
 from .conftest import Broker

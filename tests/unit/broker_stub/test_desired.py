@@ -8,11 +8,12 @@ from pathlib import Path
 import pytest
 from sqlalchemy import Engine, select
 
+from broker_stub.auth import accounts
 from broker_stub.config import ConfigError
 from broker_stub.db import migrate
 from broker_stub.db.engine import make_engine, make_session_factory
 from broker_stub.db.models import AuditEvent, Membership, Role, User
-from broker_stub.domain import accounts, desired
+from broker_stub.domain import desired
 from broker_stub.domain.admin import Admin
 
 from .admin_helpers import launch

@@ -21,6 +21,7 @@ from broker_stub.xdisplay import (
     free_tcp_port,
     random_vnc_password,
     stop_process,
+    vncpasswd,
 )
 from tests.helpers.e2e import pixel_colour, require_binaries, wait_for
 
@@ -31,6 +32,19 @@ def gone(pid: int) -> bool:
 
 
 # -- without any X server ------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("password", "written"),
+    [
+        # What TigerVNC's `vncpasswd -f` writes for each.
+        ("password", "dbd83cfd727a1458"),
+        ("secret12", "24b5ae4ce15503c6"),
+        ("secret123456", "24b5ae4ce15503c6"),  # cut at 8, as the server cuts it
+    ],
+)
+def test_the_password_file_is_what_vncpasswd_writes(password: str, written: str) -> None:
+    assert vncpasswd(password).hex() == written
 
 
 def test_free_display_skips_numbers_with_a_socket_or_lock() -> None:

@@ -30,10 +30,9 @@ from schemathesis.specs.openapi.checks import (
 from sqlalchemy import select
 
 from broker_stub.app import create_app
-from broker_stub.auth import tokens
+from broker_stub.auth import accounts, tokens
 from broker_stub.auth.users import set_user
 from broker_stub.db.models import Role, User
-from broker_stub.domain import accounts
 from broker_stub.domain.admin import Admin
 from broker_stub.settings import BrokerSettings
 
