@@ -36,7 +36,8 @@ sooner: the desktops page (:attr:`MainWindow.desktops_page`), the session
 controller with the broker client and the launch machinery
 (:attr:`MainWindow.session`), the launch flow and the dialogs are built,
 and their modules imported, when first needed: at sign-in, or when a test
-or a link asks for them.
+or a link asks for them. Those modules are named in one place,
+``launcher/ui/deferred.py``; the window uses them from there.
 """
 
 from __future__ import annotations
@@ -44,69 +45,65 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass
+from html import escape
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from PySide6.QtCore import Signal, qVersion
 from PySide6.QtGui import QCloseEvent, QGuiApplication, QKeySequence, QShortcut
 from PySide6.QtWidgets import QMainWindow, QMessageBox, QStackedWidget, QWidget
 
 from launcher.core import log
-from launcher.core.lazy import Lazy
 from launcher.core.settings import Layers, config_dir
 from launcher.core.signin import account_name
 from launcher.ui import coretext
+from launcher.ui.deferred import (
+    about,
+    broker,
+    catalog,
+    controller,
+    credentials,
+    desktops,
+    diagnostics,
+    doctor,
+    heartbeat,
+    launchflow,
+    launching,
+    poweron,
+    protocols,
+    servers,
+    settingsdialog,
+    startup,
+    tasks,
+    trust,
+    trustdialog,
+)
 from launcher.ui.signin import SignInPage
+from launcher.ui.widgets import ask
 
 __all__ = ["MainWindow", "Options", "describe"]
 
 
-if TYPE_CHECKING:  # loaded when first needed, after the first frame
-    from launcher.core import (
-        broker,
-        catalog,
-        credentials,
-        doctor,
-        launching,
-        servers,
-        startup,
-        trust,
-    )
+if TYPE_CHECKING:  # for the annotations only
     from launcher.core.broker import BrokerClient
     from launcher.core.launching import OpenedDesktop, Preferences
     from launcher.core.models import Desktop, Protocol, SignIn
     from launcher.core.startup import ExitCode, StartRequest
     from launcher.core.supervisor import ClientExit
-    from launcher.ui import tasks
     from launcher.ui.about import AboutDialog
-    from launcher.ui.controller import SessionController, describe
+    from launcher.ui.controller import SessionController
     from launcher.ui.desktops import DesktopsPage
     from launcher.ui.diagnostics import DiagnosticsDialog
     from launcher.ui.launchflow import LaunchFlow
     from launcher.ui.poweron import Attempt, StartWaiter
     from launcher.ui.settingsdialog import SettingsDialog
     from launcher.ui.trustdialog import TrustDialog
-else:
-    broker = Lazy("launcher.core.broker")
-    catalog = Lazy("launcher.core.catalog")
-    credentials = Lazy("launcher.core.credentials")
-    launching = Lazy("launcher.core.launching")
-    servers = Lazy("launcher.core.servers")
-    startup = Lazy("launcher.core.startup")
-    tasks = Lazy("launcher.ui.tasks")
-
-    def __getattr__(name: str) -> Any:
-        if name == "describe":  # kept importable from here
-            from launcher.ui.controller import describe
-
-            return describe
-        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
-def _describe(error: Exception) -> str:
-    from launcher.ui.controller import describe
-
-    return describe(error)
+def describe(error: Exception) -> str:
+    """The sentence a user reads for ``error`` (:func:`launcher.ui.controller.describe`,
+    kept importable from here)."""
+    return controller.describe(error)
 
 
 @dataclass(frozen=True, slots=True)
@@ -220,9 +217,7 @@ class MainWindow(QMainWindow):
     def _pins(self) -> trust.PinStore | None:
         """The pins handed to the window, or those in ``Options.pins_path`` (read now)."""
         if self._pin_store is None and self._options.pins_path is not None:
-            from launcher.core.trust import PinStore
-
-            self._pin_store = PinStore(self._options.pins_path)
+            self._pin_store = trust.PinStore(self._options.pins_path)
         return self._pin_store
 
     @property
@@ -234,22 +229,18 @@ class MainWindow(QMainWindow):
         return self._session
 
     def _make_session(self) -> SessionController:
-        from launcher.core import heartbeat
-        from launcher.core.protocols import platform_key
-        from launcher.ui.controller import SessionController
-
         options = self._options
         pins = self._pins
         single_sign_on = options.single_sign_on
         if single_sign_on is None:
-            single_sign_on = launching.sso_supported(platform_key())
+            single_sign_on = launching.sso_supported(protocols.platform_key())
 
         def client(url: str) -> BrokerClient:
             # The form refuses plain HTTP off this computer unless the admin allowed it.
             allowed = self._layers.effective().plain_http_hosts
             return broker.BrokerClient(url, pins=pins, plain_http_hosts=allowed)
 
-        session = SessionController(
+        session = controller.SessionController(
             self._current_preferences(),
             client_factory=self._client_factory or client,
             single_sign_on=single_sign_on,
@@ -288,37 +279,34 @@ class MainWindow(QMainWindow):
         return self._desktops_page
 
     def _build_desktops_page(self) -> DesktopsPage:
-        from launcher.ui.desktops import DesktopsPage
-
-        desktops = DesktopsPage()
-        self.stack.addWidget(desktops)
-        desktops.connect_requested.connect(self.connect_desktop)
-        desktops.connect_with_requested.connect(self.connect_desktop)
-        desktops.logoff_requested.connect(self._logoff)
-        desktops.reset_requested.connect(lambda d: self._machine_action(d, "reset"))
-        desktops.restart_requested.connect(lambda d: self._machine_action(d, "restart"))
-        desktops.favourite_toggled.connect(self._toggle_favourite)
-        desktops.view_changed.connect(self._view_changed)
-        desktops.refresh_requested.connect(self.refresh)
-        desktops.sign_out_requested.connect(self.ask_to_sign_out)
-        desktops.help_requested.connect(self.show_diagnostics)
-        desktops.settings_requested.connect(self.show_settings)
-        desktops.about_requested.connect(self.show_about)
-        desktops.starting.cancelled.connect(self.cancel_start)
-        self._apply_view_settings(desktops)
-        return desktops
+        page = desktops.DesktopsPage()
+        self.stack.addWidget(page)
+        page.connect_requested.connect(self.connect_desktop)
+        page.connect_with_requested.connect(self.connect_desktop)
+        page.logoff_requested.connect(self._logoff)
+        page.reset_requested.connect(lambda d: self._machine_action(d, "reset"))
+        page.restart_requested.connect(lambda d: self._machine_action(d, "restart"))
+        page.favourite_toggled.connect(self._toggle_favourite)
+        page.view_changed.connect(self._view_changed)
+        page.refresh_requested.connect(self.refresh)
+        page.sign_out_requested.connect(self.ask_to_sign_out)
+        page.help_requested.connect(self.show_diagnostics)
+        page.settings_requested.connect(self.show_settings)
+        page.about_requested.connect(self.show_about)
+        page.starting.cancelled.connect(self.cancel_start)
+        self._apply_view_settings(page)
+        return page
 
     @property
     def flow(self) -> LaunchFlow:
         """Opens desktops: start, wait while a machine powers on, cancel, reconnect
         (the kiosk's too); made with the first launch."""
         if self._flow is None:
-            from launcher.ui.launchflow import LaunchFlow
-            from launcher.ui.poweron import START_WAIT_LIMIT
-
             limit = self._options.start_wait_limit
-            flow = LaunchFlow(
-                self.session, limit=START_WAIT_LIMIT if limit is None else limit, parent=self
+            flow = launchflow.LaunchFlow(
+                self.session,
+                limit=poweron.START_WAIT_LIMIT if limit is None else limit,
+                parent=self,
             )
             flow.asking.connect(lambda _attempt: self.desktops_page.set_busy(True))
             flow.waiting.connect(self._start_waiting)
@@ -359,9 +347,9 @@ class MainWindow(QMainWindow):
         self.sign_in_failed.emit(error)
         if isinstance(error, broker.OtpRequired):
             if not self._interactive:
-                self._finish(startup.ExitCode.SIGN_IN, _describe(error))
+                self._finish(startup.ExitCode.SIGN_IN, describe(error))
                 return
-            page.ask_otp(_describe(error))
+            page.ask_otp(describe(error))
             self.otp_requested.emit()
             return
         if isinstance(error, broker.CertificateChanged):
@@ -379,7 +367,7 @@ class MainWindow(QMainWindow):
                 % error.presented.origin
             )
         else:
-            page.show_error(_describe(error))
+            page.show_error(describe(error))
             if isinstance(error, broker.UntrustedCertificate) and self._pins is not None:
                 self._ask_trust(error.presented)
         if not self._interactive:
@@ -403,7 +391,7 @@ class MainWindow(QMainWindow):
             can_trust=can_trust,
         )
         if not self._interactive:
-            self._finish(startup.ExitCode.SIGN_IN, _describe(error))
+            self._finish(startup.ExitCode.SIGN_IN, describe(error))
 
     def _trust_new_certificate(self) -> None:
         """The user asked to trust the broker's new certificate: confirm, then pin it."""
@@ -414,9 +402,7 @@ class MainWindow(QMainWindow):
 
     def _ask_trust(self, presented: trust.Presented, *, pinned: str | None = None) -> None:
         """First use, or (``pinned``) a certificate that changed: a yes pins it, signs in."""
-        from launcher.ui.trustdialog import TrustDialog
-
-        dialog = TrustDialog(presented, self, pinned=pinned)
+        dialog = trustdialog.TrustDialog(presented, self, pinned=pinned)
         self.trust_dialog = dialog
 
         def trusted() -> None:
@@ -575,9 +561,9 @@ class MainWindow(QMainWindow):
     def show_settings(self) -> SettingsDialog | None:
         if not self._interactive:
             return None
-        from launcher.ui.settingsdialog import SettingsDialog
-
-        dialog = SettingsDialog(self._layers.effective(), locked=self._layers.locked, parent=self)
+        dialog = settingsdialog.SettingsDialog(
+            self._layers.effective(), locked=self._layers.locked, parent=self
+        )
         self.settings_dialog = dialog
         dialog.accepted.connect(lambda: self._settings_chosen(dialog))
         dialog.finished.connect(dialog.deleteLater)
@@ -600,9 +586,7 @@ class MainWindow(QMainWindow):
         if not self._interactive:
             return None
         if self.about_dialog is None:
-            from launcher.ui.about import AboutDialog
-
-            self.about_dialog = AboutDialog(self.show_diagnostics, parent=self)
+            self.about_dialog = about.AboutDialog(self.show_diagnostics, parent=self)
         self.about_dialog.show()
         self.about_dialog.activateWindow()
         return self.about_dialog
@@ -620,11 +604,9 @@ class MainWindow(QMainWindow):
         pins = self._pins
         if pins is None:
             return
-        from launcher.core.trust import origin
-
-        kept = {origin(server) for server in after}
+        kept = {trust.origin(server) for server in after}
         for server in before:
-            gone = origin(server)
+            gone = trust.origin(server)
             if server not in after and gone not in kept:
                 pins.forget(gone)
 
@@ -709,7 +691,7 @@ class MainWindow(QMainWindow):
             self.desktops_page.starting.stop()
         self._failed(error)
         if not self._interactive:
-            self._finish(startup.ExitCode.LAUNCH, _describe(error))
+            self._finish(startup.ExitCode.LAUNCH, describe(error))
 
     # -- a machine powering on -------------------------------------------------
 
@@ -901,14 +883,14 @@ class MainWindow(QMainWindow):
     def _failed(self, error: Exception) -> None:
         self.desktops_page.set_busy(False)
         if isinstance(error, broker.DesktopStarting):
-            self.desktops_page.banner.show_message(_describe(error), kind="info")
+            self.desktops_page.banner.show_message(describe(error), kind="info")
             self.refresh()
             return
         if isinstance(error, broker.SessionExpired):
             self.sign_out()
-            self.sign_in_page.show_error(_describe(error))
+            self.sign_in_page.show_error(describe(error))
             return
-        self.desktops_page.banner.show_message(_describe(error))
+        self.desktops_page.banner.show_message(describe(error))
 
     # -- diagnostics ---------------------------------------------------------
 
@@ -921,8 +903,6 @@ class MainWindow(QMainWindow):
 
     def make_report(self) -> doctor.Report:
         """The doctor's report on this window's broker and last desktop (off the GUI thread)."""
-        from launcher.core import doctor
-
         server, desktop = self._report_target
         return doctor.build_report(
             settings_path=self._options.settings_path or config_dir() / "settings.json",
@@ -933,8 +913,6 @@ class MainWindow(QMainWindow):
         )
 
     def write_bundle(self, path: Path, report: doctor.Report) -> list[str]:
-        from launcher.core import doctor
-
         return doctor.write_bundle(
             path,
             report,
@@ -943,10 +921,8 @@ class MainWindow(QMainWindow):
         )
 
     def show_diagnostics(self) -> DiagnosticsDialog:
-        from launcher.ui.diagnostics import DiagnosticsDialog
-
         if self._diagnostics is None:
-            self._diagnostics = DiagnosticsDialog(
+            self._diagnostics = diagnostics.DiagnosticsDialog(
                 self.make_report,
                 self.write_bundle,
                 before_run=self._take_report_target,
@@ -972,8 +948,6 @@ class MainWindow(QMainWindow):
             return None
         if self._open_desktops():
             return self.ask_to_leave("sign out")
-        from launcher.ui.widgets import ask
-
         server = self.session.base_url or ""
 
         def answered(answer: str | None) -> None:
@@ -998,10 +972,6 @@ class MainWindow(QMainWindow):
         return self._leave_question(leaving, [o.desktop.name for o in self._open_desktops()])
 
     def _leave_question(self, leaving: str, names: list[str]) -> QMessageBox:
-        from html import escape
-
-        from launcher.ui.widgets import ask
-
         if len(names) == 1:
             text = self.tr("%s is still open. What becomes of it?") % names[0]
         else:

@@ -31,18 +31,14 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from launcher.core.lazy import Lazy
 from launcher.core.signin import account_name, caps_lock_from_key, clean_otp
 from launcher.ui import coretext
+from launcher.ui.deferred import servers  # loads the broker client: only when the list is edited
 from launcher.ui.resources import logo_pixmap, themed_icon
 from launcher.ui.widgets import Banner, ask
 
 if TYPE_CHECKING:
     from PySide6.QtWidgets import QInputDialog, QMessageBox
-
-    from launcher.core import servers
-else:  # it loads the broker client: only when the list is edited
-    servers = Lazy("launcher.core.servers")
 
 
 class _Card(QWidget):
