@@ -24,14 +24,13 @@ import ipaddress
 import json
 import os
 import platform as platform_module
-import plistlib
 import socket
 import ssl
 import subprocess
 import sys
 import tempfile
 import zipfile
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -42,8 +41,9 @@ import httpx
 from launcher import __version__
 from launcher.core import log, settings, trust
 from launcher.core.broker import normalize_url
-from launcher.core.protocols import LaunchError, platform_key, spice, vnc
-from launcher.core.protocols.rdp import freerdp, macos, mstsc
+from launcher.core.clients import CLIENTS
+from launcher.core.protocols import LaunchError, platform_key
+from launcher.core.protocols.driver import Runner, load, run_for_output
 from launcher.core.redact import redact
 
 __all__ = [
@@ -143,19 +143,6 @@ class Report:
         return json.dumps(self.to_dict(), indent=2, ensure_ascii=False) + "\n"
 
 
-# --- running programs --------------------------------------------------------------
-
-Runner = Callable[[Sequence[str], float], str]
-
-
-def run_for_output(argv: Sequence[str], timeout: float) -> str:
-    """stdout and stderr of ``argv``, whatever its exit code; raises OSError or TimeoutExpired."""
-    result = subprocess.run(
-        list(argv), stdin=subprocess.DEVNULL, capture_output=True, timeout=timeout, check=False
-    )
-    return (result.stdout + result.stderr).decode("utf-8", "replace")
-
-
 # --- the checks ---------------------------------------------------------------------
 
 
@@ -204,101 +191,22 @@ def _environment(qt_version: str | None, system: str) -> list[Check]:
     return checks
 
 
-@dataclass(frozen=True, slots=True)
-class _ClientSpec:
-    key: str
-    title: str
-    locate: Callable[[str | None], str]
-    version: Callable[[str, Runner, float], tuple[str | None, str]]
-
-
-def _vncviewer_version(path: str, run: Runner, timeout: float) -> tuple[str | None, str]:
-    # TigerVNC has no --version; -h prints the banner (exit 1) without a display.
-    return vnc.version_from_help(run([path, "-h"], timeout)), ""
-
-
-def _remote_viewer_version(path: str, run: Runner, timeout: float) -> tuple[str | None, str]:
-    return spice.version_from_output(run([path, "--version"], timeout)), ""
-
-
-def _freerdp_version(path: str, run: Runner, timeout: float) -> tuple[str | None, str]:
-    if sys.platform.startswith("linux") and not os.environ.get("DISPLAY"):
-        return None, "xfreerdp opens the X display even to print its version; DISPLAY is not set"
-    found = freerdp.detect_version(run([path, "--version"], timeout))
-    return (".".join(map(str, found)) if found else None), ""
-
-
-def _no_version(path: str, run: Runner, timeout: float) -> tuple[str | None, str]:
-    return None, "it has no version option"
-
-
-def _app_version(path: str, run: Runner, timeout: float) -> tuple[str | None, str]:
-    try:
-        with open(Path(path) / "Contents" / "Info.plist", "rb") as f:
-            info = plistlib.load(f)
-    except (OSError, plistlib.InvalidFileException, ValueError):
-        return None, "its Info.plist could not be read"
-    value = info.get("CFBundleShortVersionString")
-    return (str(value) if value else None), ""
-
-
-def _client_specs(system: str, clients: Mapping[str, str]) -> list[_ClientSpec]:
-    def override(key: str) -> str | None:
-        return settings.client_override(clients, key)
-
-    specs = [
-        _ClientSpec(
-            "vncviewer",
-            "VNC viewer (TigerVNC)",
-            lambda o: vnc.locate(platform=system, override=o),
-            _vncviewer_version,
-        ),
-        _ClientSpec(
-            "remote-viewer",
-            "SPICE viewer (virt-viewer)",
-            lambda o: spice.locate(platform=system, override=o),
-            _remote_viewer_version,
-        ),
-    ]
-    if system == "windows":
-        specs.append(
-            _ClientSpec(
-                "mstsc", "RDP client (mstsc)", lambda o: mstsc.locate(override=o), _no_version
-            )
-        )
-    elif system == "macos":
-        specs.append(
-            _ClientSpec(
-                "rdp-app",
-                "RDP client (Windows App)",
-                lambda o: macos.locate(override=o),
-                _app_version,
-            )
-        )
-    if system not in ("windows", "macos") or override("xfreerdp"):
-        specs.append(
-            _ClientSpec(
-                "xfreerdp",
-                "RDP client (FreeRDP)",
-                lambda o: freerdp.locate(platform=system, override=o),
-                _freerdp_version,
-            )
-        )
-    return specs
-
-
 def _clients(system: str, clients: Mapping[str, str], run: Runner, timeout: float) -> list[Check]:
     checks: list[Check] = []
-    for spec in _client_specs(system, clients):
-        chosen = settings.client_override(clients, spec.key)
+    for client in CLIENTS:
+        chosen = settings.client_override(clients, client.key)
+        # The clients this OS uses, and FreeRDP wherever the settings give its path.
+        if system not in client.platforms and not (client.anywhere_with_path and chosen):
+            continue
+        driver = load(client)
         details = {"set in settings": chosen} if chosen else {}
         try:
-            path = spec.locate(chosen)
+            path = driver.locate(system, chosen)
         except LaunchError as e:
             checks.append(
                 Check(
-                    f"client.{spec.key}",
-                    spec.title,
+                    f"client.{client.key}",
+                    client.title,
                     Status.WARN,
                     e.message.rstrip(".") + ".",
                     action=e.hint or "Install it if your desktops use it.",
@@ -307,7 +215,7 @@ def _clients(system: str, clients: Mapping[str, str], run: Runner, timeout: floa
             )
             continue
         try:
-            version, why = spec.version(path, run, timeout)
+            version, why = driver.version(path, run, timeout)
         except subprocess.TimeoutExpired:
             version, why = None, f"it did not answer within {timeout:g} s"
         except OSError as e:
@@ -319,8 +227,8 @@ def _clients(system: str, clients: Mapping[str, str], run: Runner, timeout: floa
             summary = f"{path}; its version could not be read" + (f": {why}." if why else ".")
         checks.append(
             Check(
-                f"client.{spec.key}",
-                spec.title,
+                f"client.{client.key}",
+                client.title,
                 status,
                 summary,
                 action="" if version else "Check that it starts; reinstall it if it does not.",

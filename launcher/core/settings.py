@@ -35,7 +35,9 @@ from typing import Any, Union
 
 import platformdirs
 
+from launcher.core import clients as native_clients
 from launcher.core import log
+from launcher.core.kinds import Protocol
 
 # tomllib is imported where a system file is read: most computers have none,
 # and a window that starts without one need not wait for it.
@@ -47,12 +49,14 @@ def config_dir() -> Path:
     return Path(platformdirs.user_config_dir(APP_NAME, appauthor=False))
 
 
-# Keys of ``UserSettings.clients``: the program whose path the user chose.
-# Older files used the protocol ("vnc") as the key; those still work.
-CLIENT_KEYS = ("vncviewer", "remote-viewer", "xfreerdp", "mstsc", "rdp-app")
-LEGACY_CLIENT_KEYS = {"vnc": "vncviewer", "spice": "remote-viewer"}
+# Keys of ``UserSettings.clients``: the program whose path the user chose,
+# one per native client (launcher.core.clients). Older files used the
+# protocol ("vnc") as the key; those still work.
+CLIENT_KEYS = native_clients.KEYS
+LEGACY_CLIENT_KEYS = {"vnc": native_clients.VNCVIEWER, "spice": native_clients.REMOTE_VIEWER}
 AUDIO_CHOICES = ("local", "remote", "off")
-VNC_CLIENTS = ("vncviewer", "remote-viewer")
+# The clients that may open VNC desktops (``vnc.client``).
+VNC_CLIENTS = native_clients.keys_for(Protocol.VNC)
 VIEWS = ("tiles", "list")
 # ask: a broker whose certificate no system CA vouches for is shown to the user,
 # who may pin it; system: only certificates the system's CAs vouch for (or
@@ -103,7 +107,7 @@ class RdpSettings:
 
 @dataclass(slots=True)
 class VncSettings:
-    client: str = "vncviewer"  # or "remote-viewer"
+    client: str = native_clients.VNCVIEWER  # or native_clients.REMOTE_VIEWER
 
     def problems(self) -> list[tuple[str, str]]:
         if self.client not in VNC_CLIENTS:

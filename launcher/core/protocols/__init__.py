@@ -46,6 +46,7 @@ __all__ = [
     "NOT_ANSWERING",
     "STARTING_OR_OFF",
     "TRY_AGAIN_OR_TELL",
+    "VNC_VIEWER",
     "ClientNotFound",
     "Credential",
     "ExitReason",
@@ -97,6 +98,8 @@ class ExitReason:
     logged_off: bool = False
 
 
+# How the user's messages name a VNC viewer (vncviewer, or remote-viewer for VNC).
+VNC_VIEWER = Text("client.vnc", "VNC viewer")
 # Hints and reasons that more than one client gives.
 CONNECT_AGAIN = Text("client.connect_again.hint", "Connect again to resume.")
 AGAIN_OR_SEND_THE_LOG = Text(
@@ -361,6 +364,10 @@ class Finder:
             hint = self.install if isinstance(self.install, str) else self.install.get(platform, "")
             raise ClientNotFound(not_installed(self.what, override), hint=hint)
         return found
+
+    def find(self, platform: str, override: str | None) -> str:
+        """The client on ``platform``, or at ``override`` (a path from the settings)."""
+        return self(platform=platform, override=override)
 
 
 def first_reason(table: Sequence[tuple[str, ExitReason]], line: str) -> ExitReason | None:

@@ -27,12 +27,14 @@ from launcher.core.protocols import (
     CONNECTION_CLOSED,
     CONSOLE_PASSWORD_REFUSED,
     NOT_ANSWERING,
+    VNC_VIEWER,
     ExitReason,
     Finder,
     LaunchPlan,
     check_host,
     first_reason,
 )
+from launcher.core.protocols.driver import Driver, Launch, Runner
 from launcher.core.texts import Text
 
 __all__ = [
@@ -228,3 +230,39 @@ def version_from_output(output: str) -> str | None:
     """The version in ``remote-viewer --version`` output (``remote-viewer version 11.0``)."""
     match = re.search(r"remote-viewer version (\S+)", output)
     return match.group(1) if match else None
+
+
+def _version(path: str, run: Runner, timeout: float) -> tuple[str | None, str]:
+    return version_from_output(run([path, "--version"], timeout)), ""
+
+
+def _plan(launch: Launch) -> LaunchPlan:
+    connection, preferences = launch.connection, launch.preferences
+    is_spice = connection.protocol is Protocol.SPICE
+    return plan(
+        connection,
+        client=launch.client.path,
+        title=launch.title,
+        fullscreen=preferences.full_screen,
+        kiosk=preferences.kiosk,
+        ca_pem=connection.ca if is_spice else None,
+        host_subject=connection.host_subject if is_spice else None,
+        usbredir=preferences.spice_usbredir,
+        debug=True,
+    )
+
+
+def _name(path: str, protocol: Protocol) -> str:
+    return Text("client.spice", "SPICE viewer") if protocol is Protocol.SPICE else VNC_VIEWER
+
+
+# With --debug it says when it is connected, for SPICE (seen against Xspice)
+# as for VNC, so a desktop that never answers is given up on.
+DRIVER = Driver(
+    locate=locate.find,
+    version=_version,
+    plan=_plan,
+    name=_name,
+    classify=classify_line,
+    connected_line=connected_line,
+)

@@ -15,11 +15,13 @@ from launcher.core.protocols import (
     CONNECTION_CLOSED,
     CONSOLE_PASSWORD_REFUSED,
     NOT_ANSWERING,
+    VNC_VIEWER,
     ExitReason,
     Finder,
     LaunchPlan,
     first_reason,
 )
+from launcher.core.protocols.driver import Driver, Launch, Runner
 from launcher.core.texts import Text
 
 CLIENT_NAMES = ("vncviewer", "xtigervncviewer")
@@ -146,3 +148,27 @@ def version_from_help(output: str) -> str | None:
     """
     match = re.search(r"TigerVNC (?:Viewer )?(?:\d+-bit )?v(\d+(?:\.\d+)+)", output)
     return match.group(1) if match else None
+
+
+def _version(path: str, run: Runner, timeout: float) -> tuple[str | None, str]:
+    # TigerVNC has no --version; -h prints the banner (exit 1) without a display.
+    return version_from_help(run([path, "-h"], timeout)), ""
+
+
+def _plan(launch: Launch) -> LaunchPlan:
+    return plan(
+        launch.connection,
+        client=launch.client.path,
+        fullscreen=launch.preferences.full_screen,
+        title=launch.title,
+    )
+
+
+DRIVER = Driver(
+    locate=locate.find,
+    version=_version,
+    plan=_plan,
+    name=lambda path, protocol: VNC_VIEWER,
+    classify=classify_line,
+    connected_line=connected_line,
+)

@@ -23,6 +23,7 @@ from dataclasses import dataclass, field
 
 from launcher.core.models import ConnectionInfo, Protocol
 from launcher.core.protocols import check_host, plain_value
+from launcher.core.protocols.driver import Launch
 
 __all__ = [
     "Audio",
@@ -34,6 +35,7 @@ __all__ = [
     "check_connection",
     "check_port",
     "normalise_fingerprint",
+    "options_for",
     "password_for",
 ]
 
@@ -180,3 +182,36 @@ def check_connection(connection: ConnectionInfo) -> None:
         raise ValueError(f"not an RDP connection: {connection.protocol}")
     if connection.username is not None:
         plain_value(connection.username, "user name")
+
+
+def options_for(launch: Launch) -> RdpOptions:
+    """The options for the launch's connection from the user's RDP settings.
+
+    ValueError if it is not an RDP connection.
+    """
+    connection, preferences = launch.connection, launch.preferences
+    if connection.protocol is not Protocol.RDP:
+        raise ValueError(f"{launch.client.key} does not open {connection.protocol.value} desktops")
+    chosen = preferences.rdp
+    fullscreen = preferences.full_screen if chosen.fullscreen is None else chosen.fullscreen
+    fullscreen = fullscreen or preferences.kiosk
+    gateway = connection.gateway
+    certificate = (
+        CertificatePolicy(CertMode.FINGERPRINT, connection.cert_fingerprint)
+        if connection.cert_fingerprint
+        else CertificatePolicy(CertMode.TOFU)
+    )
+    return RdpOptions(
+        fullscreen=fullscreen,
+        width=chosen.width,
+        height=chosen.height,
+        multimon=chosen.multimon,
+        clipboard=chosen.clipboard,
+        drives=tuple(sorted(chosen.drives.items())),
+        audio=Audio(chosen.audio),
+        gateway=Gateway(gateway.host, gateway.port) if gateway else None,
+        certificate=certificate,
+        domain=connection.domain,
+        sso_password=launch.sso_password,
+        title=launch.title,
+    )

@@ -21,10 +21,16 @@ Which major version a program is comes from its ``--version`` output
 
 from __future__ import annotations
 
+import os
 import re
+import subprocess
+import sys
+import threading
 from collections.abc import Sequence
+from pathlib import Path
 
-from launcher.core.models import ConnectionInfo
+from launcher.core import log
+from launcher.core.models import ConnectionInfo, Protocol
 from launcher.core.protocols import (
     AGAIN_OR_SEND_THE_LOG,
     STARTING_OR_OFF,
@@ -36,6 +42,13 @@ from launcher.core.protocols import (
     fd_placeholder,
     first_reason,
 )
+from launcher.core.protocols.driver import (
+    Driver,
+    Launch,
+    Runner,
+    Versions,
+    run_for_output,
+)
 from launcher.core.protocols.rdp import (
     Audio,
     CertMode,
@@ -43,12 +56,16 @@ from launcher.core.protocols.rdp import (
     RdpOptions,
     address,
     check_connection,
+    options_for,
     password_for,
 )
 from launcher.core.texts import Text
 
 __all__ = [
+    "FREERDP_VERSIONS",
+    "FreeRdpVersions",
     "arguments",
+    "ask_version",
     "classify_line",
     "detect_version",
     "exit_reason",
@@ -100,6 +117,95 @@ def detect_version(output: str) -> tuple[int, int, int] | None:
     if match is None:
         return None
     return int(match.group(1)), int(match.group(2)), int(match.group(3) or 0)
+
+
+def ask_version(path: str, run: Runner, timeout: float) -> tuple[int, int, int] | None:
+    """The version ``path --version`` says; raises OSError or TimeoutExpired from ``run``."""
+    return detect_version(run([path, "--version"], timeout))
+
+
+def probe_version(path: str, run: Runner, timeout: float) -> tuple[str | None, str]:
+    """The version for the diagnostics report, or None and why."""
+    if sys.platform.startswith("linux") and not os.environ.get("DISPLAY"):
+        return None, "xfreerdp opens the X display even to print its version; DISPLAY is not set"
+    found = ask_version(path, run, timeout)
+    return (".".join(map(str, found)) if found else None), ""
+
+
+PROBE_TIMEOUT = 15.0
+
+
+class FreeRdpVersions(Versions):
+    """FreeRDP's version per program, asked once and remembered.
+
+    ``xfreerdp --version`` opens the X display before it answers, so it runs
+    with the user's environment (DISPLAY). A program replaced on disk (other
+    size or time) is asked again.
+    """
+
+    def __init__(self, *, timeout: float = PROBE_TIMEOUT) -> None:
+        self._timeout = timeout
+        self._lock = threading.Lock()
+        self._known: dict[tuple[str, int, int], tuple[int, int, int]] = {}
+
+    def get(self, path: str) -> tuple[int, int, int]:
+        try:
+            info = os.stat(path)
+        except OSError as e:
+            raise LaunchError(
+                Text(
+                    "launch.cannot_read",
+                    "Cannot read {path}: {why}.",
+                    path=path,
+                    why=str(e.strerror or e),
+                )
+            ) from e
+        key = (os.path.realpath(path), info.st_mtime_ns, info.st_size)
+        with self._lock:
+            if key in self._known:
+                return self._known[key]
+        version = self._probe(path)
+        with self._lock:
+            self._known[key] = version
+        return version
+
+    def _probe(self, path: str) -> tuple[int, int, int]:
+        try:
+            version = ask_version(path, run_for_output, self._timeout)
+        except (OSError, subprocess.TimeoutExpired) as e:
+            log.launch.warning("%s --version failed: %s", path, e)
+            version = None
+        if version is not None:
+            log.launch.info("%s is FreeRDP %s", path, ".".join(map(str, version)))
+            return version
+        # Only FreeRDP 3 is packaged under a name ending in 3.
+        if Path(path).name.endswith("3"):
+            log.launch.warning("%s did not say its version; taking 3 from its name", path)
+            return (3, 0, 0)
+        if os.environ.get("DISPLAY"):
+            message = Text(
+                "launch.freerdp_version_unknown",
+                "Rubicon could not find out which FreeRDP version {path} is.",
+                path=path,
+            )
+        else:
+            message = Text(
+                "launch.freerdp_version_unknown.no_display",
+                "Rubicon could not find out which FreeRDP version {path} is (DISPLAY is not set).",
+                path=path,
+            )
+        raise LaunchError(
+            message,
+            hint=Text(
+                "launch.freerdp_version_unknown.hint",
+                "FreeRDP needs an X display to start, even to say its version. "
+                "Run Rubicon in your desktop session; if that is where it runs, "
+                "send the log to your administrator.",
+            ),
+        )
+
+
+FREERDP_VERSIONS = FreeRdpVersions()
 
 
 def _gateway_value(value: str) -> str:
@@ -424,3 +530,27 @@ def exit_reason(code: int) -> ExitReason | None:
             hint=AGAIN_OR_SEND_THE_LOG,
         ),
     )
+
+
+def _plan(launch: Launch) -> LaunchPlan:
+    options = options_for(launch)
+    client = launch.client
+    if client.version is None:
+        raise ValueError("FreeRDP's version is not known")
+    return plan(launch.connection, client=client.path, version=client.version, options=options)
+
+
+def _name(path: str, protocol: Protocol) -> str:
+    return Text("client.rdp", "RDP client")
+
+
+DRIVER = Driver(
+    locate=locate.find,
+    version=probe_version,
+    plan=_plan,
+    name=_name,
+    classify=classify_line,
+    exit_reason=exit_reason,
+    silent=True,
+    versions=FREERDP_VERSIONS,
+)

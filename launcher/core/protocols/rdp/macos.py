@@ -6,12 +6,15 @@ be handed a password: it asks the user for it.
 
 from __future__ import annotations
 
+import plistlib
 from collections.abc import Sequence
 from pathlib import Path
 
+from launcher.core.kinds import Protocol
 from launcher.core.models import ConnectionInfo
 from launcher.core.protocols import ClientNotFound, LaunchPlan, file_placeholder, not_installed
-from launcher.core.protocols.rdp import RdpOptions
+from launcher.core.protocols.driver import Driver, Launch, Runner, nothing
+from launcher.core.protocols.rdp import RdpOptions, options_for
 from launcher.core.protocols.rdp.rdpfile import RDP_FILE_GRACE, launch_file
 from launcher.core.texts import Text
 
@@ -62,3 +65,32 @@ def locate(*, override: str | None = None, search_dirs: Sequence[str] = APP_DIRS
         ),
         hint=INSTALL_HINT,
     )
+
+
+def _version(path: str, run: Runner, timeout: float) -> tuple[str | None, str]:
+    try:
+        with open(Path(path) / "Contents" / "Info.plist", "rb") as f:
+            info = plistlib.load(f)
+    except (OSError, plistlib.InvalidFileException, ValueError):
+        return None, "its Info.plist could not be read"
+    value = info.get("CFBundleShortVersionString")
+    return (str(value) if value else None), ""
+
+
+def _plan(launch: Launch) -> LaunchPlan:
+    return plan(launch.connection, app_path=launch.client.path, options=options_for(launch))
+
+
+def _name(path: str, protocol: Protocol) -> str:
+    return Path(path).stem
+
+
+# ``open`` exits at once: no connect watch, and its exit says nothing.
+DRIVER = Driver(
+    locate=lambda platform, override: locate(override=override),
+    version=_version,
+    plan=_plan,
+    name=_name,
+    classify=nothing,
+    detached=True,
+)

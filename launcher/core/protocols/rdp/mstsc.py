@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import os
 
+from launcher.core.kinds import Protocol
 from launcher.core.models import ConnectionInfo
 from launcher.core.protocols import (
     Credential,
@@ -18,7 +19,8 @@ from launcher.core.protocols import (
     RemoveCredential,
     file_placeholder,
 )
-from launcher.core.protocols.rdp import RdpOptions, password_for
+from launcher.core.protocols.driver import Driver, Launch, no_version, nothing
+from launcher.core.protocols.rdp import RdpOptions, options_for, password_for
 from launcher.core.protocols.rdp.rdpfile import RDP_FILE_GRACE, launch_file
 from launcher.core.secret import Secret
 from launcher.core.texts import Text
@@ -74,4 +76,23 @@ locate = Finder(
     what=Text("rdp.client.mstsc", "Remote Desktop Connection (mstsc)"),
     install=INSTALL_HINT,
     folders=_folders,
+)
+
+
+def _plan(launch: Launch) -> LaunchPlan:
+    return plan(launch.connection, options=options_for(launch), client=launch.client.path)
+
+
+def _name(path: str, protocol: Protocol) -> str:
+    return "Remote Desktop Connection"
+
+
+# It says nothing when it connects: still running after the timeout counts.
+DRIVER = Driver(
+    locate=locate.find,
+    version=no_version,
+    plan=_plan,
+    name=_name,
+    classify=nothing,
+    silent=True,
 )

@@ -151,30 +151,6 @@ def test_rdp_client_per_os(tmp_path: Path) -> None:
         assert found == Client(FREERDP, str(xfreerdp.path), (2, 11, 7))
 
 
-def test_freerdp_version_is_asked_once_per_program(tmp_path: Path) -> None:
-    two = fake_client.make(tmp_path / "two", name="xfreerdp", version=V2_TEXT)
-    three = fake_client.make(tmp_path / "three", name="xfreerdp", version=V3_TEXT)
-    versions = FreeRdpVersions()
-    assert versions.get(str(two.path)) == (2, 11, 7)
-    assert versions.get(str(two.path)) == (2, 11, 7)
-    assert versions.get(str(three.path))[0] == 3
-    assert (two.probe_count(), three.probe_count()) == (1, 1)
-    # An update on disk is asked again.
-    stat = two.path.stat()
-    os.utime(two.path, ns=(stat.st_atime_ns, stat.st_mtime_ns + 1_000_000_000))
-    versions.get(str(two.path))
-    assert two.probe_count() == 2
-
-
-def test_freerdp_that_says_no_version(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.delenv("DISPLAY", raising=False)
-    quiet = fake_client.make(tmp_path / "a", name="xfreerdp", version="failed to open display")
-    with pytest.raises(LaunchError, match=r"which FreeRDP version .* is \(DISPLAY is not set\)"):
-        FreeRdpVersions().get(str(quiet.path))
-    named = fake_client.make(tmp_path / "b", name="xfreerdp3", version="")
-    assert FreeRdpVersions().get(str(named.path)) == (3, 0, 0)
-
-
 # --- exact plans ---------------------------------------------------------------------
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import pytest
@@ -9,6 +10,8 @@ import pytest
 from launcher.core.models import ConnectionInfo, Protocol
 from launcher.core.protocols import ClientNotFound, LaunchError
 from launcher.core.protocols.rdp import Gateway, RdpOptions, freerdp
+from launcher.core.protocols.rdp.freerdp import FreeRdpVersions
+from tests.helpers import fake_client
 from tests.unit.launcher.core.protocols.rdp.cases import (
     DATA,
     FP_COLONS,
@@ -359,3 +362,33 @@ def test_a_logoff_on_the_desktop_is_no_failure_but_is_told(code: int) -> None:
 def test_only_logoff_codes_say_logged_off(code: int) -> None:
     reason = freerdp.exit_reason(code)
     assert reason is None or not reason.logged_off
+
+
+# --- the version a launch asks, once per program ------------------------------------
+
+V2_TEXT = (DATA / "version-2.txt").read_text().strip()
+V3_TEXT = (DATA / "version-3.txt").read_text().strip()
+
+
+def test_freerdp_version_is_asked_once_per_program(tmp_path: Path) -> None:
+    two = fake_client.make(tmp_path / "two", name="xfreerdp", version=V2_TEXT)
+    three = fake_client.make(tmp_path / "three", name="xfreerdp", version=V3_TEXT)
+    versions = FreeRdpVersions()
+    assert versions.get(str(two.path)) == (2, 11, 7)
+    assert versions.get(str(two.path)) == (2, 11, 7)
+    assert versions.get(str(three.path))[0] == 3
+    assert (two.probe_count(), three.probe_count()) == (1, 1)
+    # An update on disk is asked again.
+    stat = two.path.stat()
+    os.utime(two.path, ns=(stat.st_atime_ns, stat.st_mtime_ns + 1_000_000_000))
+    versions.get(str(two.path))
+    assert two.probe_count() == 2
+
+
+def test_freerdp_that_says_no_version(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("DISPLAY", raising=False)
+    quiet = fake_client.make(tmp_path / "a", name="xfreerdp", version="failed to open display")
+    with pytest.raises(LaunchError, match=r"which FreeRDP version .* is \(DISPLAY is not set\)"):
+        FreeRdpVersions().get(str(quiet.path))
+    named = fake_client.make(tmp_path / "b", name="xfreerdp3", version="")
+    assert FreeRdpVersions().get(str(named.path)) == (3, 0, 0)
