@@ -18,7 +18,7 @@ from broker_stub.db import migrate
 from broker_stub.db.engine import make_engine
 from broker_stub.db.models import Base
 
-from .conftest import Broker
+from ..conftest import Broker
 
 # The first schema's tables; later revisions add more, which the models list.
 FIRST_TABLES = {

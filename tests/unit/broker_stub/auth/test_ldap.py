@@ -25,7 +25,7 @@ from broker_stub.settings import BrokerSettings, LdapSettings
 from broker_stub.xdisplay import free_tcp_port
 from tests.helpers.slapd import HOST, LdapServer
 
-from .conftest import Broker, PoolSpec, UserSpec, assert_problem
+from ..conftest import Broker, PoolSpec, UserSpec, assert_problem
 
 pytestmark = pytest.mark.e2e
 

@@ -18,7 +18,7 @@ from broker_stub.db.models import AuditEvent, Machine, Pool
 from tests.helpers.clock import FakeClock
 from tests.helpers.e2e import wait_for
 
-from .conftest import Broker, PoolSpec
+from ..conftest import Broker, PoolSpec
 
 libvirt = pytest.importorskip("libvirt", reason="pip install 'rubicon[libvirt]'")
 

@@ -29,7 +29,7 @@ from broker_stub.domain.scheduler import Scheduler
 from broker_stub.settings import BrokerSettings
 from tests.helpers.live_broker import serve
 
-from .conftest import USERS, PoolSpec
+from ..conftest import USERS, PoolSpec
 
 
 @dataclass

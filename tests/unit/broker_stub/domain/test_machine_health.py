@@ -21,8 +21,8 @@ from broker_stub.db.models import AuditEvent, DesktopSession, Machine
 from broker_stub.domain import lifecycle
 from tests.helpers.clock import FakeClock
 
-from .admin_helpers import admin_headers
-from .conftest import Broker, PoolSpec, assert_problem
+from ..admin_helpers import admin_headers
+from ..conftest import Broker, PoolSpec, assert_problem
 
 
 class Console:

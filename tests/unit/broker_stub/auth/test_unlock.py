@@ -14,8 +14,8 @@ import pytest
 from broker_stub import cli
 from broker_stub.domain import audit
 
-from .admin_helpers import API, admin_events, admin_headers
-from .conftest import Broker, assert_problem
+from ..admin_helpers import API, admin_events, admin_headers
+from ..conftest import Broker, assert_problem
 from .test_lockout import ALICE_PASSWORD, fail, login
 
 NEW_PASSWORD = "alice-Fresh-2"

@@ -11,7 +11,7 @@ from broker_stub.auth import tokens
 from broker_stub.clock import utcnow
 from broker_stub.db.models import Token
 
-from .conftest import Broker
+from ..conftest import Broker
 
 
 def test_issue_stores_only_the_hash(broker: Broker) -> None:

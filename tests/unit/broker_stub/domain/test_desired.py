@@ -16,8 +16,8 @@ from broker_stub.db.models import AuditEvent, Membership, Role, User
 from broker_stub.domain import desired
 from broker_stub.domain.admin import Admin
 
-from .admin_helpers import launch
-from .conftest import Broker
+from ..admin_helpers import launch
+from ..conftest import Broker
 
 SITE = """
 [[pools]]

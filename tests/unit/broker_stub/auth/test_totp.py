@@ -18,7 +18,7 @@ from broker_stub.auth import tokens, totp
 from broker_stub.db.models import Token, User
 from tests.helpers.clock import FakeClock
 
-from .conftest import POOLS, Broker, PoolSpec, assert_problem
+from ..conftest import POOLS, Broker, PoolSpec, assert_problem
 
 LOGIN = "/api/v1/auth/login"
 ALICE_PASSWORD = "alice-Secret-1"

@@ -30,7 +30,7 @@ from broker_stub.domain.errors import (
     SessionNotFound,
 )
 
-from .conftest import Broker, PoolSpec, UserSpec
+from ..conftest import Broker, PoolSpec, UserSpec
 
 
 def launch(

@@ -24,8 +24,8 @@ from broker_stub.domain.admin import Admin
 from broker_stub.domain.desired_startup import MAX_LISTED, _listed
 from broker_stub.domain.pools import sync_pools
 
-from .admin_helpers import API, admin_headers
-from .conftest import Broker, PoolSpec
+from ..admin_helpers import API, admin_headers
+from ..conftest import Broker, PoolSpec
 
 
 def snapshot(broker: Broker) -> dict[str, list[tuple[Any, ...]]]:

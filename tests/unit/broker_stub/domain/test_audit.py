@@ -10,7 +10,7 @@ from sqlalchemy import select
 from broker_stub.db.models import AuditEvent
 from broker_stub.domain import audit
 
-from .conftest import Broker
+from ..conftest import Broker
 
 LOGIN = "/api/v1/auth/login"
 

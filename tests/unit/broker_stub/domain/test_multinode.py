@@ -33,7 +33,7 @@ from broker_stub.domain import desired
 from broker_stub.domain.admin import Admin
 from broker_stub.settings import BrokerSettings
 
-from .conftest import PoolSpec
+from ..conftest import PoolSpec
 
 ROUNDS = 4
 NODES = 2

@@ -31,7 +31,7 @@ from broker_stub.domain import audit
 from broker_stub.xdisplay import free_tcp_port, port_open, stop_process
 from tests.helpers.clock import FakeClock
 
-from .conftest import Broker, assert_problem
+from ..conftest import Broker, assert_problem
 
 LOGIN = "/api/v1/auth/login"
 ALICE_PASSWORD = "alice-Secret-1"

@@ -40,7 +40,7 @@ from broker_stub.db.models import LIVE_SESSION_STATES, DesktopSession
 from broker_stub.xdisplay import free_tcp_port, stop_process
 from tests.helpers.e2e import child_pids, pid_alive, wait_for
 
-from .conftest import PoolSpec
+from ..conftest import PoolSpec
 
 HOST = "127.0.0.1"
 WORKERS = 2

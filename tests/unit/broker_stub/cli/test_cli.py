@@ -22,7 +22,7 @@ from broker_stub.db.engine import make_engine, make_session_factory
 from broker_stub.domain.errors import InvalidCredentials
 from broker_stub.settings import config_dir
 
-from .conftest import PoolSpec
+from ..conftest import PoolSpec
 
 
 @pytest.fixture

@@ -12,8 +12,8 @@ from broker_stub.config import ConfigError, load_config
 from broker_stub.values import names
 from tests.helpers import pool_ids
 
-from .admin_helpers import API, admin_headers
-from .conftest import Broker, PoolSpec, assert_problem
+from ..admin_helpers import API, admin_headers
+from ..conftest import Broker, PoolSpec, assert_problem
 
 
 @pytest.mark.parametrize("pool_id", pool_ids.GOOD)

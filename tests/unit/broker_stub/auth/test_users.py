@@ -10,7 +10,7 @@ from broker_stub.auth import passwords, users
 from broker_stub.db.models import Group, Membership, User
 from broker_stub.domain.errors import InvalidCredentials
 
-from .conftest import Broker
+from ..conftest import Broker
 
 
 def test_authenticate(broker: Broker) -> None:

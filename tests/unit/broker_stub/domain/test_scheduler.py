@@ -22,7 +22,7 @@ from broker_stub.domain import allocation, lifecycle, sessions
 from broker_stub.domain.scheduler import DEADLINES, Report, Scheduler
 from tests.helpers.e2e import wait_for
 
-from .conftest import Broker, PoolSpec
+from ..conftest import Broker, PoolSpec
 
 T0 = utcnow().replace(microsecond=0)
 
