@@ -1,7 +1,7 @@
 """The one rule for pool ids, as examples both sides' tests try.
 
 The broker takes a pool id from its pools file and the admin API
-(broker_stub/domain/names.py, POOL_ID_PATTERN); the launcher takes one from a
+(broker_stub/values/names.py, POOL_ID_PATTERN); the launcher takes one from a
 rubicon:// link and from ``--desktop`` (launcher/core/uri.py, startup.py). An
 id one side accepts, the other must accept too: lower-case letters, digits
 and '-', 1 to 64 characters, not beginning or ending with '-'.
