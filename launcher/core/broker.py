@@ -423,6 +423,11 @@ class BrokerClient:
         self._http.close()
 
     @property
+    def closed(self) -> bool:
+        """Whether close() was called: no connection of this client's is left open."""
+        return self._http.is_closed
+
+    @property
     def signed_in(self) -> bool:
         return self._token is not None
 

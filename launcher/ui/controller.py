@@ -182,12 +182,15 @@ class SessionController(QObject):
         keep = Secret(password) if self._single_sign_on else None
 
         def work() -> SignIn:
-            return broker.login(username=username, password=password, otp=otp)
+            try:
+                return broker.login(username=username, password=password, otp=otp)
+            except BaseException:
+                broker.close()  # here, as in sign_out: a callback may never come
+                raise
 
         def failed(error: Exception) -> None:
             if keep is not None:
                 keep.clear()
-            broker.close()
             self.sign_in_failed.emit(error)
 
         def done(sign_in: SignIn) -> None:
@@ -215,20 +218,23 @@ class SessionController(QObject):
             return
 
         def work() -> None:
+            # Closed here, not in a callback: a window closed right after the
+            # sign-out gets no callback, and its connection would stay open.
             try:
                 if report is not None:
                     tell_broker(broker, *report)
             finally:
-                broker.logout()
+                try:
+                    broker.logout()
+                finally:
+                    broker.close()
 
         def done(_: object) -> None:
-            broker.close()
             if report is not None:
                 self.session_reported.emit(*report)
 
         def failed(error: Exception) -> None:
             log.ui.warning("sign-out: %s", describe(error))
-            broker.close()
             if report is not None:
                 self.session_reported.emit(report[0], "")
 

@@ -241,3 +241,25 @@ def test_heartbeats_make_the_session_active_and_an_ended_viewer_disconnects(
         assert window.desktops_page.connect_button.text() == "Reconnect"
     finally:
         probe.close()
+
+
+def test_signing_out_closes_the_connection_though_no_callback_comes(
+    qtbot: QtBot, make_window: WindowFactory, broker: LiveBroker, viewer: fake_client.FakeClient
+) -> None:
+    """A launcher that quits right after signing out runs no more callbacks: the
+    broker client is closed by the sign-out's work itself, not by one."""
+    made: list[BrokerClient] = []
+
+    def client(url: str) -> BrokerClient:
+        made.append(BrokerClient(url))
+        return made[-1]
+
+    make_window.client_factory = client
+    window = make_window(viewer.path)
+    sign_in(qtbot, window, broker.url)
+    window.sign_out()
+    # Blocks the GUI thread: the work ends, its callback stays queued, as when the
+    # event loop has stopped.
+    assert QThreadPool.globalInstance().waitForDone(10_000)
+    [signed_in] = made
+    assert signed_in.closed
