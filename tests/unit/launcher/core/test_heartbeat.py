@@ -17,21 +17,13 @@ import pytest
 from launcher.core import heartbeat
 from launcher.core.broker import BrokerClient, BrokerUnreachable
 from launcher.core.heartbeat import Heartbeat, StopBeating
-
-
-def wait_until(check: object, timeout: float = 5.0) -> bool:
-    deadline = time.monotonic() + timeout
-    while not check():  # type: ignore[operator]
-        if time.monotonic() > deadline:
-            return False
-        time.sleep(0.01)
-    return True
+from tests.helpers.e2e import wait_for
 
 
 def test_beats_every_interval_until_stopped() -> None:
     calls: list[float] = []
     beat = Heartbeat(lambda: calls.append(time.monotonic()), interval=0.05, name="s1").start()
-    assert wait_until(lambda: len(calls) >= 3)
+    wait_for(lambda: len(calls) >= 3, 5, "three beats")
     beat.stop(timeout=5)
     assert not beat.running
     count = len(calls)
@@ -74,7 +66,7 @@ def test_stop_beating_ends_the_ticker() -> None:
         raise StopBeating("session gone")
 
     ticker = Heartbeat(beat, interval=0.01, name="s1").start()
-    assert wait_until(lambda: not ticker.running)
+    wait_for(lambda: not ticker.running, 5, "the heartbeat to stop")
     assert calls == [1]
 
 
@@ -135,9 +127,9 @@ def test_for_session_stops_only_when_beating_again_is_pointless(
 ) -> None:
     seen: list[httpx.Request] = []
     ticker = heartbeat.for_session(broker(answer, seen), "s-1", interval=0.02).start()
-    assert wait_until(lambda: len(seen) >= (1 if stops else 3))
+    wait_for(lambda: len(seen) >= (1 if stops else 3), 5, "the beats")
     if stops:
-        assert wait_until(lambda: not ticker.running)
+        wait_for(lambda: not ticker.running, 5, "the heartbeat to stop")
         assert len(seen) == 1
     else:
         assert ticker.running
@@ -154,7 +146,7 @@ def test_the_first_heartbeat_goes_out_at_once() -> None:
     seen: list[httpx.Request] = []
     ticker = heartbeat.for_session(broker(httpx.Response(204), seen), "s-1", interval=60).start()
     try:
-        assert wait_until(lambda: len(seen) == 1, timeout=5)
+        wait_for(lambda: len(seen) == 1, 5, "one beat")
     finally:
         ticker.stop(timeout=5)
     assert heartbeat.DEFAULT_INTERVAL == 60  # what the broker asks for

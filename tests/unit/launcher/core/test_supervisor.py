@@ -30,6 +30,7 @@ from launcher.core.protocols.rdp import RdpOptions, freerdp
 from launcher.core.secret import Secret
 from launcher.core.supervisor import ClientExit
 from tests.helpers import fake_client
+from tests.helpers.e2e import wait_for
 from tests.helpers.fake_wincred import FakeVault
 
 DATA = Path(__file__).parents[3] / "data" / "vncviewer"
@@ -101,15 +102,6 @@ XFREERDP = Path(__file__).parents[3] / "data" / "xfreerdp"
 REMOTE_VIEWER = Path(__file__).parents[3] / "data" / "remote-viewer"
 
 
-def wait_until(check: Callable[[], bool], timeout: float = 10.0) -> bool:
-    deadline = time.monotonic() + timeout
-    while not check():
-        if time.monotonic() > deadline:
-            return False
-        time.sleep(0.02)
-    return True
-
-
 def test_pass_fds_reach_the_client_through_inherited_pipes(tmp_path: Path) -> None:
     fake = fake_client.make(tmp_path, name="xfreerdp3")
     args = b"/v:10.0.0.8:3389\n/u:ann\n/p:fd-secret\n"
@@ -135,7 +127,7 @@ def test_pass_fds_close_our_ends(tmp_path: Path) -> None:
     fake = fake_client.make(tmp_path)
     _, exits = run(LaunchPlan(argv=(str(fake.path), "fd:{fd:0}"), pass_fds=(b"data",)))
     exits.get(timeout=10)
-    assert wait_until(lambda: set(os.listdir("/proc/self/fd")) <= before)
+    wait_for(lambda: set(os.listdir("/proc/self/fd")) <= before, 10, "the pipes to be closed")
 
 
 def test_more_than_a_pipe_holds_is_refused_before_anything_starts(
@@ -201,7 +193,7 @@ def test_cleanup_after_keeps_files_for_a_client_that_hands_them_on(
     path = Path(fake.recorded()["argv"][1])
     if time.monotonic() - started < 0.8:
         assert path.exists()  # `open` has exited; the app may not have read it yet
-    assert wait_until(lambda: not path.parent.exists(), timeout=10)
+    wait_for(lambda: not path.parent.exists(), 10, "the launch folder to go")
 
 
 def test_files_are_removed_when_the_client_cannot_start(
@@ -296,7 +288,7 @@ def test_the_credential_goes_after_cleanup_after_while_the_client_runs(tmp_path:
     plan, _ = credential_plan(str(fake.path), cleanup_after=0.5)
     client, exits = start_with(plan, steps)
     fake.recorded()
-    assert wait_until(lambda: steps.kinds() == ["store", "remove"])
+    wait_for(lambda: steps.kinds() == ["store", "remove"], 10, "the credential to be removed")
     assert client.running()
     assert steps.vault.entries == {}
     client.stop()
@@ -516,7 +508,7 @@ def test_the_sign_of_a_connection_is_reported_once_and_no_timeout_follows(
     # Two lines are signs of a connection: the watcher has taken both once it logged
     # the last line, and the timer that would say "did not answer" has ended.
     last = "VNC viewer: CConnection: Enabling continuous updates"
-    assert wait_until(lambda: last in caplog.messages)
+    wait_for(lambda: last in caplog.messages, 10, "the last line in the log")
     connect_timer_done(client)
     assert "gave no sign of a connection" not in caplog.text
     assert client.running()
