@@ -108,7 +108,9 @@ class Node:
         """Until WORKERS workers run and each has built its app (uvicorn then logs its PID).
 
         Waiting here, not in one_per_worker, keeps a connection to a ready worker
-        from idling past uvicorn's 5 s keep-alive while another starts.
+        from idling past uvicorn's 5 s keep-alive while another starts. The
+        parent only binds the socket; it listens once a worker has built its
+        app (after the log line), so until then a connection is refused.
         """
 
         def ready() -> bool:
@@ -116,9 +118,16 @@ class Node:
                 pytest.fail(f"serve exited with {self.process.returncode}:\n{self.log_tail()}")
             workers, text = self.workers(), self.log.read_text()
             started = all(f"Started server process [{pid}]" in text for pid in workers)
-            return len(workers) == WORKERS and started
+            return len(workers) == WORKERS and started and self.listening()
 
         wait_for(ready, timeout=START_TIMEOUT, what=f"{WORKERS} workers to start")
+
+    def listening(self) -> bool:
+        try:
+            socket.create_connection((HOST, self.port), timeout=REQUEST_TIMEOUT).close()
+        except OSError:
+            return False
+        return True
 
     def log_tail(self) -> str:
         return self.log.read_text()[-3000:]
