@@ -199,9 +199,7 @@ class MainWindow(QMainWindow):
 
         page = self.sign_in_page
         page.submitted.connect(self._sign_in_submitted)
-        page.help_requested.connect(self.show_diagnostics)
-        page.settings_requested.connect(self.show_settings)
-        page.about_requested.connect(self.show_about)
+        self._connect_links(page)
         page.servers_changed.connect(self._servers_changed)
         page.trust_new_requested.connect(self._trust_new_certificate)
         page.server_chosen.connect(lambda _: self.recall_password())
@@ -210,6 +208,12 @@ class MainWindow(QMainWindow):
         self.settings_shortcut = QShortcut(QKeySequence("Ctrl+,"), self)
         self.settings_shortcut.activated.connect(self.show_settings)
         self._apply_settings()
+
+    def _connect_links(self, page: SignInPage | DesktopsPage) -> None:
+        """The Help, Settings and About links that both pages show."""
+        page.help_requested.connect(self.show_diagnostics)
+        page.settings_requested.connect(self.show_settings)
+        page.about_requested.connect(self.show_about)
 
     # -- built when first needed -------------------------------------------------
 
@@ -290,9 +294,7 @@ class MainWindow(QMainWindow):
         page.view_changed.connect(self._view_changed)
         page.refresh_requested.connect(self.refresh)
         page.sign_out_requested.connect(self.ask_to_sign_out)
-        page.help_requested.connect(self.show_diagnostics)
-        page.settings_requested.connect(self.show_settings)
-        page.about_requested.connect(self.show_about)
+        self._connect_links(page)
         page.starting.cancelled.connect(self.cancel_start)
         self._apply_view_settings(page)
         return page
