@@ -57,6 +57,12 @@ def open_engineering(qtbot: QtBot, window: MainWindow, url: str) -> OpenedDeskto
     return opened
 
 
+@pytest.fixture
+def opened(qtbot: QtBot, broker: LiveBroker, window: MainWindow) -> OpenedDesktop:
+    """Ann signed in in ``window`` (conftest's, with this file's viewer), Engineering open."""
+    return open_engineering(qtbot, window, broker.url)
+
+
 def state_at_sign_in(broker: LiveBroker) -> DesktopState:
     """What the tile says at the next sign-in: the broker's word."""
     with BrokerClient(broker.url) as probe:
@@ -84,14 +90,8 @@ def close_by_hand(window: MainWindow) -> QMessageBox:
 
 
 def test_closing_with_a_desktop_open_asks_and_cancel_keeps_everything(
-    qtbot: QtBot,
-    make_window: WindowFactory,
-    broker: LiveBroker,
-    viewer: fake_client.FakeClient,
+    broker: LiveBroker, window: MainWindow, opened: OpenedDesktop
 ) -> None:
-    window = make_window(viewer.path)
-    opened = open_engineering(qtbot, window, broker.url)
-
     box = close_by_hand(window)
     assert box.windowTitle() == "Close Rubicon?"
     assert box.text() == "Engineering is still open. What becomes of it?"
@@ -119,16 +119,13 @@ def test_closing_with_a_desktop_open_asks_and_cancel_keeps_everything(
 )
 def test_what_is_chosen_on_the_way_out_is_what_the_next_sign_in_shows(
     qtbot: QtBot,
-    make_window: WindowFactory,
     broker: LiveBroker,
-    viewer: fake_client.FakeClient,
+    window: MainWindow,
+    opened: OpenedDesktop,
     choice: str,
     event: str,
     state: DesktopState,
 ) -> None:
-    window = make_window(viewer.path)
-    opened = open_engineering(qtbot, window, broker.url)
-
     with qtbot.waitSignal(window.session_left, timeout=15_000) as left:
         answer(close_by_hand(window), choice)
     assert left.args == [event]
@@ -167,14 +164,9 @@ def test_a_desktop_kept_open_outlives_the_window_and_reads_disconnected_once_sil
 
 
 def test_shutdown_disconnects_without_asking(
-    qtbot: QtBot,
-    make_window: WindowFactory,
-    broker: LiveBroker,
-    viewer: fake_client.FakeClient,
+    qtbot: QtBot, broker: LiveBroker, window: MainWindow, opened: OpenedDesktop
 ) -> None:
     """SIGTERM and Ctrl+C: nobody to ask; the desktop is disconnected, as the OS would."""
-    window = make_window(viewer.path)
-    opened = open_engineering(qtbot, window, broker.url)
     with qtbot.waitSignal(window.session_left, timeout=15_000) as left:
         window.shutdown()
     assert window.question_box is None
@@ -220,22 +212,16 @@ def test_sigterm_to_the_program_disconnects_the_open_desktop_and_exits(
 
 
 def test_closing_with_nothing_open_asks_nothing(
-    qtbot: QtBot, make_window: WindowFactory, broker: LiveBroker, viewer: fake_client.FakeClient
+    qtbot: QtBot, broker: LiveBroker, window: MainWindow
 ) -> None:
-    window = make_window(viewer.path)
     sign_in(qtbot, window, broker.url)
     assert window.close()
     assert window.question_box is None
 
 
 def test_log_off_asks_first(
-    qtbot: QtBot,
-    make_window: WindowFactory,
-    broker: LiveBroker,
-    viewer: fake_client.FakeClient,
+    qtbot: QtBot, broker: LiveBroker, window: MainWindow, opened: OpenedDesktop
 ) -> None:
-    window = make_window(viewer.path)
-    opened = open_engineering(qtbot, window, broker.url)
     page = window.desktops_page
     qtbot.waitUntil(page.logoff_button.isEnabled, timeout=10_000)
     qtbot.mouseClick(page.logoff_button, Qt.MouseButton.LeftButton)
@@ -258,10 +244,7 @@ def test_log_off_asks_first(
     assert state_at_sign_in(broker) is DesktopState.AVAILABLE
 
 
-def test_sign_out_asks_first(
-    qtbot: QtBot, make_window: WindowFactory, broker: LiveBroker, viewer: fake_client.FakeClient
-) -> None:
-    window = make_window(viewer.path)
+def test_sign_out_asks_first(qtbot: QtBot, broker: LiveBroker, window: MainWindow) -> None:
     sign_in(qtbot, window, broker.url)
     qtbot.mouseClick(window.desktops_page.sign_out_button, Qt.MouseButton.LeftButton)
     box = window.question_box
@@ -278,13 +261,8 @@ def test_sign_out_asks_first(
 
 
 def test_sign_out_with_a_desktop_open_asks_what_becomes_of_it(
-    qtbot: QtBot,
-    make_window: WindowFactory,
-    broker: LiveBroker,
-    viewer: fake_client.FakeClient,
+    qtbot: QtBot, broker: LiveBroker, window: MainWindow, opened: OpenedDesktop
 ) -> None:
-    window = make_window(viewer.path)
-    opened = open_engineering(qtbot, window, broker.url)
     qtbot.mouseClick(window.desktops_page.sign_out_button, Qt.MouseButton.LeftButton)
     box = window.question_box
     assert box is not None
@@ -298,10 +276,7 @@ def test_sign_out_with_a_desktop_open_asks_what_becomes_of_it(
     assert state_at_sign_in(broker) is DesktopState.DISCONNECTED
 
 
-def test_removing_a_broker_from_the_list_asks_first(
-    make_window: WindowFactory, viewer: fake_client.FakeClient
-) -> None:
-    window = make_window(viewer.path)
+def test_removing_a_broker_from_the_list_asks_first(window: MainWindow) -> None:
     page = window.sign_in_page
     assert page.add_server("one.example.com")
     assert page.add_server("two.example.com")

@@ -30,17 +30,37 @@ def pins(tmp_path: Path, make_window: WindowFactory) -> trust.PinStore:
     return store
 
 
-def test_first_use_shows_the_fingerprint_and_pins_on_yes(
+Asked = Callable[..., MainWindow]
+
+
+@pytest.fixture
+def ask(
     qtbot: QtBot,
     make_window: WindowFactory,
     pins: trust.PinStore,
     tls_broker: LiveBroker,
-    certificate: tls.Certificate,
     viewer: fake_client.FakeClient,
+) -> Asked:
+    """Opens a window (keyword arguments go to its Options) and signs in to a broker it
+    has never met. The window, once it asks whether to trust the certificate."""
+
+    def asked(**options: Any) -> MainWindow:
+        window = make_window(viewer.path, **options)
+        submit(qtbot, window.sign_in_page, tls_broker.url)
+        qtbot.waitUntil(lambda: window.trust_dialog is not None, timeout=10_000)
+        return window
+
+    return asked
+
+
+def test_first_use_shows_the_fingerprint_and_pins_on_yes(
+    qtbot: QtBot,
+    ask: Asked,
+    pins: trust.PinStore,
+    tls_broker: LiveBroker,
+    certificate: tls.Certificate,
 ) -> None:
-    window = make_window(viewer.path)
-    submit(qtbot, window.sign_in_page, tls_broker.url)
-    qtbot.waitUntil(lambda: window.trust_dialog is not None, timeout=10_000)
+    window = ask()
     dialog = window.trust_dialog
     assert dialog is not None
     assert dialog.isVisible()
@@ -57,15 +77,9 @@ def test_first_use_shows_the_fingerprint_and_pins_on_yes(
 
 
 def test_cancel_pins_nothing_and_stays_signed_out(
-    qtbot: QtBot,
-    make_window: WindowFactory,
-    pins: trust.PinStore,
-    tls_broker: LiveBroker,
-    viewer: fake_client.FakeClient,
+    qtbot: QtBot, ask: Asked, pins: trust.PinStore
 ) -> None:
-    window = make_window(viewer.path)
-    submit(qtbot, window.sign_in_page, tls_broker.url)
-    qtbot.waitUntil(lambda: window.trust_dialog is not None, timeout=10_000)
+    window = ask()
     assert window.trust_dialog is not None
     qtbot.mouseClick(window.trust_dialog.cancel_button, Qt.MouseButton.LeftButton)
     assert not pins.path.exists()
@@ -95,15 +109,9 @@ def test_a_changed_certificate_is_refused_without_a_question(
 
 
 def test_enter_in_the_question_does_not_trust(
-    qtbot: QtBot,
-    make_window: WindowFactory,
-    pins: trust.PinStore,
-    tls_broker: LiveBroker,
-    viewer: fake_client.FakeClient,
+    qtbot: QtBot, ask: Asked, pins: trust.PinStore
 ) -> None:
-    window = make_window(viewer.path)
-    submit(qtbot, window.sign_in_page, tls_broker.url)
-    qtbot.waitUntil(lambda: window.trust_dialog is not None, timeout=10_000)
+    window = ask()
     dialog = window.trust_dialog
     assert dialog is not None
     with qtbot.waitSignal(dialog.rejected, timeout=5_000):
@@ -259,16 +267,12 @@ def test_a_non_interactive_run_ends_with_both_fingerprints(
 
 def test_removing_a_broker_from_the_list_removes_its_pin(
     qtbot: QtBot,
-    make_window: WindowFactory,
+    ask: Asked,
     pins: trust.PinStore,
     tls_broker: LiveBroker,
-    certificate: tls.Certificate,
     tmp_path: Path,
-    viewer: fake_client.FakeClient,
 ) -> None:
-    window = make_window(viewer.path, settings=Layers(tmp_path / "settings.json"))
-    submit(qtbot, window.sign_in_page, tls_broker.url)
-    qtbot.waitUntil(lambda: window.trust_dialog is not None, timeout=10_000)
+    window = ask(settings=Layers(tmp_path / "settings.json"))
     assert window.trust_dialog is not None
     with qtbot.waitSignal(window.desktops_shown, timeout=15_000):
         qtbot.mouseClick(window.trust_dialog.trust_button, Qt.MouseButton.LeftButton)
