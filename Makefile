@@ -5,7 +5,7 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 # Each is reinstalled only when pyproject.toml changes (it lists every dependency).
-# What runs (make demo): the launcher and the broker with their own dependencies.
+# What runs (make demo): the launcher and the broker (its extra) with their dependencies.
 RUN_STAMP := $(VENV)/.installed-run
 # What tests and checks it (make test, make lint): that, and the dev extra.
 DEV_STAMP := $(VENV)/.installed-dev
@@ -24,9 +24,9 @@ $(BIN)/python:
 # when they are there (apt-get install libvirt-dev pkg-config), else its tests skip.
 $(RUN_STAMP): pyproject.toml | $(BIN)/python
 	if pkg-config --exists libvirt 2>/dev/null; then \
-		$(BIN)/python -m pip install -e '.[libvirt]'; \
+		$(BIN)/python -m pip install -e '.[broker,libvirt]'; \
 	else \
-		$(BIN)/python -m pip install -e .; \
+		$(BIN)/python -m pip install -e '.[broker]'; \
 		echo "libvirt-dev is not installed, so neither is the libvirt backend" \
 			"(DEMO_ARGS=--libvirt; its tests skip). To add it: sudo apt-get install" \
 			"libvirt-dev pkg-config, then make clean and this command again."; \

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import importlib.util
 import json
 import os
 import shlex
@@ -143,6 +144,16 @@ def run_demo(args: argparse.Namespace) -> int:
             "rubicon-broker demo: no display to show the launcher on (DISPLAY is not set). "
             "Run it from a desktop session, or use --no-launcher and start the launcher "
             "where you have one (the demo prints the command).",
+            file=sys.stderr,
+        )
+        return 2
+    if not args.no_launcher and importlib.util.find_spec("PySide6") is None:
+        # A broker-only install (`pip install rubicon[broker]` without Qt): say so
+        # before any desktop starts, rather than when the launcher dies at import.
+        print(
+            "rubicon-broker demo: the launcher is not installed here (PySide6 is missing). "
+            "Install it with: pip install rubicon, or use --no-launcher and start the "
+            "launcher on a computer that has it (the demo prints the command).",
             file=sys.stderr,
         )
         return 2

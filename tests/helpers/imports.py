@@ -1,7 +1,8 @@
 """A package's imports as a graph, read from its source with ast.
 
 An import inside a function (made late to keep a start quick) counts as much
-as one at the top. tests/unit/broker_stub/test_layers.py and
+as one at the top, and so does a module named to ``Lazy("name")``
+(launcher.core.lazy), which is imported when first used. tests/unit/broker_stub/test_layers.py and
 tests/unit/launcher/test_layers.py use it to keep each half's imports one way.
 """
 
@@ -38,6 +39,15 @@ class ImportGraph:
         for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"), filename=str(path))):
             if isinstance(node, ast.Import):
                 yield from (alias.name for alias in node.names)
+            elif (
+                isinstance(node, ast.Call)
+                and isinstance(node.func, ast.Name)
+                and node.func.id == "Lazy"
+                and node.args
+                and isinstance(node.args[0], ast.Constant)
+                and isinstance(node.args[0].value, str)
+            ):
+                yield node.args[0].value
             elif isinstance(node, ast.ImportFrom):
                 base = node.module or ""
                 if node.level:

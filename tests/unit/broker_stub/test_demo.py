@@ -86,3 +86,25 @@ def test_the_launcher_command_without_a_script_runs_the_module(
 ) -> None:
     monkeypatch.setattr(sys, "executable", str(tmp_path / "my python" / "python3"))
     assert demo.launcher_command() == f"'{tmp_path}/my python/python3' -m launcher"
+
+
+def test_without_the_launcher_installed_the_demo_says_so_before_it_starts_anything(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from broker_stub.cli import build_parser
+
+    monkeypatch.setenv("DISPLAY", ":99")
+    monkeypatch.setitem(sys.modules, "PySide6", None)  # as on a broker-only install
+    monkeypatch.setattr(demo, "require_program", lambda name: None)  # Xvnc "is there"
+    started: list[object] = []
+    monkeypatch.setattr(demo, "_run", lambda *args: started.append(args) or 0)
+
+    assert demo.run_demo(build_parser().parse_args(["demo"])) == 2
+    assert started == []
+    error = capsys.readouterr().err
+    assert "the launcher is not installed here (PySide6 is missing)" in error
+    assert "pip install rubicon" in error
+    assert "--no-launcher" in error
+    # With --no-launcher, the broker side needs no Qt: the demo goes on.
+    assert demo.run_demo(build_parser().parse_args(["demo", "--no-launcher"])) == 0
+    assert len(started) == 1
