@@ -16,7 +16,7 @@ from pathlib import Path
 
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 
-from PySide6.QtCore import QPoint
+from PySide6.QtCore import QEvent, QPoint
 from PySide6.QtGui import QColor, QPalette
 from PySide6.QtWidgets import QApplication, QMenu, QStyleFactory, QWidget
 
@@ -165,6 +165,25 @@ class Shooter:
         self.written.append(path)
 
 
+def settle(window: QWidget) -> None:
+    """Lays ``window`` out now: every shown widget with a layout, innermost first, has
+    the layout request the event loop would bring it (its layout runs, and a widget that
+    sizes itself, as the sign-in card does, takes its new minimum).
+
+    The event loop does this one level a pass (a widget whose size changed tells its
+    parent with a posted event); here all levels run in one go, so a size that changed
+    deep inside reaches the window's minimum size before the next line.
+    """
+
+    def depth(widget: QWidget) -> int:
+        parent = widget.parentWidget()
+        return 0 if widget is window or parent is None else 1 + depth(parent)
+
+    shown = [w for w in window.findChildren(QWidget) if w.isVisible() and w.layout() is not None]
+    for widget in [*sorted(shown, key=depth, reverse=True), window]:
+        QApplication.sendEvent(widget, QEvent(QEvent.Type.LayoutRequest))
+
+
 def shoot_all(app: QApplication, shoot: Shooter) -> None:
     layers = Layers(
         None,
@@ -208,11 +227,9 @@ def shoot_all(app: QApplication, shoot: Shooter) -> None:
     )
     shoot(window, "sign-in-certificate-changed")
     page.reset()
-    # The window grew to show both fingerprints; the pictures after it have the usual size.
-    # The card lets go of the height first, then each layout up to the window's, one
-    # posted event each.
-    for _ in range(8):
-        app.processEvents()
+    # The window grew to show both fingerprints; the pictures after it have the usual size,
+    # once the window's minimum size has let go of the card's height.
+    settle(window)
     window.resize(860, 600)
 
     desktops = window.desktops_page
