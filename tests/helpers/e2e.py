@@ -15,6 +15,7 @@ import tempfile
 import time
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -62,13 +63,35 @@ def require_binaries(*names: str) -> None:
     pytest.skip(reason)
 
 
-def wait_for(check: Callable[[], bool], timeout: float, what: str, interval: float = 0.1) -> None:
-    """Poll ``check`` until it is true; fail the test naming ``what`` after ``timeout``."""
+def wait_for(
+    check: Callable[[], bool],
+    timeout: float,
+    what: str,
+    interval: float = 0.1,
+    *,
+    process: subprocess.Popen[Any] | None = None,
+    output: Path | None = None,
+) -> None:
+    """Poll ``check`` until it is true; fail the test naming ``what`` after ``timeout``.
+
+    With ``process``, fail at once if it ends first. ``output`` (a file the process
+    writes to) is shown, its last 3,000 characters, with either failure.
+    """
     deadline = time.monotonic() + timeout
     while not check():
+        if process is not None and process.poll() is not None:
+            ended = f"{process.args!r} ended with {process.returncode}"
+            pytest.fail(f"{ended} while waiting for {what}{_tail(output)}", pytrace=False)
         if time.monotonic() > deadline:
-            pytest.fail(f"timed out after {timeout:.0f}s waiting for {what}", pytrace=False)
+            waited = f"timed out after {timeout:.0f}s waiting for {what}"
+            pytest.fail(f"{waited}{_tail(output)}", pytrace=False)
         time.sleep(interval)
+
+
+def _tail(output: Path | None) -> str:
+    if output is None or not output.exists():
+        return ""
+    return ":\n" + output.read_text(errors="replace")[-3000:]
 
 
 def pixel_colour(display: str, x: int, y: int, timeout: float = 15.0) -> str:

@@ -14,11 +14,11 @@ import re
 import signal
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import pytest
 
+from tests.helpers.e2e import wait_for
 from tests.helpers.private_env import private_env
 
 ROOT = Path(__file__).resolve().parents[3]
@@ -126,12 +126,16 @@ def test_every_record_of_the_start_is_in_the_log_file(tmp_path: Path) -> None:
     assert on_stderr == in_file  # the same records, in the same order, none lost
 
 
-def wait_for(path: Path, text: str, proc: subprocess.Popen[bytes], timeout: float = 30) -> None:
-    deadline = time.monotonic() + timeout
-    while not (path.exists() and text in path.read_text(errors="replace")):
-        assert proc.poll() is None, f"{proc.args} ended: {proc.returncode}"
-        assert time.monotonic() < deadline, f"no {text!r} in {path}"
-        time.sleep(0.05)
+def wait_logged(path: Path, text: str, proc: subprocess.Popen[bytes], output: Path) -> None:
+    """Until ``text`` is in the log file ``path``: 30 s at most, and no longer than ``proc``
+    runs (what it printed to ``output`` goes with a failure)."""
+    wait_for(
+        lambda: path.exists() and text in path.read_text(errors="replace"),
+        30,
+        f"{text!r} in {path}",
+        process=proc,
+        output=output,
+    )
 
 
 @pytest.mark.timeout(120)
@@ -147,7 +151,7 @@ def test_a_second_start_hands_its_link_to_the_first_window(tmp_path: Path) -> No
             stderr=out,
         )
     try:
-        wait_for(first_logs / "rubicon.log", "started", first)
+        wait_logged(first_logs / "rubicon.log", "started", first, tmp_path / "first.out")
         second = subprocess.run(
             [
                 sys.executable,
@@ -169,7 +173,8 @@ def test_a_second_start_hands_its_link_to_the_first_window(tmp_path: Path) -> No
         # It ended before any frame of its own: its record still reached its log file.
         handed = "handed the request to the Rubicon already running"
         assert handed in (second_logs / "rubicon.log").read_text()
-        wait_for(first_logs / "rubicon.log", "a second start handed over its request", first)
+        took = "a second start handed over its request"
+        wait_logged(first_logs / "rubicon.log", took, first, tmp_path / "first.out")
         os.kill(first.pid, signal.SIGTERM)
         assert first.wait(timeout=30) == 0
     finally:
