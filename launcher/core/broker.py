@@ -1,7 +1,9 @@
-"""Talk to a Rubicon broker: typed calls over httpx, one error tree.
+"""Talk to a Rubicon broker: typed calls over httpx, and their errors.
 
-Every failure a caller can meet is a :class:`BrokerError` that carries the
-sentence to show the user (``message``) and what to do about it (``hint``)::
+Every failure a caller can meet is a :class:`BrokerError`, a branch of the
+launcher's one error tree (drawn whole in ``launcher.core.errors``, whose root
+carries the sentence to show the user, ``message``, and what to do about it,
+``hint``)::
 
     BrokerError
     ├── BrokerUnreachable        no answer: down, wrong address, timeout
@@ -24,10 +26,12 @@ sentence to show the user (``message``) and what to do about it (``hint``)::
         └── DesktopFailed        the machine is dead, gone, did not start, has no
                                  console, or could not be made
 
-Before any request, an address the client refuses is a ``ValueError`` (its
-argument a ``Text``): :func:`normalize_url` for what is no address,
-:class:`PlainHttpRefused` for plain HTTP to a broker off this computer that
-the admin did not allow.
+Before any request, an address the client refuses is an
+:class:`AddressRefused` (a branch of its own, and a ``ValueError``)::
+
+    AddressRefused           normalize_url: that is no broker's address
+    └── PlainHttpRefused     plain HTTP to a broker off this computer that
+                             the admin did not allow
 
 The client is synchronous on purpose: the UI runs it off the GUI thread.
 """
@@ -53,6 +57,7 @@ else:  # not needed to show the first window
     ssl = Lazy("ssl")
 
 from launcher.core import log, trust
+from launcher.core.errors import RubiconError
 from launcher.core.models import (
     ConnectionInfo,
     Desktop,
@@ -69,6 +74,7 @@ from launcher.core.texts import Text
 __all__ = [
     "AccountLocked",
     "ActionNotAllowed",
+    "AddressRefused",
     "BrokerBusy",
     "BrokerClient",
     "BrokerError",
@@ -95,46 +101,41 @@ API = "/api/v1"
 KEEPALIVE_EXPIRY_S = 2.0
 
 
-class BrokerError(Exception):
+class BrokerError(RubiconError):
     """Base of every broker failure; ``str()`` is the user-facing message."""
-
-    def __init__(self, message: str, *, hint: str = "") -> None:
-        super().__init__(message)
-        self.message = message
-        self.hint = hint
-
-    def __str__(self) -> str:
-        return f"{self.message} {self.hint}".strip()
 
 
 class BrokerUnreachable(BrokerError):
     pass
 
 
-class PlainHttpRefused(ValueError):
-    """A password would go over plain HTTP to a broker that is not on this computer.
+class AddressRefused(RubiconError, ValueError):
+    """What was given as the broker's address is none the client will use.
 
-    A ``ValueError`` like a bad address: the client refuses before any request.
+    A ``ValueError`` too (as it was before the tree): callers that check an
+    address catch that. Refused before any request.
     """
 
-    def __init__(self, host: str) -> None:
-        self.message = Text(
-            "broker.plain_http",
-            "Rubicon will not send your password to {host} over plain HTTP: anyone on "
-            "the network between you could read it.",
-            host=host,
-        )
-        self.hint = Text(
-            "broker.plain_http.hint",
-            "Use the broker's https:// address. If this broker has no HTTPS, ask your "
-            "administrator: only they can allow plain HTTP for it, in Rubicon's "
-            "system settings (plain_http_hosts).",
-        )
-        super().__init__(self.message)
-        self.host = host
 
-    def __str__(self) -> str:
-        return f"{self.message} {self.hint}"
+class PlainHttpRefused(AddressRefused):
+    """A password would go over plain HTTP to a broker that is not on this computer."""
+
+    def __init__(self, host: str) -> None:
+        super().__init__(
+            Text(
+                "broker.plain_http",
+                "Rubicon will not send your password to {host} over plain HTTP: anyone on "
+                "the network between you could read it.",
+                host=host,
+            ),
+            hint=Text(
+                "broker.plain_http.hint",
+                "Use the broker's https:// address. If this broker has no HTTPS, ask your "
+                "administrator: only they can allow plain HTTP for it, in Rubicon's "
+                "system settings (plain_http_hosts).",
+            ),
+        )
+        self.host = host
 
 
 def check_plain_http(url: str, *, allowed_hosts: Collection[str] = ()) -> None:
@@ -735,14 +736,14 @@ def _certificate_refused(error: BaseException) -> bool:
 def normalize_url(url: str) -> str:
     """Accept ``host``, ``host:port`` or a full URL; default to https.
 
-    ValueError (its argument a :class:`Text` that says what is wrong) for
+    :class:`AddressRefused` (its message says what is wrong) for
     anything that is not the address of a server: a host name that could not
     be one, spaces, a port out of range, a query, or a username and password
     written into the address.
     """
     given = url.strip()
     if not given:
-        raise ValueError(
+        raise AddressRefused(
             Text(
                 "broker.address.empty",
                 "Enter the broker's address, for example broker.example.com.",
@@ -754,7 +755,7 @@ def normalize_url(url: str) -> str:
     except httpx.InvalidURL:
         parsed = None
     if parsed is not None and parsed.scheme not in ("http", "https"):
-        raise ValueError(
+        raise AddressRefused(
             Text(
                 "broker.address.scheme",
                 "{address} is not a broker address; use https://host[:port].",
@@ -763,7 +764,7 @@ def normalize_url(url: str) -> str:
         )
     if parsed is not None and parsed.userinfo:
         # Never repeat it: what is before the @ may be a password.
-        raise ValueError(
+        raise AddressRefused(
             Text(
                 "broker.address.userinfo",
                 "Leave your username and password out of the broker's address; "
@@ -778,7 +779,7 @@ def normalize_url(url: str) -> str:
         or parsed.query
         or parsed.fragment
     ):
-        raise ValueError(
+        raise AddressRefused(
             Text(
                 "broker.address.bad",
                 "“{address}” is not a valid address. Enter the broker's address, for "

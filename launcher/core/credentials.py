@@ -2,7 +2,7 @@
 
 Never in a file of ours: keyring hands the secret to the Secret Service
 (GNOME Keyring, KWallet), the macOS Keychain or the Windows Credential
-Manager. Errors::
+Manager. Errors, a branch of the launcher's one tree (``launcher.core.errors``)::
 
     CredentialStoreError   no keychain here, or it refused; the message says so
 """
@@ -12,6 +12,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from launcher.core import log
+from launcher.core.errors import RubiconError
 from launcher.core.lazy import Lazy
 from launcher.core.texts import Text
 
@@ -24,7 +25,7 @@ else:  # the keychain back ends take long to load; the first window needs none
 SERVICE_PREFIX = "rubicon:"
 
 
-class CredentialStoreError(Exception):
+class CredentialStoreError(RubiconError):
     """The keychain could not be used; ``str()`` is the user-facing message."""
 
 

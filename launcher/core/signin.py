@@ -14,9 +14,10 @@ from __future__ import annotations
 
 import re
 
+from launcher.core.errors import RubiconError
 from launcher.core.texts import Text
 
-__all__ = ["account_name", "caps_lock_from_key", "clean_otp"]
+__all__ = ["OtpFormatError", "account_name", "caps_lock_from_key", "clean_otp"]
 
 _OTP = re.compile(r"^[0-9]{6,8}$")
 
@@ -29,11 +30,15 @@ def account_name(username: str, domain: str) -> str:
     return f"{domain}\\{username}"
 
 
+class OtpFormatError(RubiconError, ValueError):
+    """What was typed as the one-time code is not one (a ``ValueError`` too)."""
+
+
 def clean_otp(code: str) -> str:
-    """The code without spaces and dashes; ValueError unless 6 to 8 digits remain."""
+    """The code without spaces and dashes; :class:`OtpFormatError` unless 6 to 8 digits remain."""
     digits = re.sub(r"[\s-]", "", code)
     if not _OTP.match(digits):
-        raise ValueError(
+        raise OtpFormatError(
             Text("signin.otp_format", "Enter the 6-digit code your authenticator app shows.")
         )
     return digits

@@ -26,6 +26,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from launcher.core import uri
+from launcher.core.errors import RubiconError
 from launcher.core.kinds import Protocol
 from launcher.core.texts import Text
 
@@ -50,8 +51,11 @@ class ExitCode(enum.IntEnum):
     LAUNCH = 4
 
 
-class StartError(ValueError):
-    """A start request we refuse; ``str()`` says why in plain words (a :class:`Text`)."""
+class StartError(RubiconError, ValueError):
+    """A start request we refuse; ``str()`` says why in plain words (a :class:`Text`).
+
+    On the launcher's error tree (``launcher.core.errors``), and a ``ValueError``.
+    """
 
 
 @dataclass(frozen=True, slots=True)

@@ -15,6 +15,7 @@ import re
 from dataclasses import dataclass
 from urllib.parse import parse_qs, unquote, urlsplit
 
+from launcher.core.errors import RubiconError
 from launcher.core.kinds import Protocol
 from launcher.core.texts import Text
 
@@ -27,8 +28,11 @@ _HOST = re.compile(
 _KNOWN = {"protocol", "user", "tls"}
 
 
-class LinkError(ValueError):
-    """A link we will not follow; ``str()`` says why (its one argument, a :class:`Text`)."""
+class LinkError(RubiconError, ValueError):
+    """A link we will not follow; ``str()`` says why (its message, a :class:`Text`).
+
+    On the launcher's error tree (``launcher.core.errors``), and a ``ValueError``.
+    """
 
 
 @dataclass(frozen=True, slots=True)

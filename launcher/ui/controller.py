@@ -35,9 +35,9 @@ from PySide6.QtCore import QCoreApplication, QObject, Signal
 
 from launcher.core import heartbeat, log
 from launcher.core.broker import BrokerClient, BrokerError, BrokerRejected
+from launcher.core.errors import RubiconError
 from launcher.core.launching import OpenedDesktop, Preferences, open_desktop
 from launcher.core.models import Desktop, Protocol, SignIn
-from launcher.core.protocols import LaunchError
 from launcher.core.secret import Secret
 from launcher.core.supervisor import ClientExit
 from launcher.ui import coretext, tasks
@@ -47,8 +47,9 @@ _SESSION_GONE = ("not_found", "session_not_found", "session_ended", "method_not_
 
 
 def describe(error: Exception) -> str:
-    """The sentence to show for a failure from the broker or a launch, translated."""
-    if isinstance(error, (BrokerError, LaunchError, ValueError)):
+    """The sentence to show for a failure, translated: one the core tells the user
+    about (:class:`RubiconError`) as it says; anything else is a bug, logged."""
+    if isinstance(error, RubiconError):
         return coretext.of_error(error)
     log.ui.error("unexpected failure", exc_info=error)
     return QCoreApplication.translate(

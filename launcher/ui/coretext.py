@@ -16,6 +16,7 @@ from __future__ import annotations
 from PySide6.QtCore import QCoreApplication
 
 from launcher.core import log
+from launcher.core.errors import RubiconError
 from launcher.core.texts import Text
 
 CONTEXT = "CoreText"
@@ -43,12 +44,8 @@ def sentence(message: str, hint: str = "") -> str:
 
 
 def of_error(error: BaseException) -> str:
-    """What an exception says, translated: its message and hint where it has them
-    (``BrokerError``, ``LaunchError``), else its one argument (a ``ValueError``
-    or ``CredentialStoreError`` made with a Text), else ``str(error)``."""
-    message, hint = getattr(error, "message", None), getattr(error, "hint", "")
-    if isinstance(message, str) and isinstance(hint, str):
-        return sentence(message, hint)
-    if len(error.args) == 1 and isinstance(error.args[0], str):
-        return translate(error.args[0])
+    """What an exception says: a core error (the tree of :class:`RubiconError`) its
+    message and hint, translated; anything else ``str(error)``, as it is."""
+    if isinstance(error, RubiconError):
+        return sentence(error.message, error.hint)
     return str(error)

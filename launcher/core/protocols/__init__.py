@@ -1,9 +1,10 @@
 """Turn a broker's connection details into a plan for a native client.
 
 Everything here is pure: a plan says what to run and what to feed it, and
-``launcher.core.supervisor`` is what starts it. Errors::
+``launcher.core.supervisor`` is what starts it. Errors, a branch of the
+launcher's one tree (``launcher.core.errors``)::
 
-    LaunchError
+    LaunchError          a desktop could not be opened
     └── ClientNotFound   the native client is not installed
 
 A plan can hand a client secrets and files in three ways besides ``stdin``:
@@ -35,6 +36,7 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from launcher.core.errors import RubiconError
 from launcher.core.secret import Secret
 from launcher.core.texts import Text
 
@@ -67,16 +69,8 @@ __all__ = [
 ]
 
 
-class LaunchError(Exception):
+class LaunchError(RubiconError):
     """A desktop could not be opened; ``str()`` is the user-facing message."""
-
-    def __init__(self, message: str, *, hint: str = "") -> None:
-        super().__init__(message)
-        self.message = message
-        self.hint = hint
-
-    def __str__(self) -> str:
-        return f"{self.message} {self.hint}".strip()
 
 
 class ClientNotFound(LaunchError):

@@ -6,14 +6,27 @@ Regenerate the catalog with ``python scripts/i18n.py`` after changing a text.
 from __future__ import annotations
 
 import ast
+import importlib
 import importlib.util
+import pkgutil
 import string
 import xml.etree.ElementTree as ET
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import pytest
 
+import launcher.core
+from launcher.core import errors, trust
+from launcher.core.broker import (
+    BrokerRejected,
+    CertificateChanged,
+    DesktopStarting,
+    PlainHttpRefused,
+    UntrustedCertificate,
+)
+from launcher.core.errors import RubiconError
 from launcher.core.kiosk import broker_not_ready
 from launcher.core.startup import StartError, request
 from launcher.core.texts import Text
@@ -93,19 +106,26 @@ def test_the_sign_in_and_desktop_pages_translate_their_texts() -> None:
 # -- what launcher.core says: translated by its kind ------------------------------
 
 CORE = ROOT / "launcher" / "core"
+
+
+def error_tree() -> list[type[RubiconError]]:
+    """Every class of the launcher's error tree, root first: found by importing every
+    module of launcher.core (an error is defined where it is raised) and walking down."""
+    for module in pkgutil.walk_packages(launcher.core.__path__, "launcher.core."):
+        importlib.import_module(module.name)
+    found: list[type[RubiconError]] = []
+    waiting: list[type[RubiconError]] = [RubiconError]
+    while waiting:
+        cls = waiting.pop(0)
+        if cls not in found and cls.__module__.startswith("launcher."):
+            found.append(cls)
+            waiting += cls.__subclasses__()
+    return found
+
+
 # What carries a sentence for the user from the core: its first argument and hint=.
-CARRIERS = {
-    "BrokerError",
-    "BrokerUnreachable",
-    "BrokerProtocolError",
-    "LaunchError",
-    "ClientNotFound",
-    "CredentialError",
-    "CredentialStoreError",
-    "ExitReason",
-    "LinkError",
-    "StartError",
-}
+# ExitReason is no exception, but says why a client ended in the same two parts.
+CARRIERS = {cls.__name__ for cls in error_tree()} | {"ExitReason"}
 
 
 def core_texts() -> dict[str, str]:
@@ -171,6 +191,107 @@ def test_no_core_error_carries_a_sentence_that_is_not_a_text() -> None:
 def test_no_error_the_window_makes_carries_a_sentence_that_is_not_a_text() -> None:
     """The windows make core errors too (the kiosk's broker that is not ready yet)."""
     assert plain_sentences(UI) == []
+
+
+def texts_off_the_tree(folder: Path) -> list[str]:
+    """Where an exception that is not on the tree is made with a Text (``file:line``):
+    the window translates only the tree's errors, so its sentence would stay in English."""
+    off: list[str] = []
+    for path in sorted(folder.rglob("*.py")):
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if not (isinstance(node, ast.Call) and isinstance(node.func, ast.Name)):
+                continue
+            name = node.func.id
+            if name in CARRIERS or not name.endswith(("Error", "Exception")):
+                continue
+            said = [*node.args, *(k.value for k in node.keywords)]
+            if any(
+                isinstance(v, ast.Call) and isinstance(v.func, ast.Name) and v.func.id == "Text"
+                for v in said
+            ):
+                off.append(f"{path.relative_to(ROOT)}:{node.lineno}")
+    return off
+
+
+def test_every_error_made_with_a_text_is_on_the_tree() -> None:
+    """``ValueError(Text(...))`` would reach the window as a bug, not in the user's words."""
+    assert texts_off_the_tree(CORE) + texts_off_the_tree(UI) == []
+
+
+def test_the_walk_finds_the_whole_tree() -> None:
+    # Among them errors of modules nothing else here imports (wincred).
+    assert {"BrokerRejected", "ClientNotFound", "CredentialError", "OtpFormatError"} < CARRIERS
+
+
+def drawn_tree() -> dict[str, str]:
+    """Each class drawn in launcher/core/errors.py's docstring → its parent there."""
+    assert errors.__doc__ is not None
+    drawn: dict[str, str] = {}
+    parents: list[str] = []  # the last name drawn at each depth
+    for line in errors.__doc__.splitlines():
+        branch = line.find("── ")
+        if line.startswith("    RubiconError"):
+            parents = ["RubiconError"]
+        elif parents and branch >= 0:
+            depth = (branch - 4) // 4 + 1  # "    ├── " is depth 1, "    │   ├── " depth 2
+            name = line[branch + 3 :].split()[0]
+            drawn[name] = parents[depth - 1]
+            parents[depth:] = [name]
+    return drawn
+
+
+def test_the_tree_in_the_docstring_of_errors_is_the_tree_in_the_code() -> None:
+    """Every error under its own parent: the drawing cannot drift from the classes."""
+    tree = {
+        cls.__name__: next(b.__name__ for b in cls.__bases__ if issubclass(b, RubiconError))
+        for cls in error_tree()[1:]
+    }
+    assert drawn_tree() == tree
+
+
+MESSAGE = Text("test.error", "Something happened.")
+HINT = Text("test.error.hint", "Do this about it.")
+
+
+def an_error(cls: type[RubiconError]) -> RubiconError:
+    """One of ``cls``, made as the launcher makes it."""
+    presented = trust.Presented(origin="https://b.test", fingerprint="AA:BB", pem="")
+    made_apart: dict[type[RubiconError], Callable[[], RubiconError]] = {
+        UntrustedCertificate: lambda: UntrustedCertificate(presented),
+        CertificateChanged: lambda: CertificateChanged(presented, pinned="CC:DD"),
+        DesktopStarting: lambda: DesktopStarting(MESSAGE, session_id="s-1", retry_after=30),
+        PlainHttpRefused: lambda: PlainHttpRefused("b.test"),
+    }
+    if cls in made_apart:
+        return made_apart[cls]()
+    if issubclass(cls, BrokerRejected):
+        return cls(MESSAGE, hint=HINT, code="refused", status=403)
+    return cls(MESSAGE, hint=HINT)
+
+
+@pytest.mark.parametrize("cls", error_tree(), ids=lambda cls: cls.__name__)
+def test_an_error_says_its_message_then_its_hint(cls: type[RubiconError]) -> None:
+    error = an_error(cls)
+    assert isinstance(error.message, Text)
+    assert isinstance(error.hint, Text)
+    assert str(error) == f"{error.message} {error.hint}"
+
+
+def test_an_error_without_a_hint_is_its_message_alone() -> None:
+    assert str(RubiconError(MESSAGE)) == "Something happened."
+    assert str(RubiconError(MESSAGE, hint=HINT)) == "Something happened. Do this about it."
+
+
+def test_what_was_a_value_error_still_is_one() -> None:
+    """Callers check an address, a link or a start with ``except ValueError``."""
+    names = {cls.__name__ for cls in error_tree() if issubclass(cls, ValueError)}
+    assert names == {
+        "AddressRefused",
+        "PlainHttpRefused",
+        "LinkError",
+        "StartError",
+        "OtpFormatError",
+    }
 
 
 @pytest.mark.parametrize(
