@@ -3,9 +3,8 @@
 ``mstsc`` takes no password on its command line or in its .rdp file; it
 uses a credential stored for ``TERMSRV/<host>`` in the user's Credential
 Manager, as ``cmdkey /add:TERMSRV/<host> /user:... /pass:...`` would store
-it. This module writes and deletes that credential with advapi32's
-``CredWriteW`` and ``CredDeleteW`` (``CredReadW`` and ``CredFree`` to tell
-whose it is) through ctypes:
+it. This module writes, reads and deletes that credential through pywin32's
+``win32cred`` (``CredWrite``, ``CredRead``, ``CredDelete``):
 
 * type ``CRED_TYPE_DOMAIN_PASSWORD``: what mstsc looks up, and a type whose
   secret other programs cannot read back (``CredRead`` returns it without
@@ -13,23 +12,26 @@ whose it is) through ctypes:
 * persistence ``CRED_PERSIST_SESSION``: it lives in this logon session only,
   never on disk, and is gone at sign-out even if Rubicon is killed before
   it deletes it;
-* the password as the credential blob: UTF-16 little-endian, no terminator,
-  its size in bytes, at most ``CRED_MAX_CREDENTIAL_BLOB_SIZE``;
+* the password as the credential blob, a ``str`` that win32cred stores as
+  UTF-16 without a terminator; at most ``CRED_MAX_CREDENTIAL_BLOB_SIZE``
+  bytes, checked here before the call;
 * the user name as ``DOMAIN\\user`` or ``user@domain`` when there is a domain;
-* the comment :data:`COMMENT`, which ``CredReadW`` returns (without the
+* the comment :data:`COMMENT`, which ``CredRead`` returns (without the
   password): a credential the user saved for the same target has another
   one, and is neither replaced nor deleted; one Rubicon left behind is.
 
-advapi32 is loaded only on Windows, on first use. Everything else (the
-structure, the UTF-16 strings, the calls) is plain ctypes, so tests on any
-OS pass :class:`Api` functions of their own, made with ``ctypes.CFUNCTYPE``,
-that read the structure back the way Windows would. Not run on Windows yet:
-the layout is checked against wincred.h's 64-bit one, field by field.
+Not pywin32-ctypes (what keyring uses on Windows): its ``CredRead`` and
+``CredDelete`` take only ``CRED_TYPE_GENERIC`` and raise ValueError for any
+other type, so it could store this credential but neither tell whose one
+is there nor delete it.
 
-The password: the :class:`~launcher.core.secret.Secret` is revealed once,
-encoded and copied into a ctypes buffer, and that buffer is overwritten with
-zeros after the call, whatever it returned. Python's short-lived ``str`` and
-``bytes`` copies on the way are freed but not overwritten (as in
+win32cred is imported only on Windows, on first use. Tests on any OS pass
+an :class:`Api` of their own: a stand-in with win32cred's three functions
+and pywintypes' error class (``tests/helpers/fake_wincred.py``).
+
+The password: the :class:`~launcher.core.secret.Secret` is revealed once and
+handed to ``CredWrite`` as a ``str``; win32cred copies it into a buffer it
+frees without overwriting, as Python frees its own short-lived copies (see
 ``launcher.core.secret``). Errors::
 
     LaunchError
@@ -38,37 +40,32 @@ zeros after the call, whatever it returned. Python's short-lived ``str`` and
 
 from __future__ import annotations
 
-import ctypes
 import functools
 import sys
-from collections.abc import Callable
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import Any, Protocol
 
 from launcher.core import log
 from launcher.core.protocols import Credential, LaunchError, RemoveCredential, Step
 from launcher.core.secret import Secret
 from launcher.core.texts import Text
 
-if TYPE_CHECKING:
-    CredentialPointer = ctypes._Pointer["CREDENTIALW"]
-
 __all__ = [
     "COMMENT",
-    "CREDENTIALW",
     "CRED_MAX_CREDENTIAL_BLOB_SIZE",
     "CRED_PERSIST_SESSION",
     "CRED_TYPE_DOMAIN_PASSWORD",
     "Api",
     "CredentialError",
-    "read_wide",
+    "Win32Cred",
     "remove",
     "run_step",
     "store",
     "windows_api",
 ]
 
-# wincred.h
+# wincred.h (win32cred has the first two as well; named here so that
+# nothing but the calls needs Windows)
 CRED_TYPE_DOMAIN_PASSWORD = 2
 CRED_PERSIST_SESSION = 1
 CRED_MAX_CREDENTIAL_BLOB_SIZE = 5 * 512
@@ -83,109 +80,65 @@ ERROR_BAD_USERNAME = 2202
 # that outlived a crash.
 COMMENT = "Stored by Rubicon for one connection; removed once it has started."
 
-DWORD = ctypes.c_uint32
-BOOL = ctypes.c_int
-LPWSTR = ctypes.c_void_p  # UTF-16 text, built here (ctypes' c_wchar is UTF-32 off Windows)
-
-
-class FILETIME(ctypes.Structure):
-    _fields_ = (("dwLowDateTime", DWORD), ("dwHighDateTime", DWORD))
-
-
-class CREDENTIALW(ctypes.Structure):
-    """wincred.h ``CREDENTIALW``: 80 bytes on 64-bit Windows, 52 on 32-bit."""
-
-    _fields_ = (
-        ("Flags", DWORD),
-        ("Type", DWORD),
-        ("TargetName", LPWSTR),
-        ("Comment", LPWSTR),
-        ("LastWritten", FILETIME),
-        ("CredentialBlobSize", DWORD),
-        ("CredentialBlob", ctypes.POINTER(ctypes.c_ubyte)),
-        ("Persist", DWORD),
-        ("AttributeCount", DWORD),
-        ("Attributes", ctypes.c_void_p),  # PCREDENTIAL_ATTRIBUTEW
-        ("TargetAlias", LPWSTR),
-        ("UserName", LPWSTR),
-    )
-
 
 class CredentialError(LaunchError):
     """Windows did not store or delete a credential. Never names the password."""
 
 
+class Win32Cred(Protocol):
+    """What this module calls of pywin32's ``win32cred``: the module itself, or a stand-in."""
+
+    def CredWrite(self, credential: dict[str, Any], flags: int, /) -> None: ...  # noqa: N802
+    def CredRead(self, target: str, type_: int, flags: int, /) -> dict[str, Any]: ...  # noqa: N802
+    def CredDelete(self, target: str, type_: int, flags: int, /) -> None: ...  # noqa: N802
+
+
 @dataclass(frozen=True, slots=True)
 class Api:
-    """The advapi32 calls, as ctypes functions (or stand-ins with their signatures).
+    """``win32cred`` and the error its calls raise (``pywintypes.error``).
 
-    ``cred_write(PCREDENTIALW, DWORD flags) -> BOOL``;
-    ``cred_read(LPCWSTR target, DWORD type, DWORD flags, PCREDENTIALW *out) -> BOOL``;
-    ``cred_free(PVOID)``: frees what ``cred_read`` returned;
-    ``cred_delete(LPCWSTR target, DWORD type, DWORD flags) -> BOOL``;
-    ``last_error()``: the Windows error code of the call that just failed.
+    The error carries Windows' code as ``winerror``; ``funcname`` and
+    ``strerror`` say which call and Windows' own words.
     """
 
-    cred_write: Callable[[CredentialPointer, int], int]
-    cred_read: Callable[[int | None, int, int, ctypes._CArgObject], int]
-    cred_free: Callable[[int | None], None]
-    cred_delete: Callable[[int | None, int, int], int]
-    last_error: Callable[[], int]
+    win32cred: Win32Cred
+    error: type[Exception]
 
 
 @functools.cache
 def windows_api() -> Api:
-    """advapi32's credential calls; CredentialError on any other OS."""
-    if sys.platform != "win32":
-        raise CredentialError(
-            Text("wincred.not_windows", "Windows credentials can only be stored on Windows."),
-            hint=Text(
-                "wincred.not_windows.hint",
-                "Use FreeRDP on this system, or let the RDP client ask for the password.",
-            ),
-        )
-    advapi32 = ctypes.WinDLL("advapi32", use_last_error=True)
-    write = advapi32.CredWriteW
-    write.argtypes = (ctypes.POINTER(CREDENTIALW), DWORD)
-    write.restype = BOOL
-    read = advapi32.CredReadW
-    read.argtypes = (LPWSTR, DWORD, DWORD, ctypes.POINTER(ctypes.POINTER(CREDENTIALW)))
-    read.restype = BOOL
-    free = advapi32.CredFree
-    free.argtypes = (ctypes.c_void_p,)
-    free.restype = None
-    delete = advapi32.CredDeleteW
-    delete.argtypes = (LPWSTR, DWORD, DWORD)
-    delete.restype = BOOL
-    return Api(
-        cred_write=write,
-        cred_read=read,
-        cred_free=free,
-        cred_delete=delete,
-        last_error=ctypes.get_last_error,
+    """pywin32's credential calls; CredentialError on any other OS."""
+    # A block of its own: type checkers off Windows skip it, imports and all.
+    if sys.platform == "win32":
+        import pywintypes
+        import win32cred
+
+        return Api(win32cred=win32cred, error=pywintypes.error)
+    raise CredentialError(
+        Text("wincred.not_windows", "Windows credentials can only be stored on Windows."),
+        hint=Text(
+            "wincred.not_windows.hint",
+            "Use FreeRDP on this system, or let the RDP client ask for the password.",
+        ),
     )
 
 
-def _wide(text: str, what: str, limit: int) -> ctypes.Array[ctypes.c_char]:
-    """``text`` as a NUL-terminated UTF-16LE string in a ctypes buffer."""
+def _check(text: str, what: str, limit: int) -> None:
+    """Refuse what Windows would cut at a NUL or refuse as too long."""
     if "\0" in text:
         raise ValueError(f"{what} must not contain a NUL character")
-    data = text.encode("utf-16-le")
-    if len(data) // 2 > limit:
+    if _utf16_units(text) > limit:
         raise ValueError(f"{what} is longer than Windows allows ({limit} characters)")
-    data += b"\0\0"
-    return ctypes.create_string_buffer(data, len(data))
 
 
-def read_wide(address: int | None) -> str | None:
-    """The NUL-terminated UTF-16LE string at ``address`` (what Windows reads from an LPWSTR)."""
-    if not address:
-        return None
-    units = ctypes.cast(address, ctypes.POINTER(ctypes.c_uint16))
-    length = 0
-    while units[length]:
-        length += 1
-    return ctypes.string_at(address, 2 * length).decode("utf-16-le")
+def _utf16_units(text: str) -> int:
+    # Counted, not encoded: no further copy of a password.
+    return len(text) + sum(1 for c in text if ord(c) > 0xFFFF)
+
+
+def _code(error: Exception) -> int:
+    code = getattr(error, "winerror", None)
+    return code if isinstance(code, int) else 0
 
 
 def _failure(action: str, target: str, code: int) -> CredentialError:
@@ -233,42 +186,35 @@ NOT_STORED_HINT = Text(
 )
 
 
-def _owner(target_w: ctypes.Array[ctypes.c_char], api: Api) -> str | None:
-    """Who wrote the credential named ``target_w``: "rubicon", "user", None if none.
+def _owner(target: str, api: Api) -> str | None:
+    """Who wrote the credential ``target``: "rubicon", "user", None if none.
 
     Told by its comment. "unknown" if Windows would not say; callers then
     treat it as Rubicon's, since a password of ours must not be left behind.
     """
-    found = ctypes.POINTER(CREDENTIALW)()
-    if not api.cred_read(
-        ctypes.addressof(target_w), CRED_TYPE_DOMAIN_PASSWORD, 0, ctypes.byref(found)
-    ):
-        return None if api.last_error() == ERROR_NOT_FOUND else "unknown"
     try:
-        return "rubicon" if read_wide(found.contents.Comment) == COMMENT else "user"
-    finally:
-        api.cred_free(ctypes.cast(found, ctypes.c_void_p).value)
+        found = api.win32cred.CredRead(target, CRED_TYPE_DOMAIN_PASSWORD, 0)
+    except api.error as e:
+        return None if _code(e) == ERROR_NOT_FOUND else "unknown"
+    return "rubicon" if found.get("Comment") == COMMENT else "user"
 
 
 def store(target: str, username: str, password: Secret, *, api: Api | None = None) -> bool:
     """Store ``TERMSRV/<host>``-style credential ``target`` for this logon session.
 
     A credential the user saved for ``target`` is left alone and used
-    instead (False); one Rubicon left behind is replaced. The buffer that
-    held the password for the call is zeroed before this returns or raises;
-    ``password`` itself is left to its owner.
+    instead (False); one Rubicon left behind is replaced. ``password`` is
+    left to its owner.
     """
     api = api or windows_api()
-    target_w = _wide(target, "the credential's target", CRED_MAX_DOMAIN_TARGET_NAME_LENGTH)
-    user_w = _wide(username, "the user name", CRED_MAX_USERNAME_LENGTH)
-    comment_w = _wide(COMMENT, "the comment", 256)
-    if _owner(target_w, api) == "user":
+    _check(target, "the credential's target", CRED_MAX_DOMAIN_TARGET_NAME_LENGTH)
+    _check(username, "the user name", CRED_MAX_USERNAME_LENGTH)
+    if _owner(target, api) == "user":
         log.launch.info("using the credential saved in Windows for %s; not replacing it", target)
         return False
-    encoded = password.reveal().encode("utf-16-le")
-    size = len(encoded)
+    revealed = password.reveal()
+    size = 2 * _utf16_units(revealed)
     if size > CRED_MAX_CREDENTIAL_BLOB_SIZE:
-        del encoded
         raise CredentialError(
             Text(
                 "wincred.password_too_long",
@@ -277,28 +223,20 @@ def store(target: str, username: str, password: Secret, *, api: Api | None = Non
             ),
             hint=NOT_STORED_HINT,
         )
-    # The one copy that can be wiped: a ctypes buffer, zeroed below.
-    blob = (ctypes.c_ubyte * max(size, 1))()
-    ctypes.memmove(blob, encoded, size)
-    del encoded
     try:
-        credential = CREDENTIALW(
-            Flags=0,
-            Type=CRED_TYPE_DOMAIN_PASSWORD,
-            TargetName=ctypes.addressof(target_w),
-            Comment=ctypes.addressof(comment_w),
-            CredentialBlobSize=size,
-            CredentialBlob=ctypes.cast(blob, ctypes.POINTER(ctypes.c_ubyte)),
-            Persist=CRED_PERSIST_SESSION,
-            AttributeCount=0,
-            Attributes=None,
-            TargetAlias=None,
-            UserName=ctypes.addressof(user_w),
+        api.win32cred.CredWrite(
+            {
+                "Type": CRED_TYPE_DOMAIN_PASSWORD,
+                "TargetName": target,
+                "UserName": username,
+                "CredentialBlob": revealed,
+                "Comment": COMMENT,
+                "Persist": CRED_PERSIST_SESSION,
+            },
+            0,
         )
-        if not api.cred_write(ctypes.pointer(credential), 0):
-            raise _failure("store", target, api.last_error())
-    finally:
-        ctypes.memset(blob, 0, ctypes.sizeof(blob))
+    except api.error as e:
+        raise _failure("store", target, _code(e)) from e
     log.launch.info("stored the Windows credential %s for this session", target)
     return True
 
@@ -309,22 +247,23 @@ def remove(target: str, *, api: Api | None = None) -> bool:
     A credential the user saved for ``target`` is never deleted.
     """
     api = api or windows_api()
-    target_w = _wide(target, "the credential's target", CRED_MAX_DOMAIN_TARGET_NAME_LENGTH)
-    owner = _owner(target_w, api)
+    _check(target, "the credential's target", CRED_MAX_DOMAIN_TARGET_NAME_LENGTH)
+    owner = _owner(target, api)
     if owner is None:
         log.launch.debug("the Windows credential %s was already gone", target)
         return False
     if owner == "user":
         log.launch.debug("the Windows credential %s is the user's own; kept", target)
         return False
-    if api.cred_delete(ctypes.addressof(target_w), CRED_TYPE_DOMAIN_PASSWORD, 0):
-        log.launch.info("removed the Windows credential %s", target)
-        return True
-    code = api.last_error()
-    if code == ERROR_NOT_FOUND:
-        log.launch.debug("the Windows credential %s was already gone", target)
-        return False
-    raise _failure("remove", target, code)
+    try:
+        api.win32cred.CredDelete(target, CRED_TYPE_DOMAIN_PASSWORD, 0)
+    except api.error as e:
+        if _code(e) == ERROR_NOT_FOUND:
+            log.launch.debug("the Windows credential %s was already gone", target)
+            return False
+        raise _failure("remove", target, _code(e)) from e
+    log.launch.info("removed the Windows credential %s", target)
+    return True
 
 
 def run_step(step: Step, *, api: Api | None = None) -> None:

@@ -533,14 +533,12 @@ def test_mstsc_signs_in_from_a_credential_that_is_gone_when_it_closes(
             "CORP\\ann",
             password,
         )
-        assert vault.wiped()
         assert opened.protocol is Protocol.RDP
     finally:
         opened.client.stop()
     assert exits.get(timeout=10).reason is None
     assert vault.entries == {}
     assert [kind for kind, _ in vault.calls] == ["read", "write", "read", "delete"]
-    assert vault.outstanding() == 0
     assert password not in secrets_logged.text
 
 

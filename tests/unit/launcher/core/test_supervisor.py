@@ -272,7 +272,6 @@ def test_the_credential_is_stored_before_the_start_and_removed_at_exit(
     stored = steps.vault.entries[TARGET]
     assert (stored.username, stored.password, stored.persist) == ("CORP\\ann", "cred-secret pw", 1)
     assert secret.cleared
-    assert steps.vault.wiped()
     assert all("cred-secret" not in arg for arg in recorded["argv"])
     assert all(b"cred-secret" not in f["contents"] for f in recorded["files"].values())
     client.stop()
@@ -383,7 +382,6 @@ def test_a_credential_windows_refuses_lets_the_client_start_and_ask(
     assert exits.get(timeout=10).reason is None
     assert fake.recorded()["argv"][0] == str(fake.path)
     assert secret.cleared
-    assert steps.vault.wiped()
     assert steps.kinds() == ["store", "remove"]  # nothing there: ERROR_NOT_FOUND, no noise
     assert "Windows did not store the sign-in for TERMSRV/10.0.0.8" in caplog.text
     assert "cred-secret" not in caplog.text
