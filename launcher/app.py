@@ -21,7 +21,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from launcher import __version__
-from launcher.core import log
+from launcher.core import childenv, log
 from launcher.core.settings import Layers, UserSettings, config_dir
 from launcher.core.startup import (
     ExitCode,
@@ -432,6 +432,9 @@ def run_window(
 
     qInstallMessageHandler(qt_message)
     app = QApplication([sys.argv[0]])
+    # Qt has read its plug-in paths: what it starts (a browser for a link, a file
+    # manager for the log folder) gets the user's environment, not the bundle's.
+    childenv.restore_own()
     app.setApplicationName("Rubicon")
     app.setApplicationVersion(__version__)
     app.setDesktopFileName("rubicon")

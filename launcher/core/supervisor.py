@@ -61,7 +61,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-from launcher.core import log, wincred
+from launcher.core import childenv, log, wincred
 from launcher.core.protocols import (
     AGAIN_OR_SEND_THE_LOG,
     CONNECT_AGAIN,
@@ -324,6 +324,7 @@ class RunningClient:
                 stderr=subprocess.DEVNULL,
                 close_fds=True,
                 start_new_session=True,
+                env=childenv.for_children(),
             )
         except OSError as e:
             log.launch.warning("%s: nothing reads its output after we exit: %s", self.name, e)
@@ -518,6 +519,7 @@ def _run_tool(
             text=True,
             timeout=timeout,
             check=False,
+            env=childenv.for_children(),
         )
     except (OSError, subprocess.TimeoutExpired) as e:
         log.launch.info("%s failed: %s", argv[:2], e)
@@ -636,7 +638,7 @@ def _start(
     on_connected: Callable[[], None] | None,
     run_step: StepRunner,
 ) -> RunningClient:
-    env = {**os.environ, **plan.env}
+    env = {**childenv.for_children(), **plan.env}
     files, paths = _write_files(plan)
     post = _PostSteps(plan.post_steps, run_step, name)
     child_fds: list[int] = []

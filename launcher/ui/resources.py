@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import functools
 import os
+import site
 import sys
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -54,13 +55,24 @@ THEMED = frozenset({"more"})  # line icons: their PNG is a mask, tinted when dra
 
 
 def resources_dir() -> Path:
+    """Where the icons and translations are: ``$RUBICON_RESOURCES``, the frozen
+    bundle's, a source checkout's ``resources/``, or a wheel's data files."""
     override = os.environ.get("RUBICON_RESOURCES")
     if override:
         return Path(override)
     frozen = getattr(sys, "_MEIPASS", None)  # a PyInstaller bundle
     if frozen:
         return Path(frozen) / "resources"
-    return Path(__file__).resolve().parents[2] / "resources"
+    checkout = Path(__file__).resolve().parents[2] / "resources"
+    if checkout.is_dir():
+        return checkout
+    # pip puts pyproject.toml's data-files under the prefix it installs to: the
+    # environment's, or the user's base for `pip install --user`.
+    for prefix in (sys.prefix, site.getuserbase()):
+        installed = Path(prefix) / "share" / "rubicon"
+        if installed.is_dir():
+            return installed
+    return checkout
 
 
 def icon_path(name: str) -> Path:

@@ -30,10 +30,12 @@ ROOT = Path(__file__).resolve().parents[2]
 PROJECT = tomllib.loads((ROOT / "pyproject.toml").read_text(encoding="utf-8"))["project"]
 OWN = {"launcher", "broker_stub", "tests"}
 # Modules of packages that are not installed on this OS, by their distribution.
-NOT_HERE = {"win32ctypes": "pywin32-ctypes"}
+NOT_HERE = {"win32cred": "pywin32", "pywintypes": "pywin32"}
 # Named in a list though no module of ours imports them: uvicorn uses each
-# when it is installed (a C HTTP parser, a faster event loop).
-USED_BY_UVICORN = {"httptools", "uvloop"}
+# when it is installed (a C HTTP parser, a faster event loop)...
+SPEEDUPS = {"httptools", "uvloop"}
+# ... and SQLAlchemy loads the PostgreSQL driver a postgresql+psycopg URL names.
+LOADED_BY_NAME = {"psycopg"}
 # Imported directly, but installed with (and pinned by) the one we name.
 COMES_WITH = {
     "shiboken6": "pyside6-essentials",
@@ -107,7 +109,7 @@ def test_the_broker_imports_only_what_its_extras_bring() -> None:
 
 def test_neither_list_names_what_its_half_does_not_import() -> None:
     assert launcher_list() - set(third_party(launcher)) == set()
-    assert broker_list() - set(third_party(broker_stub)) == USED_BY_UVICORN
+    assert broker_list() - set(third_party(broker_stub)) == SPEEDUPS | LOADED_BY_NAME
 
 
 def test_a_thin_client_carries_no_server_and_a_broker_no_qt() -> None:
@@ -125,7 +127,7 @@ def test_rubicon_broker_checks_for_every_package_of_the_server() -> None:
     checked = {canonicalize_name(d) for top in SERVER_MODULES for d in providers[top]}
     extra = declared(PROJECT["optional-dependencies"]["broker"])
 
-    assert checked == extra - USED_BY_UVICORN
+    assert checked == extra - SPEEDUPS
 
 
 def test_rubicon_broker_without_the_broker_packages_says_what_to_install() -> None:

@@ -16,6 +16,7 @@ import subprocess
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 
+from launcher.core import childenv
 from launcher.core.clients import VNCVIEWER, NativeClient
 from launcher.core.kinds import Protocol
 from launcher.core.models import ConnectionInfo
@@ -41,7 +42,12 @@ Runner = Callable[[Sequence[str], float], str]
 def run_for_output(argv: Sequence[str], timeout: float) -> str:
     """stdout and stderr of ``argv``, whatever its exit code; raises OSError or TimeoutExpired."""
     result = subprocess.run(
-        list(argv), stdin=subprocess.DEVNULL, capture_output=True, timeout=timeout, check=False
+        list(argv),
+        stdin=subprocess.DEVNULL,
+        capture_output=True,
+        timeout=timeout,
+        check=False,
+        env=childenv.for_children(),
     )
     return (result.stdout + result.stderr).decode("utf-8", "replace")
 
