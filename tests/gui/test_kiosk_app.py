@@ -10,12 +10,12 @@ import os
 import signal
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import pytest
 
 from launcher.core.kiosk import check_pin
+from tests.helpers.e2e import wait_for
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -99,11 +99,14 @@ def test_sigterm_ends_a_kiosk_that_refuses_to_close(tmp_path: Path) -> None:
     with (tmp_path / "out").open("wb") as out:
         proc = subprocess.Popen(rubicon("--log-dir", str(log_dir)), env=env, stdout=out, stderr=out)
     try:
-        deadline = time.monotonic() + 30
-        while "started in kiosk mode" not in (tmp_path / "out").read_text(errors="replace"):
-            assert proc.poll() is None, (tmp_path / "out").read_text()
-            assert time.monotonic() < deadline, "the kiosk did not start"
-            time.sleep(0.05)
+        printed = tmp_path / "out"
+        wait_for(
+            lambda: "started in kiosk mode" in printed.read_text(errors="replace"),
+            30,
+            "the kiosk to start",
+            process=proc,
+            output=printed,
+        )
         os.kill(proc.pid, signal.SIGTERM)
         assert proc.wait(timeout=15) == 0
     finally:

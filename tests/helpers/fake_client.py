@@ -19,10 +19,11 @@ from __future__ import annotations
 
 import json
 import sys
-import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
+
+from tests.helpers.e2e import wait_for
 
 _SCRIPT = """#!{python}
 import json, os, sys, time
@@ -76,11 +77,7 @@ class FakeClient:
         return len(self.probes.read_text().splitlines()) if self.probes.exists() else 0
 
     def recorded(self, timeout: float = 10.0) -> dict[str, Any]:
-        deadline = time.monotonic() + timeout
-        while not self.record.exists():
-            if time.monotonic() > deadline:
-                raise AssertionError(f"{self.path} was never started")
-            time.sleep(0.02)
+        wait_for(self.record.exists, timeout, f"{self.path} to be started", interval=0.02)
         data: dict[str, Any] = json.loads(self.record.read_text())
         data["stdin"] = bytes.fromhex(data["stdin"])
         data["fds"] = {int(n): bytes.fromhex(v) for n, v in data["fds"].items()}

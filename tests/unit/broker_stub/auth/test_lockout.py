@@ -9,11 +9,11 @@ from __future__ import annotations
 import subprocess
 import sys
 import threading
-import time
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import ExitStack, contextmanager
 from datetime import timedelta
+from functools import partial
 from pathlib import Path
 
 import httpx
@@ -30,6 +30,7 @@ from broker_stub.db.models import AuditEvent, LoginBlock, LoginFailure, User
 from broker_stub.domain import audit
 from broker_stub.xdisplay import free_tcp_port, port_open, stop_process
 from tests.helpers.clock import FakeClock
+from tests.helpers.e2e import wait_for
 
 from ..conftest import Broker, assert_problem
 
@@ -316,11 +317,13 @@ def test_two_broker_processes_share_the_lock(
                 argv, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=log_file
             )
             stack.callback(stop_process, proc)
-            deadline = time.monotonic() + 30
-            while not port_open("127.0.0.1", port):
-                if proc.poll() is not None or time.monotonic() > deadline:
-                    pytest.fail(f"the broker did not start:\n{log_path.read_text()}")
-                time.sleep(0.1)
+            wait_for(
+                partial(port_open, "127.0.0.1", port),
+                30,
+                f"the broker on port {port} to start",
+                process=proc,
+                output=log_path,
+            )
         client = stack.enter_context(httpx.Client(timeout=30))
         urls = [f"http://127.0.0.1:{port}{LOGIN}" for port in ports]
 

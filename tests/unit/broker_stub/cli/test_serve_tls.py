@@ -3,11 +3,11 @@ with the certificate whose fingerprint init printed."""
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import ssl
 import subprocess
 import sys
-import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
@@ -85,16 +85,16 @@ def serve(
 def wait_for_health(
     proc: subprocess.Popen[bytes], url: str, verify: ssl.SSLContext | bool, log_path: Path
 ) -> httpx.Response:
-    deadline = time.monotonic() + START_TIMEOUT
-    while True:
-        if proc.poll() is not None:
-            pytest.fail(f"the broker exited with {proc.returncode}:\n{log_path.read_text()}")
-        try:
-            return httpx.get(f"{url}/healthz", verify=verify, timeout=5)
-        except httpx.TransportError:
-            if time.monotonic() > deadline:
-                pytest.fail(f"the broker did not answer in {START_TIMEOUT:.0f}s")
-            time.sleep(0.1)
+    """The first answer of ``url``/healthz, asked until one comes while ``proc`` runs."""
+    replies: list[httpx.Response] = []
+
+    def answered() -> bool:
+        with contextlib.suppress(httpx.TransportError):
+            replies.append(httpx.get(f"{url}/healthz", verify=verify, timeout=5))
+        return bool(replies)
+
+    wait_for(answered, START_TIMEOUT, f"{url} to answer", process=proc, output=log_path)
+    return replies[0]
 
 
 def test_serve_answers_over_https(

@@ -114,13 +114,17 @@ class Node:
         """
 
         def ready() -> bool:
-            if self.process.poll() is not None:
-                pytest.fail(f"serve exited with {self.process.returncode}:\n{self.log_tail()}")
             workers, text = self.workers(), self.log.read_text()
             started = all(f"Started server process [{pid}]" in text for pid in workers)
             return len(workers) == WORKERS and started and self.listening()
 
-        wait_for(ready, timeout=START_TIMEOUT, what=f"{WORKERS} workers to start")
+        wait_for(
+            ready,
+            timeout=START_TIMEOUT,
+            what=f"{WORKERS} workers to start",
+            process=self.process,
+            output=self.log,
+        )
 
     def listening(self) -> bool:
         try:
@@ -128,9 +132,6 @@ class Node:
         except OSError:
             return False
         return True
-
-    def log_tail(self) -> str:
-        return self.log.read_text()[-3000:]
 
     def connect(self) -> Connection:
         conn = Connection(self.port)
