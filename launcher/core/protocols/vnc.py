@@ -60,14 +60,12 @@ def obfuscate_password(password: str) -> bytes:
     VNC authentication uses only the first 8 bytes; longer passwords are cut
     exactly as the server cuts them.
     """
-    # Here, not at the top: cryptography's bindings take a while to load.
-    from cryptography.hazmat.decrepit.ciphers.algorithms import TripleDES
-    from cryptography.hazmat.primitives.ciphers import Cipher, modes
+    # Here, not at the top: only a VNC launch needs it. PyCryptodome rather than
+    # cryptography: the bundle carries its DES alone (70 KB, not 12 MB).
+    from Cryptodome.Cipher import DES
 
     raw = password.encode("utf-8")[:MAX_PASSWORD].ljust(MAX_PASSWORD, b"\0")
-    # Triple DES with one key repeated is single DES.
-    encryptor = Cipher(TripleDES(_MIRRORED_KEY * 3), modes.ECB()).encryptor()  # noqa: S305
-    return encryptor.update(raw) + encryptor.finalize()
+    return DES.new(_MIRRORED_KEY, DES.MODE_ECB).encrypt(raw)  # noqa: S304 - the format, not secrecy
 
 
 def server_address(host: str, port: int) -> str:
