@@ -1,5 +1,6 @@
 # Developer entry points. Everything runs from a local .venv made on first use.
 #   make demo [DEMO_ARGS=--no-launcher]   make test [PYTEST_ARGS=-k xdisplay]   make lint
+#   make package: the launcher's frozen folder and, on Linux, both Debian packages
 
 PYTHON ?= python3
 VENV := .venv
@@ -10,7 +11,7 @@ RUN_STAMP := $(VENV)/.installed-run
 # What tests and checks it (make test, make lint): that, and the dev extra.
 DEV_STAMP := $(VENV)/.installed-dev
 
-.PHONY: all venv demo test lint clean
+.PHONY: all venv demo test lint package clean
 
 all: lint test
 
@@ -52,5 +53,9 @@ lint: $(DEV_STAMP)
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy
 
+# Everything this OS can build, into dist/ (installer/build.py says what).
+package: $(DEV_STAMP)
+	$(BIN)/python installer/build.py
+
 clean:
-	rm -rf $(VENV)
+	rm -rf $(VENV) build dist
