@@ -24,6 +24,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 
 from launcher.core.kinds import Protocol
+from launcher.core.texts import Text
 
 __all__ = [
     "CLIENTS",
@@ -52,10 +53,12 @@ EVERY_OS = frozenset({"linux", "windows", "macos"})
 class NativeClient:
     """One native client.
 
-    ``platforms``: the OSes (``protocols.platform_key``) where it is the
-    client for its protocols; ``anywhere_with_path``: also on any other OS
-    when the settings give its path (FreeRDP), and where no client is the
-    usual one; ``sso``: it can be handed the sign-in password.
+    ``title``: how the doctor's report and the settings dialog name it (a
+    Text, which the window translates). ``platforms``: the OSes
+    (``protocols.platform_key``) where it is the client for its protocols;
+    ``anywhere_with_path``: also on any other OS when the settings give its
+    path (FreeRDP), and where no client is the usual one; ``sso``: it can be
+    handed the sign-in password.
     """
 
     key: str
@@ -70,21 +73,21 @@ class NativeClient:
 CLIENTS: tuple[NativeClient, ...] = (
     NativeClient(
         VNCVIEWER,
-        "VNC viewer (TigerVNC)",
+        Text("client.title.vncviewer", "VNC viewer (TigerVNC)"),
         frozenset({Protocol.VNC}),
         EVERY_OS,
         "launcher.core.protocols.vnc",
     ),
     NativeClient(
         REMOTE_VIEWER,
-        "SPICE viewer (virt-viewer)",
+        Text("client.title.remote-viewer", "SPICE viewer (virt-viewer)"),
         frozenset({Protocol.SPICE, Protocol.VNC}),
         EVERY_OS,
         "launcher.core.protocols.spice",
     ),
     NativeClient(
         MSTSC,
-        "RDP client (mstsc)",
+        Text("client.title.mstsc", "RDP client (mstsc)"),
         frozenset({Protocol.RDP}),
         frozenset({"windows"}),
         "launcher.core.protocols.rdp.mstsc",
@@ -92,14 +95,14 @@ CLIENTS: tuple[NativeClient, ...] = (
     ),
     NativeClient(
         RDP_APP,
-        "RDP client (Windows App)",
+        Text("client.title.rdp-app", "RDP client (Windows App)"),
         frozenset({Protocol.RDP}),
         frozenset({"macos"}),
         "launcher.core.protocols.rdp.macos",
     ),
     NativeClient(
         FREERDP,
-        "RDP client (FreeRDP)",
+        Text("client.title.xfreerdp", "RDP client (FreeRDP)"),
         frozenset({Protocol.RDP}),
         frozenset({"linux"}),
         "launcher.core.protocols.rdp.freerdp",

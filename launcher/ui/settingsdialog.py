@@ -28,8 +28,10 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from launcher.core import clients as native_clients
 from launcher.core.protocols import platform_key
 from launcher.core.settings import LEGACY_CLIENT_KEYS, UserSettings
+from launcher.ui import coretext
 from launcher.ui.resources import themed_icon
 
 _SIZES: list[tuple[int, int] | None] = [
@@ -238,16 +240,11 @@ class SettingsDialog(QDialog):
         intro.setWordWrap(True)
         form = QFormLayout()
         self.client_paths: dict[str, QLineEdit] = {}
-        names = {
-            "vncviewer": self.tr("TigerVNC viewer"),
-            "remote-viewer": self.tr("remote-viewer (SPICE, VNC)"),
-            "xfreerdp": self.tr("FreeRDP (xfreerdp)"),
-        }
-        if self._platform == "windows":
-            names["mstsc"] = self.tr("Remote Desktop Connection (mstsc)")
-        if self._platform == "macos":
-            names["rdp-app"] = self.tr("Windows App")
-        for key, name in names.items():
+        # A path for each client this OS may use: its own, and those a path brings in.
+        for client in native_clients.CLIENTS:
+            if not (self._platform in client.platforms or client.anywhere_with_path):
+                continue
+            key, name = client.key, coretext.translate(client.title)
             field = QLineEdit(self._settings.client_path(key) or "")
             field.setPlaceholderText(self.tr("found automatically"))
             field.setAccessibleName(self.tr("Path of %s") % name)

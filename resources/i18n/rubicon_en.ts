@@ -868,26 +868,6 @@
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <source>TigerVNC viewer</source>
-        <translation type="unfinished"></translation>
-    </message>
-    <message>
-        <source>remote-viewer (SPICE, VNC)</source>
-        <translation type="unfinished"></translation>
-    </message>
-    <message>
-        <source>FreeRDP (xfreerdp)</source>
-        <translation type="unfinished"></translation>
-    </message>
-    <message>
-        <source>Remote Desktop Connection (mstsc)</source>
-        <translation type="unfinished"></translation>
-    </message>
-    <message>
-        <source>Windows App</source>
-        <translation type="unfinished"></translation>
-    </message>
-    <message>
         <source>found automatically</source>
         <translation type="unfinished"></translation>
     </message>
@@ -1568,6 +1548,31 @@
     <message>
         <source>The {client} stopped unexpectedly (exit code {code}).</source>
         <comment>client.stopped</comment>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>RDP client (mstsc)</source>
+        <comment>client.title.mstsc</comment>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>RDP client (Windows App)</source>
+        <comment>client.title.rdp-app</comment>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>SPICE viewer (virt-viewer)</source>
+        <comment>client.title.remote-viewer</comment>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>VNC viewer (TigerVNC)</source>
+        <comment>client.title.vncviewer</comment>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>RDP client (FreeRDP)</source>
+        <comment>client.title.xfreerdp</comment>
         <translation type="unfinished"></translation>
     </message>
     <message>

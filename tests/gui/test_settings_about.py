@@ -5,13 +5,16 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from PySide6.QtWidgets import QCheckBox
+import pytest
+from PySide6.QtWidgets import QCheckBox, QLabel
 from pytestqt.qtbot import QtBot
 
 from launcher import __version__
-from launcher.core.settings import Layers, SystemConfig
+from launcher.core import clients
+from launcher.core.settings import Layers, SystemConfig, UserSettings
 from launcher.ui.diagnostics import DiagnosticsDialog
 from launcher.ui.mainwindow import MainWindow
+from launcher.ui.settingsdialog import SettingsDialog
 from tests.gui.conftest import WindowFactory
 from tests.helpers import fake_client
 
@@ -75,6 +78,25 @@ def test_cancel_changes_nothing(qtbot: QtBot, make_window: WindowFactory, tmp_pa
     dialog.reject()
     assert not (tmp_path / "settings.json").exists()
     assert window.settings.effective().fullscreen is False
+
+
+@pytest.mark.parametrize(
+    ("platform", "offered"),
+    [
+        ("linux", ["vncviewer", "remote-viewer", "xfreerdp"]),
+        ("windows", ["vncviewer", "remote-viewer", "mstsc", "xfreerdp"]),
+        ("macos", ["vncviewer", "remote-viewer", "rdp-app", "xfreerdp"]),
+    ],
+)
+def test_the_clients_page_names_the_clients_of_the_registry(
+    qtbot: QtBot, platform: str, offered: list[str]
+) -> None:
+    dialog = SettingsDialog(UserSettings(), platform=platform)
+    qtbot.addWidget(dialog)
+    assert list(dialog.client_paths) == offered
+    labels = {label.buddy(): label.text() for label in dialog.findChildren(QLabel)}
+    names = [labels[dialog.client_paths[key]] for key in offered]
+    assert names == [f"{clients.by_key(key).title}:" for key in offered]
 
 
 def test_a_locked_certificate_policy_refuses_an_untrusted_broker_without_asking(
