@@ -16,31 +16,47 @@ Its ``[kiosk]`` table belongs to kiosk mode and is handed over untouched
 (:meth:`SystemConfig.section`). A few keys (``ADMIN_ONLY``: the hosts the
 sign-in form may send a password to over plain HTTP) count only at the
 system file's top level; anywhere else they are logged and ignored.
+
+The dataclasses are also the schema: pydantic checks each layer against
+their field types, strictly (no "yes" for true), and against the rules in
+their ``Annotated`` metadata. A value that fails is ignored, with a
+:class:`~launcher.core.texts.Text` saying why, and the one below it stays;
+the values beside it still count. Loading pydantic and building its
+validator takes longer than the launcher's whole start, so a layer is
+checked once: ``settings-checked.json`` in the user cache directory keeps
+the layers checked (and what was ignored in each) under the rules in force,
+and what :meth:`Layers.save` writes counts as checked.
 """
 
 from __future__ import annotations
 
 import copy
+import functools
 import json
 import os
 import re
 import sys
 import tempfile
-import typing
-from collections.abc import Mapping
-from dataclasses import asdict, dataclass, field, fields, is_dataclass
+from collections.abc import Callable, Mapping
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from types import UnionType
-from typing import Any, Union
+from typing import TYPE_CHECKING, Annotated, Any, ClassVar
 
 import platformdirs
 
+from launcher import __version__
 from launcher.core import clients as native_clients
 from launcher.core import log
 from launcher.core.kinds import Protocol
+from launcher.core.texts import Text
 
-# tomllib is imported where a system file is read: most computers have none,
-# and a window that starts without one need not wait for it.
+if TYPE_CHECKING:
+    from pydantic import GetCoreSchemaHandler, TypeAdapter, ValidationError
+    from pydantic_core import CoreSchema
+
+# tomllib is imported where a system file is read, and pydantic where a layer
+# is checked: most computers have no system file, and a window that starts
+# without one need not wait for it.
 
 APP_NAME = "rubicon"
 
@@ -65,6 +81,7 @@ CERT_POLICIES = ("ask", "system")
 LOG_LEVELS = ("debug", "info", "warning", "error")
 MAX_SERVERS = 20
 MAX_RECENTS = 5
+WINDOW_SIZES = (200, 16384)  # the smallest and largest RDP window side
 SYSTEM_CONFIG_ENV = "RUBICON_SYSTEM_CONFIG"
 # Tables of the system file that belong to other parts of Rubicon.
 OTHER_SECTIONS = ("kiosk",)
@@ -75,9 +92,84 @@ _HOST_NAME = re.compile(r"[A-Za-z0-9_.:-]{1,253}")
 ADMIN_ONLY = frozenset({"plain_http_hosts"})
 
 
+# --- rules: what a value of the right type must also be -----------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class Rule:
+    """A check pydantic runs after a field's type check (``Annotated`` metadata).
+
+    ``why(value)`` says what is wrong, or is None. ``keys``: the settings it
+    is about when it checks a whole section (``rdp``: width and height).
+    """
+
+    why: Callable[[Any], Text | None]
+    keys: tuple[str, ...] = ()
+
+    def __get_pydantic_core_schema__(
+        self, source: Any, handler: GetCoreSchemaHandler
+    ) -> CoreSchema:
+        from pydantic_core import PydanticCustomError, core_schema
+
+        def check(value: Any) -> Any:
+            why = self.why(value)
+            if why is not None:
+                raise PydanticCustomError(_RULE, "{why}", {"why": why, "keys": self.keys})
+            return value
+
+        return core_schema.no_info_after_validator_function(check, handler(source))
+
+
+_RULE = "rubicon_rule"  # the pydantic error type of a Rule
+
+
+def _one_of(choices: tuple[str, ...]) -> Rule:
+    why = Text("settings.one_of", "must be one of {choices}", choices=", ".join(choices))
+    return Rule(lambda value: None if value in choices else why)
+
+
+def _window_size(rdp: RdpSettings) -> Text | None:
+    low, high = WINDOW_SIZES
+    if any(v is not None and not low <= v <= high for v in (rdp.width, rdp.height)):
+        return Text("settings.window_size", "must be {low} to {high}", low=low, high=high)
+    if (rdp.width is None) != (rdp.height is None):
+        return Text("settings.window_size_pair", "give width and height")
+    return None
+
+
+def _drives(drives: dict[str, str]) -> Text | None:
+    for share, folder in drives.items():
+        if not _DRIVE_NAME.fullmatch(share) or not folder or _bad_text(folder):
+            return Text("settings.drive", "not a share name and folder: {share}", share=repr(share))
+    return None
+
+
+def _bad_text(value: str) -> bool:
+    return any(ord(c) < 32 or ord(c) == 127 for c in value) or "," in value or ";" in value
+
+
+def _servers(servers: list[str]) -> Text | None:
+    if len(servers) > MAX_SERVERS:
+        return Text("settings.at_most", "at most {count}", count=MAX_SERVERS)
+    return None
+
+
+def _host_names(hosts: list[str]) -> Text | None:
+    if all(_HOST_NAME.fullmatch(host) for host in hosts):
+        return None
+    return Text("settings.host_names", "must be host names or IP addresses")
+
+
+# Strict: a setting takes a value of its own type only; extra="forbid": an
+# unknown key is reported, not silently kept.
+_SCHEMA: dict[str, object] = {"strict": True, "extra": "forbid"}
+
+
 @dataclass(slots=True)
 class RdpSettings:
     """The user's choices for RDP desktops."""
+
+    __pydantic_config__: ClassVar[dict[str, object]] = _SCHEMA
 
     fullscreen: bool | None = None  # None: follow the general ``fullscreen``
     width: int | None = None  # window size when not full screen; None: the client's
@@ -85,94 +177,65 @@ class RdpSettings:
     multimon: bool = False
     clipboard: bool = True
     # Local folders shown in the desktop: share name -> folder.
-    drives: dict[str, str] = field(default_factory=dict)
-    audio: str = "local"  # local: play here; remote: on the desktop; off
-
-    def problems(self) -> list[tuple[str, str]]:
-        """(field, why) for values that are well typed but not allowed."""
-        found: list[tuple[str, str]] = []
-        if self.audio not in AUDIO_CHOICES:
-            found.append(("audio", f"must be one of {', '.join(AUDIO_CHOICES)}"))
-        sizes = (self.width, self.height)
-        if any(v is not None and not 200 <= v <= 16384 for v in sizes):
-            found += [("width", "must be 200 to 16384"), ("height", "must be 200 to 16384")]
-        elif (self.width is None) != (self.height is None):
-            found += [("width", "give width and height"), ("height", "give width and height")]
-        for share, folder in self.drives.items():
-            if not _DRIVE_NAME.fullmatch(share) or not folder or _bad_text(folder):
-                found.append(("drives", f"not a share name and folder: {share!r}"))
-                break
-        return found
+    drives: Annotated[dict[str, str], Rule(_drives)] = field(default_factory=dict)
+    # local: play here; remote: on the desktop; off
+    audio: Annotated[str, _one_of(AUDIO_CHOICES)] = "local"
 
 
 @dataclass(slots=True)
 class VncSettings:
-    client: str = native_clients.VNCVIEWER  # or native_clients.REMOTE_VIEWER
+    __pydantic_config__: ClassVar[dict[str, object]] = _SCHEMA
 
-    def problems(self) -> list[tuple[str, str]]:
-        if self.client not in VNC_CLIENTS:
-            return [("client", f"must be one of {', '.join(VNC_CLIENTS)}")]
-        return []
+    # native_clients.VNCVIEWER or native_clients.REMOTE_VIEWER
+    client: Annotated[str, _one_of(VNC_CLIENTS)] = native_clients.VNCVIEWER
 
 
 @dataclass(slots=True)
 class SpiceSettings:
-    usbredir: bool = False  # offer this computer's USB devices to the desktop
+    __pydantic_config__: ClassVar[dict[str, object]] = _SCHEMA
 
-    def problems(self) -> list[tuple[str, str]]:
-        return []
+    usbredir: bool = False  # offer this computer's USB devices to the desktop
 
 
 @dataclass(slots=True)
 class UserSettings:
+    __pydantic_config__: ClassVar[dict[str, object]] = _SCHEMA
+
     last_server: str = ""
     last_username: str = ""
     fullscreen: bool = False
     # Path of a client program chosen by the user, keyed by CLIENT_KEYS,
     # e.g. {"vncviewer": "/opt/TigerVNC/bin/vncviewer"}.
     clients: dict[str, str] = field(default_factory=dict)
-    rdp: RdpSettings = field(default_factory=RdpSettings)
+    rdp: Annotated[RdpSettings, Rule(_window_size, keys=("width", "height"))] = field(
+        default_factory=RdpSettings
+    )
     vnc: VncSettings = field(default_factory=VncSettings)
     spice: SpiceSettings = field(default_factory=SpiceSettings)
     # Broker addresses, the one used last first (see servers.py).
-    servers: list[str] = field(default_factory=list)
+    servers: Annotated[list[str], Rule(_servers)] = field(default_factory=list)
     # Windows domain put before the username (DOMAIN\user); the field shows when
     # show_domain is on or a domain is set.
     domain: str = ""
     show_domain: bool = False
     # Keep the password in the OS keychain (credentials.py) after a sign-in.
     remember_password: bool = False
-    view: str = "tiles"
+    view: Annotated[str, _one_of(VIEWS)] = "tiles"
     # Open the desktop at once when the broker lists exactly one.
     auto_launch: bool = False
     # Per broker (its normalized URL): desktop ids starred, and opened lately (newest first).
     favourites: dict[str, list[str]] = field(default_factory=dict)
     recents: dict[str, list[str]] = field(default_factory=dict)
-    cert_policy: str = "ask"
+    cert_policy: Annotated[str, _one_of(CERT_POLICIES)] = "ask"
     # A broker's certificate changed after the user trusted it: offer "Trust the
     # new certificate" behind a warning (with cert_policy "ask"). An admin who
     # locks it off leaves a planned rotation, announced by the broker, as the way.
     trust_new_certificates: bool = True
-    log_level: str = "info"
+    log_level: Annotated[str, _one_of(LOG_LEVELS)] = "info"
     # Brokers (host names or IP addresses) the sign-in form may send a password
     # to over plain HTTP; loopback needs none. Only the system file's top level
     # sets it (ADMIN_ONLY): a user cannot allow it for themselves.
-    plain_http_hosts: list[str] = field(default_factory=list)
-
-    def problems(self) -> list[tuple[str, str]]:
-        found: list[tuple[str, str]] = []
-        for key, allowed in (
-            ("view", VIEWS),
-            ("cert_policy", CERT_POLICIES),
-            ("log_level", LOG_LEVELS),
-        ):
-            if getattr(self, key) not in allowed:
-                found.append((key, f"must be one of {', '.join(allowed)}"))
-        if len(self.servers) > MAX_SERVERS:
-            found.append(("servers", f"at most {MAX_SERVERS}"))
-        if not all(_HOST_NAME.fullmatch(host) for host in self.plain_http_hosts):
-            found.append(("plain_http_hosts", "must be host names or IP addresses"))
-        return found
+    plain_http_hosts: Annotated[list[str], Rule(_host_names)] = field(default_factory=list)
 
     @classmethod
     def load(cls, path: Path, *, warn: bool = True) -> UserSettings:
@@ -180,38 +243,30 @@ class UserSettings:
 
         A damaged file is set aside; ignored values are logged unless ``warn`` is false.
         """
-        try:
-            raw = json.loads(path.read_text(encoding="utf-8"))
-        except FileNotFoundError:
-            return cls()
-        except (OSError, ValueError) as e:
-            _set_aside(path, e)
-            return cls()
-        if not isinstance(raw, dict):
-            _set_aside(path, "not a JSON object")
-            return cls()
-        settings = cls()
-        for key, why in _fill(settings, _without_admin_only(raw)) + _admin_only_problems(raw):
+        raw = _read_user_file(path)
+        settings, ignored = _check(_without_admin_only(raw), cls())
+        for key, why in ignored + _admin_only_problems(raw):
             if warn:
                 log.app.warning("settings %s: ignoring %r (%s)", path, key, why)
         return settings
 
     def save(self, path: Path) -> None:
         """Write atomically, readable by the user alone."""
-        path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
-        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".settings-", suffix=".json")
-        try:
-            with os.fdopen(fd, "w", encoding="utf-8") as f:
-                json.dump(_without_admin_only(asdict(self)), f, indent=2, sort_keys=True)
-                f.write("\n")
-            os.replace(tmp, path)
-        except BaseException:
-            Path(tmp).unlink(missing_ok=True)
-            raise
+        _write_json(path, _without_admin_only(asdict(self)))
 
     def client_path(self, key: str) -> str | None:
         """The user's path for client ``key`` (see CLIENT_KEYS), or None."""
         return client_override(self.clients, key)
+
+
+# The nested settings (rdp, vnc, spice): merged key by key, locked key by key.
+_SECTIONS: dict[str, Callable[..., Any]] = {
+    "rdp": RdpSettings,
+    "vnc": VncSettings,
+    "spice": SpiceSettings,
+}
+# dict-valued settings whose keys are locked one by one.
+_MERGED = frozenset({"clients"})
 
 
 def client_override(clients: Mapping[str, str], key: str) -> str | None:
@@ -243,89 +298,257 @@ def inspect(path: Path) -> FileState:
     except FileNotFoundError:
         return FileState(path, exists=False, readable=True, private=True)
     except (OSError, ValueError) as e:
-        return FileState(path, True, False, True, (f"cannot be read: {e}",))
+        why = Text("settings.unreadable", "cannot be read: {error}", error=str(e))
+        return FileState(path, True, False, True, (why,))
     private = os.name == "nt" or not mode & 0o077
     try:
         raw = json.loads(text)
     except ValueError as e:
-        return FileState(path, True, False, private, (f"is not valid JSON: {e}",))
+        why = Text("settings.not_json", "is not valid JSON: {error}", error=str(e))
+        return FileState(path, True, False, private, (why,))
     if not isinstance(raw, dict):
-        return FileState(path, True, False, private, ("is not a JSON object",))
-    found = _fill(UserSettings(), _without_admin_only(raw)) + _admin_only_problems(raw)
-    problems = tuple(f"{key}: {why}" for key, why in found)
+        why = Text("settings.not_json_object", "is not a JSON object")
+        return FileState(path, True, False, private, (why,))
+    _, found = _check(_without_admin_only(raw), UserSettings())
+    problems = tuple(_problem(key, why) for key, why in found + _admin_only_problems(raw))
     return FileState(path, True, True, private, problems)
+
+
+def _problem(key: str, why: Text) -> Text:
+    return Text("settings.problem", "{key}: {why}", key=key, why=why)
 
 
 def _without_admin_only(raw: Mapping[str, Any]) -> dict[str, Any]:
     return {k: v for k, v in raw.items() if k not in ADMIN_ONLY}
 
 
-def _admin_only_problems(raw: Mapping[str, Any]) -> list[tuple[str, str]]:
+def _admin_only_problems(raw: Mapping[str, Any]) -> list[tuple[str, Text]]:
     """An admin-only key set (to anything but its default) where it does not count."""
     defaults = UserSettings()
+    why = Text("settings.admin_only", "only the system file's top level may set it")
     return [
-        (key, "only the system file's top level may set it")
+        (key, why)
         for key in sorted(ADMIN_ONLY.intersection(raw))
         if raw[key] != getattr(defaults, key)
     ]
 
 
-def _bad_text(value: str) -> bool:
-    return any(ord(c) < 32 or ord(c) == 127 for c in value) or "," in value or ";" in value
+# --- checking a layer -----------------------------------------------------------------
 
 
-def _accepts(hint: Any, value: Any) -> bool:
-    """Whether ``value`` (from JSON) fits the field type ``hint``."""
-    options = typing.get_args(hint) if typing.get_origin(hint) in (Union, UnionType) else (hint,)
-    for option in options:
-        if option is type(None) and value is None:
-            return True
-        if option is bool and isinstance(value, bool):
-            return True
-        if option is int and isinstance(value, int) and not isinstance(value, bool):
-            return True
-        if option is str and isinstance(value, str):
-            return True
-        if typing.get_origin(option) is dict and isinstance(value, dict):
-            _, inner = typing.get_args(option)
-            return all(isinstance(k, str) and _accepts(inner, v) for k, v in value.items())
-        if typing.get_origin(option) is list and isinstance(value, list):
-            (inner,) = typing.get_args(option)
-            return all(_accepts(inner, v) for v in value)
-    return False
+def _check(
+    raw: Mapping[str, Any], below: UserSettings
+) -> tuple[UserSettings, list[tuple[str, Text]]]:
+    """The layer ``raw`` (as read) over ``below``, and ``(key, why)`` for what it ignored.
+
+    A value that fails leaves the one below in place. The rules see the layer
+    over ``below``, as they will be used (an admin's default width and the
+    user's height make a window size).
+    """
+    if not raw:
+        return copy.deepcopy(below), []
+    base = asdict(below)
+    merged = _merge(base, raw)
+    key = _memo_key(raw, base)
+    ignored = _recall(key)
+    if ignored is None:
+        ignored = _validate(merged, base)
+        order = list(raw)
+        ignored.sort(key=lambda p: _index(order, p[0].split(".")[0]))
+        if key is not None:
+            _remember(key, ignored)
+    for name, _ in ignored:
+        _restore(merged, base, name.split("."))
+    return _build(merged), ignored
 
 
-def _fill(target: Any, raw: dict[str, Any], prefix: str = "") -> list[tuple[str, str]]:
-    """Copy the good values of ``raw`` onto ``target``; return (key, why) for the rest."""
-    ignored: list[tuple[str, str]] = []
-    hints = typing.get_type_hints(type(target))
-    for key, value in raw.items():
-        name = prefix + key
-        hint = hints.get(key)
-        if hint is None:
-            ignored.append((name, "unknown setting"))
-        elif is_dataclass(hint):
-            if isinstance(value, dict):
-                ignored += _fill(getattr(target, key), value, prefix=f"{name}.")
-            else:
-                ignored.append((name, "must be an object"))
-        elif _accepts(hint, value):
-            if isinstance(value, dict):
-                # A layer adds to the keys of the one below (clients, favourites).
-                merged = dict(getattr(target, key))
-                merged.update(copy.deepcopy(value))
-                setattr(target, key, merged)
-            else:
-                setattr(target, key, copy.deepcopy(value))
+def _validate(values: dict[str, Any], base: Mapping[str, Any]) -> list[tuple[str, Text]]:
+    """What pydantic refuses in ``values``; each refused key goes back to ``base``'s."""
+    from pydantic import ValidationError
+
+    ignored: dict[str, Text] = {}
+    # Each round restores at least one key to its value below, which passed.
+    for _ in range(len(values) * 4):
+        try:
+            # JSON, where strict mode takes an object for a dataclass; what JSON
+            # cannot hold (a TOML date) becomes a number no setting takes.
+            _validator().validate_json(json.dumps(values, default=lambda _: 0.5))
+            return list(ignored.items())
+        except ValidationError as e:
+            for name, why in _reasons(e):
+                ignored.setdefault(name, why)
+                _restore(values, base, name.split("."))
+    raise AssertionError(f"settings check did not settle: {values}")
+
+
+def _index(order: list[str], key: str) -> int:
+    return order.index(key) if key in order else len(order)
+
+
+@functools.cache
+def _validator() -> TypeAdapter[UserSettings]:
+    from pydantic import TypeAdapter
+
+    return TypeAdapter(UserSettings)
+
+
+def _reasons(error: ValidationError) -> list[tuple[str, Text]]:
+    """What pydantic found, as (dotted setting, why): never pydantic's own words."""
+    found: list[tuple[str, Text]] = []
+    for item in error.errors():
+        loc = [str(part) for part in item["loc"]]
+        # A setting is a top-level key, or a key of a section; deeper is its value.
+        name = ".".join(loc[: 2 if loc[0] in _SECTIONS else 1])
+        kind = item["type"]
+        if kind == _RULE:
+            why = item["ctx"]["why"]
+            found += [(f"{name}.{k}", why) for k in item["ctx"]["keys"]] or [(name, why)]
+        elif kind in ("unexpected_keyword_argument", "extra_forbidden"):
+            found.append((name, Text("settings.unknown", "unknown setting")))
+        elif kind == "dataclass_type" and name in _SECTIONS:
+            found.append((name, Text("settings.not_object", "must be an object")))
         else:
-            ignored.append((name, "wrong type"))
-    check = getattr(target, "problems", None)
-    if check is not None:
-        defaults = type(target)()
-        for key, why in check():
-            setattr(target, key, getattr(defaults, key))
-            ignored.append((prefix + key, why))
-    return ignored
+            found.append((name, Text("settings.wrong_type", "wrong type")))
+    return found
+
+
+def _restore(values: dict[str, Any], below: Mapping[str, Any], parts: list[str]) -> None:
+    """Put back the value ``below`` at the dotted ``parts``; drop a key it does not have."""
+    for part in parts[:-1]:
+        if not isinstance(values.get(part), dict):
+            values[part] = copy.deepcopy(below[part])
+            return
+        values, below = values[part], below[part]
+    if parts[-1] in below:
+        values[parts[-1]] = copy.deepcopy(below[parts[-1]])
+    else:
+        values.pop(parts[-1], None)
+
+
+def _merge(below: Mapping[str, Any], raw: Mapping[str, Any]) -> dict[str, Any]:
+    """``raw`` over ``below``: sections key by key, a dict adds to the keys below it."""
+    out = copy.deepcopy(dict(below))
+    for key, value in raw.items():
+        under = out.get(key)
+        if isinstance(under, dict) and isinstance(value, dict):
+            inner = _merge(under, value) if key in _SECTIONS else {**under, **value}
+            out[key] = copy.deepcopy(inner)
+        else:
+            out[key] = copy.deepcopy(value)
+    return out
+
+
+def _build(values: Mapping[str, Any]) -> UserSettings:
+    """UserSettings from the dict of a full layer that passed."""
+    return UserSettings(
+        **{k: _SECTIONS[k](**v) if k in _SECTIONS else v for k, v in values.items()}
+    )
+
+
+# --- the memo of layers checked before ------------------------------------------------
+# A start reads its layers before its first frame, and pydantic alone takes
+# longer than that whole start: a layer checked once (under the same rules)
+# need not be checked again; the memo keeps what the check ignored in it.
+
+_MEMO_SIZE = 16
+
+
+def _memo_path() -> Path:
+    return Path(platformdirs.user_cache_dir(APP_NAME, appauthor=False)) / "settings-checked.json"
+
+
+@functools.cache
+def _rules() -> str:
+    """Which checks are in force: another Rubicon, or an edited rule, forgets the memo."""
+    try:
+        stamps = [str(os.stat(m.__file__ or "").st_mtime_ns) for m in _RULE_MODULES]
+    except OSError:
+        stamps = []  # no source files (a frozen build): its version says it all
+    return " ".join([__version__, *stamps])
+
+
+# Where the rules are written: these settings, and the clients vnc.client names.
+_RULE_MODULES = (sys.modules[__name__], native_clients)
+
+
+def _memo_key(raw: Mapping[str, Any], base: Mapping[str, Any]) -> str | None:
+    try:
+        return json.dumps([raw, base], sort_keys=True)
+    except (TypeError, ValueError):
+        return None  # what JSON cannot hold is checked every time (and fails)
+
+
+def _memo() -> dict[str, Any]:
+    try:
+        memo = json.loads(_memo_path().read_text(encoding="utf-8"))
+        if memo["rules"] == _rules():
+            return dict(memo["checked"])
+    except (OSError, ValueError, KeyError, TypeError):
+        pass
+    return {}
+
+
+def _recall(key: str | None) -> list[tuple[str, Text]] | None:
+    """What the check ignored in the layer ``key`` before; None if it has not seen it."""
+    if key is None:
+        return None
+    try:
+        found = [
+            (name, Text.__new__(Text, why, template, **values))
+            for name, why, template, values in _memo()[key]
+        ]
+    except (KeyError, TypeError, ValueError, IndexError, AttributeError):
+        return None  # not there, or not in the memo's shape: check it again
+    if all(isinstance(name, str) and _is_setting(name) for name, _ in found):
+        return found
+    return None
+
+
+def _is_setting(name: str) -> bool:
+    """A name _reasons gives: a top-level key, or a key of a section."""
+    parts = name.split(".")
+    return len(parts) == 1 or (len(parts) == 2 and parts[0] in _SECTIONS)
+
+
+def _remember(key: str, ignored: list[tuple[str, Text]]) -> None:
+    """Add the layer ``key`` to the memo; a memo that cannot be written only costs time."""
+    memo = _memo()
+    memo.pop(key, None)
+    memo[key] = [(name, why.key, why.template, dict(why.values)) for name, why in ignored]
+    checked = list(memo.items())[-_MEMO_SIZE:]
+    try:
+        _write_json(_memo_path(), {"rules": _rules(), "checked": checked})
+    except OSError as e:
+        log.app.debug("could not write %s: %s", _memo_path(), e)
+
+
+def _write_json(path: Path, data: Mapping[str, Any]) -> None:
+    """Write atomically, readable by the user alone."""
+    path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.stem}-", suffix=".json")
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as f:
+            json.dump(data, f, indent=2, sort_keys=True)
+            f.write("\n")
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def _read_user_file(path: Path) -> dict[str, Any]:
+    """The user's file as read; {} when missing, and when damaged (then set aside)."""
+    try:
+        raw = json.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        return {}
+    except (OSError, ValueError) as e:
+        _set_aside(path, e)
+        return {}
+    if not isinstance(raw, dict):
+        _set_aside(path, "not a JSON object")
+        return {}
+    return raw
 
 
 def _set_aside(path: Path, why: Any) -> None:
@@ -392,22 +615,23 @@ class SystemConfig:
     @classmethod
     def _unreadable(cls, path: Path, error: Exception) -> SystemConfig:
         log.app.warning("system settings %s unreadable (%s); not used", path, error)
-        return cls(path, problems=(f"cannot be read: {error}",))
+        why = Text("settings.unreadable", "cannot be read: {error}", error=str(error))
+        return cls(path, problems=(why,))
 
     @classmethod
     def from_mapping(cls, raw: Mapping[str, Any], *, path: Path | None = None) -> SystemConfig:
-        problems: list[str] = []
+        problems: list[Text] = []
         sections = {k: raw[k] for k in OTHER_SECTIONS if k in raw}
         defaults_raw = raw.get("defaults", {})
         if not isinstance(defaults_raw, dict):
-            problems.append("defaults: must be a table")
+            problems.append(_problem("defaults", Text("settings.not_table", "must be a table")))
             defaults_raw = {}
         locked_raw = {k: v for k, v in raw.items() if k != "defaults" and k not in OTHER_SECTIONS}
         locked, bad = _valid_part(locked_raw)
-        problems += bad
+        problems += [_problem(key, why) for key, why in bad]
         defaults, bad = _valid_part(_without_admin_only(defaults_raw))
-        bad += [f"{key}: {why}" for key, why in _admin_only_problems(defaults_raw)]
-        problems += [f"defaults.{p}" for p in bad]
+        bad += _admin_only_problems(defaults_raw)
+        problems += [_problem(f"defaults.{key}", why) for key, why in bad]
         for problem in problems:
             log.app.warning("system settings %s: ignoring %s", path, problem)
         return cls(path, locked, defaults, sections, tuple(problems))
@@ -422,30 +646,23 @@ class SystemConfig:
         return value if isinstance(value, dict) else {}
 
 
-def _valid_part(raw: Mapping[str, Any]) -> tuple[dict[str, Any], list[str]]:
-    """The values of ``raw`` that fit UserSettings, and ``key: why`` for the rest."""
-    scratch = UserSettings()
-    ignored = dict(_fill(scratch, dict(raw)))
-    good = _prune(dict(raw), ignored, "")
-    return good, [f"{key}: {why}" for key, why in ignored.items()]
+def _valid_part(raw: Mapping[str, Any]) -> tuple[dict[str, Any], list[tuple[str, Text]]]:
+    """The values of ``raw`` that fit UserSettings, and (key, why) for the rest."""
+    _, ignored = _check(raw, UserSettings())
+    return _prune(dict(raw), {key for key, _ in ignored}, ""), ignored
 
 
-def _prune(raw: dict[str, Any], ignored: Mapping[str, str], prefix: str) -> dict[str, Any]:
+def _prune(raw: dict[str, Any], ignored: set[str], prefix: str) -> dict[str, Any]:
     out: dict[str, Any] = {}
     for key, value in raw.items():
         name = prefix + key
         if name in ignored:
             continue
-        if isinstance(value, dict) and _is_section(key, prefix):
+        if isinstance(value, dict) and not prefix and key in _SECTIONS:
             out[key] = _prune(value, ignored, f"{name}.")
         else:
             out[key] = value
     return out
-
-
-def _is_section(key: str, prefix: str) -> bool:
-    """Whether ``key`` names a nested settings dataclass (rdp, vnc, spice)."""
-    return not prefix and key in _SECTIONS
 
 
 def _dotted(values: Mapping[str, Any]) -> list[str]:
@@ -456,11 +673,6 @@ def _dotted(values: Mapping[str, Any]) -> list[str]:
         else:
             names.append(key)
     return names
-
-
-_SECTIONS = frozenset(f.name for f in fields(UserSettings) if f.name in ("rdp", "vnc", "spice"))
-# dict-valued settings whose keys are locked one by one.
-_MERGED = frozenset({"clients"})
 
 
 # --- the layers together -----------------------------------------------------------
@@ -485,17 +697,18 @@ class Layers:
     ) -> None:
         self.path = path
         self.system = system or SystemConfig()
-        self.command_line: dict[str, Any] = dict(command_line or {})
-        self.base = UserSettings()
-        _fill(self.base, dict(self.system.defaults))
+        self.base = _build(_merge(asdict(UserSettings()), self.system.defaults))
+        # Checked once here; the values that pass go on top in effective().
+        given = _without_admin_only(command_line or {})
+        self.command_line, _ = _valid_part(given)
         if user is not None:
             self.user = copy.deepcopy(user)
         else:
             self.user = copy.deepcopy(self.base)
             if path is not None:
                 raw = _read_user_file(path)
-                ignored = _fill(self.user, _without_admin_only(raw)) + _admin_only_problems(raw)
-                for key, why in ignored:
+                self.user, ignored = _check(_without_admin_only(raw), self.base)
+                for key, why in ignored + _admin_only_problems(raw):
                     log.app.warning("settings %s: ignoring %r (%s)", path, key, why)
 
     @classmethod
@@ -510,13 +723,11 @@ class Layers:
 
     def effective(self) -> UserSettings:
         """What this run uses: a copy, safe to hand around."""
-        settings = copy.deepcopy(self.user)
-        _fill(settings, _without_admin_only(copy.deepcopy(self.command_line)))
-        defaults = UserSettings()
+        values = _merge(asdict(self.user), self.command_line)
+        defaults = asdict(UserSettings())
         for key in ADMIN_ONLY:  # from the locked system file, or nowhere
-            setattr(settings, key, copy.deepcopy(getattr(defaults, key)))
-        _fill(settings, copy.deepcopy(dict(self.system.locked)))
-        return settings
+            values[key] = defaults[key]
+        return _build(_merge(values, self.system.locked))
 
     def locked(self, key: str) -> bool:
         """Whether the admin fixed ``key`` (dotted: ``rdp.multimon``, or a whole ``rdp``)."""
@@ -533,39 +744,22 @@ class Layers:
         chosen_raw = asdict(chosen)
         current = asdict(self.user)
         merged = _take_choices(current, chosen_raw, self, "", set(self.command_line))
-        fresh = copy.deepcopy(self.base)
-        _fill(fresh, merged)
-        self.user = fresh
+        self.user, _ = _check(merged, self.base)
 
     def save(self) -> None:
-        """Write the user's choices (where they differ from the defaults); no path: nothing."""
+        """Write the user's choices (where they differ from the defaults); no path: nothing.
+
+        What it writes counts as checked: the values come from a check or
+        from the window's own controls.
+        """
         if self.path is None:
             return
-        diff = _difference(asdict(self.user), asdict(self.base))
-        self.path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
-        fd, tmp = tempfile.mkstemp(dir=self.path.parent, prefix=".settings-", suffix=".json")
-        try:
-            with os.fdopen(fd, "w", encoding="utf-8") as f:
-                json.dump(diff, f, indent=2, sort_keys=True)
-                f.write("\n")
-            os.replace(tmp, self.path)
-        except BaseException:
-            Path(tmp).unlink(missing_ok=True)
-            raise
-
-
-def _read_user_file(path: Path) -> dict[str, Any]:
-    try:
-        raw = json.loads(path.read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        return {}
-    except (OSError, ValueError) as e:
-        _set_aside(path, e)
-        return {}
-    if not isinstance(raw, dict):
-        _set_aside(path, "not a JSON object")
-        return {}
-    return raw
+        base = asdict(self.base)
+        diff = _without_admin_only(_difference(asdict(self.user), base))
+        _write_json(self.path, diff)
+        key = _memo_key(diff, base)
+        if key is not None and _recall(key) != []:
+            _remember(key, [])
 
 
 def _take_choices(
@@ -578,7 +772,7 @@ def _take_choices(
     out: dict[str, Any] = {}
     for key, value in chosen.items():
         name = prefix + key
-        if isinstance(value, dict) and _is_section(key, prefix):
+        if isinstance(value, dict) and not prefix and key in _SECTIONS:
             out[key] = _take_choices(current.get(key, {}), value, layers, f"{name}.", set())
         elif layers.locked(name) or (not prefix and key in from_command_line):
             if key in _MERGED and isinstance(value, dict):

@@ -1901,6 +1901,81 @@
         <translation type="unfinished"></translation>
     </message>
     <message>
+        <source>only the system file&apos;s top level may set it</source>
+        <comment>settings.admin_only</comment>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>at most {count}</source>
+        <comment>settings.at_most</comment>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>not a share name and folder: {share}</source>
+        <comment>settings.drive</comment>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>must be host names or IP addresses</source>
+        <comment>settings.host_names</comment>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>is not valid JSON: {error}</source>
+        <comment>settings.not_json</comment>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>is not a JSON object</source>
+        <comment>settings.not_json_object</comment>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>must be an object</source>
+        <comment>settings.not_object</comment>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>must be a table</source>
+        <comment>settings.not_table</comment>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>must be one of {choices}</source>
+        <comment>settings.one_of</comment>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>{key}: {why}</source>
+        <comment>settings.problem</comment>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>unknown setting</source>
+        <comment>settings.unknown</comment>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>cannot be read: {error}</source>
+        <comment>settings.unreadable</comment>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>must be {low} to {high}</source>
+        <comment>settings.window_size</comment>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>give width and height</source>
+        <comment>settings.window_size_pair</comment>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>wrong type</source>
+        <comment>settings.wrong_type</comment>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
         <source>Enter the 6-digit code your authenticator app shows.</source>
         <comment>signin.otp_format</comment>
         <translation type="unfinished"></translation>

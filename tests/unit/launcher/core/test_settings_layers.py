@@ -3,10 +3,14 @@
 from __future__ import annotations
 
 import json
+import os
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
 
+from launcher.core import settings
 from launcher.core.settings import (
     SYSTEM_CONFIG_ENV,
     Layers,
@@ -75,6 +79,23 @@ def test_locked_keys_defaults_and_other_sections(
     assert config.section("nothing") == {}
     assert config.problems == ("rdp.audio: must be one of local, remote, off",)
     assert "ignoring rdp.audio" in caplog.text
+
+
+def test_the_system_file_takes_values_of_each_settings_own_type_only(tmp_path: Path) -> None:
+    path = tmp_path / "rubicon.toml"
+    path.write_text(
+        "fullscreen = 1979-05-27\n"  # TOML has dates; no setting takes one
+        'view = "list"\n'
+        "[rdp]\nwidth = 1600.0\nheight = 900\nmultimon = 1\nclipboard = false\n"
+    )
+    config = SystemConfig.load(path)
+    assert config.problems == (
+        "fullscreen: wrong type",
+        "rdp.width: wrong type",
+        "rdp.multimon: wrong type",
+        "rdp.height: give width and height",
+    )
+    assert config.locked == {"view": "list", "rdp": {"clipboard": False}}
 
 
 def test_missing_and_broken_system_files(tmp_path: Path) -> None:
@@ -225,3 +246,118 @@ def test_the_doctor_reads_a_user_file_that_tries_to_allow_plain_http(tmp_path: P
     assert inspect(path).problems == (
         "plain_http_hosts: only the system file's top level may set it",
     )
+
+
+# -- pydantic checks each layer once: the memo --------------------------------------
+
+
+def refuse_to_check() -> None:
+    raise AssertionError("checked again")
+
+
+def test_a_file_checked_once_is_not_checked_again(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    path = tmp_path / "settings.json"
+    path.write_text(json.dumps({"view": "list", "colour": 1, "rdp": {"width": 1600}}))
+    first = Layers(path).effective()
+    caplog.clear()
+
+    monkeypatch.setattr(settings, "_validator", refuse_to_check)
+    assert Layers(path).effective() == first
+    # What was ignored is said again at every start, until the file is fixed.
+    assert "ignoring 'colour' (unknown setting)" in caplog.text
+    assert "ignoring 'rdp.height' (give width and height)" in caplog.text
+
+    path.write_text(json.dumps({"view": "tiles"}))  # edited: checked again
+    with pytest.raises(AssertionError, match="checked again"):
+        Layers(path)
+
+
+def test_what_the_window_saves_is_not_checked_at_the_next_start(
+    system: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    path = tmp_path / "settings.json"
+    layers = Layers(path, system=SystemConfig.load(system))
+    layers.user.last_server = "https://b"
+    layers.user.rdp.height = 900
+    layers.user.rdp.width = 1600
+    layers.save()
+    config = SystemConfig.load(system)
+
+    monkeypatch.setattr(settings, "_validator", refuse_to_check)
+    again = Layers(path, system=config).effective()
+    assert (again.last_server, again.rdp.width, again.rdp.height) == ("https://b", 1600, 900)
+    assert config.problems == ("rdp.audio: must be one of local, remote, off",)
+    # Still a Text, with its kind, as the check made it.
+    assert config.problems[0].key == "settings.problem"  # type: ignore[attr-defined]
+    assert config.problems[0].values["why"].key == "settings.one_of"  # type: ignore[attr-defined]
+
+
+def test_the_memo_is_forgotten_under_other_rules_and_when_damaged(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    path = tmp_path / "settings.json"
+    path.write_text(json.dumps({"view": "list"}))
+    Layers(path)
+    memo = settings._memo_path()
+    assert memo.exists()
+    checks: list[object] = []
+    real = settings._validator
+
+    def counted() -> object:
+        checks.append(path)
+        return real()
+
+    monkeypatch.setattr(settings, "_validator", counted)
+    monkeypatch.setattr(settings, "_rules", lambda: "another Rubicon")
+    assert Layers(path).effective().view == "list"
+    assert len(checks) == 1
+    memo_data = json.loads(memo.read_text())
+    memo_data["checked"] = [[key, [["view", 3]]] for key, _ in memo_data["checked"]]
+    memo.write_text(json.dumps(memo_data))
+    assert Layers(path).effective().view == "list"
+    memo.write_text("{not json")
+    assert Layers(path).effective().view == "list"
+    assert len(checks) == 3
+
+
+def test_a_start_with_a_file_checked_before_does_not_load_pydantic(tmp_path: Path) -> None:
+    path = tmp_path / "settings.json"
+    path.write_text(json.dumps({"view": "list", "servers": ["https://a"]}))
+    start = (
+        "import sys; from pathlib import Path; from launcher.core.settings import Layers;"
+        "layers = Layers.load(Path(sys.argv[1]), command_line={'fullscreen': True});"
+        "print(layers.effective().view, 'pydantic' in sys.modules)"
+    )
+    env = {**os.environ, SYSTEM_CONFIG_ENV: str(tmp_path / "none.toml")}
+    runs = [
+        subprocess.run(
+            [sys.executable, "-c", start, str(path)],
+            capture_output=True,
+            text=True,
+            env=env,
+            check=True,
+            timeout=60,
+        ).stdout.split()
+        for _ in range(2)
+    ]
+    assert runs == [["list", "True"], ["list", "False"]]
+
+
+@pytest.mark.parametrize(
+    "entry",
+    [[["rdp.x.y", "k", "t", {}]], [[3, "k", "t", {}]], [["view", "k", 3, {}]], "nothing"],
+)
+def test_a_memo_in_another_shape_is_checked_again(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, entry: object
+) -> None:
+    path = tmp_path / "settings.json"
+    path.write_text(json.dumps({"view": "list"}))
+    Layers(path)
+    memo = settings._memo_path()
+    memo_data = json.loads(memo.read_text())
+    memo_data["checked"] = [[key, entry] for key, _ in memo_data["checked"]]
+    memo.write_text(json.dumps(memo_data))
+    assert Layers(path).effective().view == "list"
+    assert json.loads(memo.read_text())["checked"][-1][1] == []  # checked, remembered again
