@@ -20,7 +20,7 @@ from pathlib import Path
 from types import TracebackType
 from typing import Any
 
-from broker_stub.backends.libvirt import INSTALL_HINT, domxml
+from broker_stub.backends.libvirt import INSTALL_HINT
 
 GOLDEN = "golden.qcow2"
 GOLDEN_BYTES = 16 << 20
@@ -143,6 +143,10 @@ class LibvirtSite:
 
 
 def _tagged(domain: Any, libvirt: Any) -> str | None:
+    # Here, not at the top: domxml needs defusedxml, which comes with the libvirt
+    # extra as libvirt itself does; `rubicon-broker` must start without them.
+    from broker_stub.backends.libvirt import domxml
+
     try:
         metadata = domain.metadata(libvirt.VIR_DOMAIN_METADATA_ELEMENT, domxml.NAMESPACE, 0)
     except libvirt.libvirtError:

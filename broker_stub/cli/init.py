@@ -58,6 +58,12 @@ def add_init(subparsers: Subparsers) -> None:
     parser.add_argument(
         "--force", action="store_true", help="replace an existing key and certificate"
     )
+    parser.add_argument(
+        "--if-missing",
+        action="store_true",
+        help="make them only if neither is there yet, else do nothing: for a service "
+        "manager to run before every start (the Debian package's unit does)",
+    )
     parser.set_defaults(func=_init)
 
 
@@ -67,6 +73,13 @@ def _init(args: argparse.Namespace) -> int:
     directory: Path = args.dir or config_dir()
     if args.rotate:
         return _rotate(directory, hostnames=args.hostname)
+    if args.if_missing:
+        if args.force or args.next:
+            raise CliError("--if-missing makes a first key and certificate; it goes with "
+                           "neither --force nor --next")  # fmt: skip
+        if (directory / TLS_CERT_FILE).exists() and (directory / TLS_KEY_FILE).exists():
+            print(f"A TLS key and certificate are in {directory} already; nothing to make.")
+            return 0
     hostnames: list[str] = args.hostname or _this_host()
     try:
         cert = tls.create(directory, hostnames, force=args.force, upcoming=args.next)

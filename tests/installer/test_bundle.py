@@ -195,6 +195,22 @@ def test_no_library_looks_in_a_folder_of_the_build_machine(bundle: Path) -> None
     assert found == {}
 
 
+def test_every_library_a_binary_needs_is_in_the_bundle_or_the_system(bundle: Path) -> None:
+    # As the bootloader runs them: its folder first on the loader's path.
+    internal = bundle / "_internal"
+    env = {**os.environ, "LD_LIBRARY_PATH": f"{internal}:{internal / 'PySide6' / 'Qt' / 'lib'}"}
+    missing = {}
+    for path in elf_files(bundle):
+        listed = subprocess.run(
+            ["ldd", str(path)], capture_output=True, text=True, timeout=30, env=env, check=False
+        ).stdout
+        lost = [line.split()[0] for line in listed.splitlines() if "not found" in line]
+        if lost:
+            missing[str(path.relative_to(bundle))] = lost
+
+    assert missing == {}
+
+
 def test_the_bundle_carries_nothing_of_the_broker(bundle: Path) -> None:
     internal = bundle / "_internal"
     for name in ("broker_stub", "fastapi", "sqlalchemy", "uvicorn", "alembic", "psycopg"):

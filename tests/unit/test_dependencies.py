@@ -151,6 +151,25 @@ def test_rubicon_broker_without_the_broker_packages_says_what_to_install() -> No
     assert "Traceback" not in done.stderr
 
 
+def test_the_broker_runs_without_the_libvirt_extra() -> None:
+    # A broker of fixed hosts: neither libvirt-python nor defusedxml installed.
+    blocked = (
+        "import sys; sys.modules['libvirt'] = sys.modules['defusedxml'] = None; "
+        "from broker_stub.main import main; sys.exit(main())"
+    )
+    for argv in (["--help"], ["init", "--help"], ["serve", "--help"], ["demo", "--help"]):
+        done = subprocess.run(
+            [sys.executable, "-c", blocked, *argv],
+            capture_output=True,
+            text=True,
+            timeout=60,
+            check=False,
+        )
+
+        assert done.returncode == 0, done.stderr
+        assert done.stdout.startswith("usage: rubicon-broker")
+
+
 def test_rubicon_broker_with_them_runs_its_command_line() -> None:
     done = subprocess.run(
         [sys.executable, "-m", "broker_stub.main", "--version"],

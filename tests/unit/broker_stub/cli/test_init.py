@@ -121,6 +121,34 @@ def test_init_does_not_overwrite_without_force(
     assert mode(first.key) == 0o600
 
 
+def test_init_if_missing_makes_them_once_and_then_leaves_them(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    where = tmp_path / "tls"
+
+    assert cli.main(["init", "--dir", str(where), "--if-missing", "--hostname", "a.test"]) == 0
+    made = sha256_of(where / "cert.pem")
+    assert "SHA-256 fingerprint, for launchers to pin:" in capsys.readouterr().out
+
+    assert cli.main(["init", "--dir", str(where), "--if-missing", "--hostname", "b.test"]) == 0
+    assert sha256_of(where / "cert.pem") == made
+    assert "already; nothing to make" in capsys.readouterr().out
+    # Half a pair is not "there": refused as without the flag, nothing replaced.
+    (where / "cert.pem").unlink()
+    assert cli.main(["init", "--dir", str(where), "--if-missing"]) == 2
+    assert "--force" in capsys.readouterr().err
+    assert (where / "key.pem").exists()
+
+
+def test_init_if_missing_goes_with_neither_force_nor_next(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    for other in ("--force", "--next"):
+        assert cli.main(["init", "--dir", str(tmp_path), "--if-missing", other]) == 2
+        assert "--if-missing makes a first key" in capsys.readouterr().err
+    assert list(tmp_path.iterdir()) == []
+
+
 def test_init_refuses_when_only_the_key_is_left(tmp_path: Path) -> None:
     made = tls.create(tmp_path, ["a.example.com"])
     made.cert.unlink()
