@@ -7,6 +7,7 @@ after `make package` put the .debs in dist/ (or RUBICON_DEBS names a folder).
 
 from __future__ import annotations
 
+import contextlib
 import os
 import pwd
 import re
@@ -73,6 +74,24 @@ def apt(*args: str) -> None:
     sh("apt-get", *args, env={**os.environ, "DEBIAN_FRONTEND": "noninteractive"})
 
 
+def packages() -> set[str]:
+    listed = sh("dpkg-query", "--show", "--showformat", "${Package}:${db:Status-Abbrev}\n")
+    return {line.split(":")[0] for line in listed.splitlines() if line.endswith(":ii ")}
+
+
+@contextlib.contextmanager
+def installed(package: Path) -> Iterator[None]:
+    """``package`` installed by apt-get with what it depends on; afterwards purged,
+    with every package apt-get brought along for it, as an admin would."""
+    before = packages()
+    apt("install", "-y", "--no-install-recommends", str(package))
+    brought = packages() - before
+    try:
+        yield
+    finally:
+        apt("purge", "-y", *sorted(brought))
+
+
 def snapshot() -> set[str]:
     found: set[str] = set()
     for top in WATCHED:
@@ -122,8 +141,7 @@ def test_lintian_finds_nothing_but_what_is_overridden() -> None:
 @pytest.mark.timeout(900)
 def test_the_launcher_installs_runs_for_a_user_and_purges_clean(user: str) -> None:
     before = snapshot()
-    apt("install", "-y", "--no-install-recommends", str(deb("rubicon")))
-    try:
+    with installed(deb("rubicon")):
         assert os.path.realpath("/usr/bin/rubicon") == "/opt/rubicon/rubicon"
         version = as_user(user, "/usr/bin/rubicon", "--version").strip()
         assert re.fullmatch(r"rubicon \d+\.\d+\.\d+", version)
@@ -139,8 +157,6 @@ def test_the_launcher_installs_runs_for_a_user_and_purges_clean(user: str) -> No
         assert "/etc/rubicon/rubicon.toml" in sh("dpkg-query", "--control-show", "rubicon",
                                                  "conffiles")  # fmt: skip
         sh("man", "-w", "rubicon")
-    finally:
-        apt("purge", "-y", "rubicon")
 
     assert snapshot() - before == set()
 
@@ -167,12 +183,11 @@ def unit(path: Path) -> tuple[dict[str, str], list[str], str]:
 @pytest.mark.timeout(900)
 def test_the_broker_installs_serves_tls_as_its_user_and_purges_clean(tmp_path: Path) -> None:
     before = snapshot()
-    apt("install", "-y", str(deb("rubicon-broker")))
-    process = None
-    try:
+    with installed(deb("rubicon-broker")):
         service = Path("/lib/systemd/system/rubicon-broker.service")
-        if shutil.which("systemd-analyze"):
-            sh("systemd-analyze", "verify", str(service))
+        if shutil.which("systemd-analyze") is None:
+            pytest.fail("systemd-analyze is not installed: apt-get install systemd")
+        sh("systemd-analyze", "verify", str(service))
         env, commands, user = unit(service)
         assert user == "rubicon-broker"
         account = pwd.getpwnam(user)
@@ -193,24 +208,23 @@ def test_the_broker_installs_serves_tls_as_its_user_and_purges_clean(tmp_path: P
         with output.open("wb") as out:
             process = subprocess.Popen([*run_as, *commands[-1].split()], stdout=out, stderr=out,
                                        start_new_session=True)  # fmt: skip
-        context = ssl.create_default_context(cafile=env["RUBICON_BROKER_TLS_CERT"])
-        url = f"https://localhost:{port}/healthz"
+        try:
+            context = ssl.create_default_context(cafile=env["RUBICON_BROKER_TLS_CERT"])
+            url = f"https://localhost:{port}/healthz"
 
-        def healthy() -> bool:
-            try:
-                with urllib.request.urlopen(url, context=context, timeout=5) as answer:
-                    return bool(answer.status == 200)
-            except (OSError, ssl.SSLError):
-                return False
+            def healthy() -> bool:
+                try:
+                    with urllib.request.urlopen(url, context=context, timeout=5) as answer:
+                        return bool(answer.status == 200)
+                except (OSError, ssl.SSLError):
+                    return False
 
-        wait_for(healthy, 60, f"{url} over TLS", process=process, output=output)
-        key = Path(env["RUBICON_BROKER_TLS_KEY"]).stat()
-        assert (key.st_uid, stat.S_IMODE(key.st_mode)) == (account.pw_uid, 0o600)
-    finally:
-        if process is not None:
+            wait_for(healthy, 60, f"{url} over TLS", process=process, output=output)
+            key = Path(env["RUBICON_BROKER_TLS_KEY"]).stat()
+            assert (key.st_uid, stat.S_IMODE(key.st_mode)) == (account.pw_uid, 0o600)
+        finally:
             os.killpg(process.pid, signal.SIGTERM)
             process.wait(timeout=60)
-        apt("purge", "-y", "rubicon-broker")
 
     left = snapshot() - before
     assert left == set()
