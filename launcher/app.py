@@ -418,6 +418,7 @@ def run_window(
 
     from launcher.ui.firstframe import FirstFrame
     from launcher.ui.i18n import install_translator
+    from launcher.ui.linkevents import LinkEvents
     from launcher.ui.mainwindow import MainWindow, Options
     from launcher.ui.resources import window_icon
     from launcher.ui.single import SingleInstance
@@ -475,6 +476,10 @@ def run_window(
         window.open_request(decode_request(data))
 
     instance.received.connect(handed_over)
+    # macOS hands a clicked link to the running application as an event.
+    links = LinkEvents(app)
+    links.requested.connect(window.open_request)
+    links.refused.connect(window.refuse_link)
     outcome: list[int] = []
 
     def finished(code: int, message: str) -> None:

@@ -875,6 +875,14 @@ class MainWindow(QMainWindow):
             self.raise_()  # those platforms have no stacking, and say so as a warning
         self.activateWindow()
 
+    def refuse_link(self, message: str) -> None:
+        """A link the window was handed cannot be followed: say why where the user is."""
+        self._bring_to_front()
+        if self._session is not None:
+            self.desktops_page.banner.show_message(message, kind="warn")
+        else:
+            self.sign_in_page.show_error(message)
+
     def _finish(self, code: ExitCode, message: str) -> None:
         """A non-interactive run is over: tell the composition root, once."""
         if self._finished:

@@ -526,6 +526,13 @@
     </message>
 </context>
 <context>
+    <name>LinkEvents</name>
+    <message>
+        <source>The rubicon:// link is not a valid address.</source>
+        <translation type="unfinished"></translation>
+    </message>
+</context>
+<context>
     <name>MainWindow</name>
     <message>
         <source>Rubicon</source>
