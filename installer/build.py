@@ -127,8 +127,12 @@ def portable(folder: Path) -> Path:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("steps", nargs="*", choices=STEPS, help="default: all this OS builds")
+    # No choices=: argparse refuses an empty list against them (Python 3.11).
+    parser.add_argument("steps", nargs="*", help=f"{', '.join(STEPS)}; default: all this OS builds")
     args = parser.parse_args(argv)
+    unknown = set(args.steps) - set(STEPS)
+    if unknown:
+        parser.error(f"no such step: {', '.join(sorted(unknown))} (steps: {', '.join(STEPS)})")
     linux = sys.platform.startswith("linux")
     steps = args.steps or (list(STEPS) if linux else ["bundle"])
     if not linux and set(steps) - {"bundle"}:
