@@ -13,7 +13,7 @@ from pathlib import Path
 
 import httpx
 
-from broker_stub.xdisplay import free_tcp_port, stop_process
+from broker_stub.demo.xdisplay import free_tcp_port, stop_process
 
 __all__ = [
     "bare_server",

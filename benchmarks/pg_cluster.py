@@ -22,7 +22,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from broker_stub.xdisplay import free_tcp_port
+from broker_stub.demo.xdisplay import free_tcp_port
 
 if TYPE_CHECKING:
     import psycopg

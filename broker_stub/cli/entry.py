@@ -4,7 +4,7 @@ Every sub-command registers a handler with `set_defaults(func=...)`; the
 handler takes the parsed arguments and returns the exit status. The commands
 live beside this module: init.py, serve.py (serve, migrate), users.py,
 admin.py (groups, pools, machines, entitlements, sessions, audit, apply); the
-demo is broker_stub/demo.py. What they share is common.py.
+demo is broker_stub/demo/__init__.py. What they share is common.py.
 """
 
 from __future__ import annotations

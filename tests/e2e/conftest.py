@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from broker_stub.xdisplay import Xvfb, XvncDesktop, free_tcp_port, port_open, stop_process
+from broker_stub.demo.xdisplay import Xvfb, XvncDesktop, free_tcp_port, port_open, stop_process
 from tests.helpers.e2e import (
     DESKTOP_COLOUR,
     RDP_PASSWORD,

@@ -24,7 +24,7 @@ from typing import Any
 import httpx
 import pytest
 
-from broker_stub.xdisplay import free_tcp_port, stop_process
+from broker_stub.demo.xdisplay import free_tcp_port, stop_process
 from tests.helpers.e2e import wait_for
 from tests.helpers.slapd import LdapServer
 

@@ -48,10 +48,10 @@ from broker_stub.db.models import (
     Token,
     User,
 )
+from broker_stub.demo.xdisplay import free_tcp_port
 from broker_stub.domain import allocation
 from broker_stub.domain.errors import NoMachineAvailable
 from broker_stub.settings import BrokerSettings
-from broker_stub.xdisplay import free_tcp_port
 from tests.helpers.e2e import wait_for
 
 pytestmark = pytest.mark.e2e

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from broker_stub.xdisplay import Xvfb, XvncDesktop
+from broker_stub.demo.xdisplay import Xvfb, XvncDesktop
 from tests.helpers.e2e import require_binaries
 from tests.helpers.live_broker import Machine, live_broker
 

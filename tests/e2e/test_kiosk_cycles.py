@@ -25,7 +25,7 @@ import pytest
 from PySide6.QtCore import Qt
 from pytestqt.qtbot import QtBot
 
-from broker_stub.xdisplay import Xvfb, XvncDesktop
+from broker_stub.demo.xdisplay import Xvfb, XvncDesktop
 from launcher.core.broker import BrokerClient
 from launcher.core.kiosk import KioskConfig, KioskPolicy, Screen
 from launcher.core.launching import OpenedDesktop

@@ -41,9 +41,9 @@ from broker_stub.auth import accounts
 from broker_stub.auth.users import set_user
 from broker_stub.backends import answers
 from broker_stub.db.models import Machine, Role
+from broker_stub.demo.xdisplay import Xvfb, XvncDesktop
 from broker_stub.domain.admin import Admin
 from broker_stub.settings import BrokerSettings
-from broker_stub.xdisplay import Xvfb, XvncDesktop
 from launcher.core import supervisor
 from launcher.core.broker import BrokerClient, DesktopStarting, new_idempotency_key
 from launcher.core.launching import OpenedDesktop, Preferences, locate, open_desktop, prepare

@@ -15,7 +15,7 @@ import subprocess
 
 import pytest
 
-from broker_stub.xdisplay import Xvfb, XvncDesktop
+from broker_stub.demo.xdisplay import Xvfb, XvncDesktop
 from launcher.core import supervisor
 from launcher.core.models import ConnectionInfo, Protocol
 from launcher.core.protocols import spice

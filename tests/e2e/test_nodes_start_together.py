@@ -24,7 +24,7 @@ from sqlalchemy import select
 
 from broker_stub.db.engine import make_engine
 from broker_stub.db.models import Machine, Pool
-from broker_stub.xdisplay import free_tcp_port, stop_process
+from broker_stub.demo.xdisplay import free_tcp_port, stop_process
 from tests.helpers.e2e import wait_for
 from tests.unit.broker_stub.conftest import to_toml
 

@@ -30,7 +30,7 @@ from pathlib import Path
 
 import pytest
 
-from broker_stub.xdisplay import Xvfb
+from broker_stub.demo.xdisplay import Xvfb
 from launcher.core.launching import OpenedDesktop, Preferences, open_desktop
 from launcher.core.models import Protocol
 from launcher.core.supervisor import ClientExit

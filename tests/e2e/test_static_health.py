@@ -33,10 +33,10 @@ from broker_stub.app import create_app
 from broker_stub.auth import accounts
 from broker_stub.auth.users import set_user
 from broker_stub.db.models import AuditEvent, Role
+from broker_stub.demo.xdisplay import XvncDesktop
 from broker_stub.domain import lifecycle
 from broker_stub.domain.admin import Admin
 from broker_stub.settings import BrokerSettings
-from broker_stub.xdisplay import XvncDesktop
 from tests.helpers.clock import FakeClock
 from tests.helpers.e2e import VNC_PASSWORD, require_binaries, wait_for
 from tests.helpers.libvirtd import vnc_password_accepted

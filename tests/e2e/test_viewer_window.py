@@ -18,7 +18,7 @@ import pytest
 from PySide6.QtCore import Qt
 from pytestqt.qtbot import QtBot
 
-from broker_stub.xdisplay import Xvfb, XvncDesktop
+from broker_stub.demo.xdisplay import Xvfb, XvncDesktop
 from launcher.core.launching import OpenedDesktop
 from launcher.ui.mainwindow import MainWindow, Options
 from tests.helpers.e2e import VNC_PASSWORD, require_binaries

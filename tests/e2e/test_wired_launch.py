@@ -18,7 +18,7 @@ from pathlib import Path
 
 import pytest
 
-from broker_stub.xdisplay import Xvfb, XvncDesktop
+from broker_stub.demo.xdisplay import Xvfb, XvncDesktop
 from launcher.core.broker import BrokerClient
 from launcher.core.launching import FreeRdpVersions, OpenedDesktop, Preferences, open_desktop
 from launcher.core.secret import Secret

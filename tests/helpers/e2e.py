@@ -19,9 +19,9 @@ from typing import Any
 
 import pytest
 
-from broker_stub.xdisplay import PACKAGES, free_display, free_tcp_port, port_open
+from broker_stub.demo.xdisplay import PACKAGES, free_display, free_tcp_port, port_open
 
-# Programs the e2e tests use, beyond those broker_stub.xdisplay starts itself.
+# Programs the e2e tests use, beyond those broker_stub.demo.xdisplay starts itself.
 E2E_PACKAGES = {
     **PACKAGES,
     "import": "imagemagick",

@@ -66,7 +66,7 @@ from xml.sax.saxutils import escape, quoteattr
 
 import pytest
 
-from broker_stub.xdisplay import stop_process
+from broker_stub.demo.xdisplay import stop_process
 from tests.helpers.e2e import e2e_required, pid_alive
 
 try:

@@ -26,7 +26,7 @@ from types import MappingProxyType
 
 import pytest
 
-from broker_stub.xdisplay import free_tcp_port, port_open, stop_process
+from broker_stub.demo.xdisplay import free_tcp_port, port_open, stop_process
 from tests.helpers.e2e import e2e_required
 
 with warnings.catch_warnings():

@@ -16,7 +16,7 @@ from pathlib import Path
 import pytest
 
 import launcher
-from broker_stub.xdisplay import Xvfb, XvncDesktop
+from broker_stub.demo.xdisplay import Xvfb, XvncDesktop
 from tests.helpers.e2e import VNC_PASSWORD, require_binaries, wait_for
 from tests.helpers.live_broker import Machine, live_broker
 from tests.helpers.private_env import private_env

@@ -22,7 +22,7 @@ from pathlib import Path
 
 import pytest
 
-from broker_stub.xdisplay import free_tcp_port
+from broker_stub.demo.xdisplay import free_tcp_port
 from tests.helpers.e2e import wait_for
 from tests.installer.conftest import ROOT, packages_required
 

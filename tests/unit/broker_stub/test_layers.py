@@ -49,7 +49,7 @@ LAYERS: list[set[str]] = [
     {"domain"},
     {"auth"},
     {"api", "server", "app", "workers"},
-    {"cli", "demo", "demo_libvirt", "xdisplay", "__main__", "main"},
+    {"cli", "demo", "main"},
 ]
 
 

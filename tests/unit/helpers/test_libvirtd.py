@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from broker_stub.xdisplay import port_open
+from broker_stub.demo.xdisplay import port_open
 from tests.helpers.e2e import pid_alive, wait_for
 from tests.helpers.libvirtd import (
     GUEST_PASSWORD,

@@ -7,7 +7,7 @@ import os
 import pytest
 from sqlalchemy import create_engine, inspect, text
 
-from broker_stub.xdisplay import port_open
+from broker_stub.demo.xdisplay import port_open
 from tests.helpers.postgres import PostgresServer, require_postgres, start_postgres
 
 pytestmark = pytest.mark.e2e

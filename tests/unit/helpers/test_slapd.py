@@ -9,7 +9,7 @@ from contextlib import contextmanager
 import ldap3
 import pytest
 
-from broker_stub.xdisplay import port_open
+from broker_stub.demo.xdisplay import port_open
 from tests.helpers.slapd import HOST, LdapServer, require_slapd, start_slapd
 
 pytestmark = pytest.mark.e2e

@@ -20,9 +20,9 @@ from broker_stub.auth.directory import DirectoryRefused, DirectoryUser
 from broker_stub.auth.ldap import LdapDirectory
 from broker_stub.config import ConfigError
 from broker_stub.db.models import Group, LoginFailure, Membership, User
+from broker_stub.demo.xdisplay import free_tcp_port
 from broker_stub.domain.errors import DirectoryUnavailable
 from broker_stub.settings import BrokerSettings, LdapSettings
-from broker_stub.xdisplay import free_tcp_port
 from tests.helpers.slapd import HOST, LdapServer
 
 from ..conftest import Broker, PoolSpec, UserSpec, assert_problem

@@ -27,8 +27,8 @@ from broker_stub.auth.users import set_user
 from broker_stub.db import migrate
 from broker_stub.db.engine import make_engine, make_session_factory
 from broker_stub.db.models import AuditEvent, LoginBlock, LoginFailure, User
+from broker_stub.demo.xdisplay import free_tcp_port, port_open, stop_process
 from broker_stub.domain import audit
-from broker_stub.xdisplay import free_tcp_port, port_open, stop_process
 from tests.helpers.clock import FakeClock
 from tests.helpers.e2e import wait_for
 

@@ -14,7 +14,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from broker_stub.xdisplay import free_tcp_port, stop_process
+from broker_stub.demo.xdisplay import free_tcp_port, stop_process
 from tests.helpers.e2e import wait_for
 
 HOST = "127.0.0.1"

@@ -37,7 +37,7 @@ from broker_stub.auth.users import set_user
 from broker_stub.db import migrate
 from broker_stub.db.engine import make_engine, make_session_factory
 from broker_stub.db.models import LIVE_SESSION_STATES, DesktopSession
-from broker_stub.xdisplay import free_tcp_port, stop_process
+from broker_stub.demo.xdisplay import free_tcp_port, stop_process
 from tests.helpers.e2e import child_pids, pid_alive, wait_for
 
 from ..conftest import PoolSpec

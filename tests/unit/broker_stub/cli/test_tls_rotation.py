@@ -12,7 +12,7 @@ import httpx
 import pytest
 
 from broker_stub import cli, tls
-from broker_stub.xdisplay import stop_process
+from broker_stub.demo.xdisplay import stop_process
 
 from .test_serve_tls import (  # noqa: F401  (serve is a fixture)
     HOST,

@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 
 from broker_stub import tls
-from broker_stub.xdisplay import free_tcp_port
+from broker_stub.demo.xdisplay import free_tcp_port
 from launcher.core import doctor
 from launcher.core.doctor import Check, Report, Status
 from launcher.core.settings import UserSettings

@@ -1,4 +1,4 @@
-"""broker_stub.xdisplay against the real Xvnc and Xvfb (those tests are marked e2e)."""
+"""broker_stub.demo.xdisplay against the real Xvnc and Xvfb (those tests are marked e2e)."""
 
 from __future__ import annotations
 
@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from broker_stub.xdisplay import (
+from broker_stub.demo.xdisplay import (
     MissingProgramError,
     ServerStartError,
     Xvfb,

@@ -9,7 +9,7 @@ broker makes on a libvirt host instead (demo_libvirt.py).
 Errors::
 
     DemoError                   a step failed; the message says which and why
-    (MissingProgramError from broker_stub.xdisplay, and LibvirtDemoError, end
+    (MissingProgramError from broker_stub.demo.xdisplay, and LibvirtDemoError, end
     the demo with status 2)
 """
 
@@ -33,8 +33,8 @@ from pathlib import Path
 from types import FrameType
 from typing import TextIO
 
-from broker_stub.demo_libvirt import LibvirtDemoError, LibvirtSite, default_uri
-from broker_stub.xdisplay import (
+from broker_stub.demo.libvirt import LibvirtDemoError, LibvirtSite, default_uri
+from broker_stub.demo.xdisplay import (
     PACKAGES,
     MissingProgramError,
     XDisplayError,
