@@ -34,6 +34,7 @@ from launcher.core.startup import (
 )
 
 if TYPE_CHECKING:
+    from PySide6.QtCore import QObject
     from PySide6.QtWidgets import QApplication
 
     from launcher.core.kiosk import KioskConfig
@@ -513,6 +514,7 @@ def run_window(
     install_signal_handlers(window.shutdown)
     code = app.exec()
     instance.close()
+    settle_at_exit(app, watchers=[links])
     return outcome[0] if outcome else code
 
 
@@ -589,4 +591,21 @@ def run_kiosk(
     # SIGTERM (the session wrapper, a shutdown) stops the clients and quits; the
     # window itself refuses to close.
     install_signal_handlers(leave)
-    return app.exec()
+    code = app.exec()
+    settle_at_exit(app, watchers=[window])
+    return code
+
+
+def settle_at_exit(app: QApplication, *, watchers: Sequence[QObject]) -> None:
+    """The event loop has ended: stop the event filters on the application and
+    wait for background work, while the objects they would call still exist.
+
+    Python tears the windows down after this; an application event filter or a
+    worker's report reaching them then could crash the process at exit (a
+    frozen kiosk did, once, in CI).
+    """
+    from launcher.ui import tasks
+
+    for watcher in watchers:
+        app.removeEventFilter(watcher)
+    tasks.finish()

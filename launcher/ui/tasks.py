@@ -2,7 +2,8 @@
 
 ``run(owner, work, on_success=..., on_failure=...)``: ``work`` runs in Qt's
 thread pool; exactly one of the callbacks is then called on the GUI thread.
-If ``owner`` is destroyed first, neither is called.
+If ``owner`` is destroyed first, neither is called. :func:`finish` waits for
+what is still running when the event loop has ended, before the windows go.
 """
 
 from __future__ import annotations
@@ -69,3 +70,17 @@ def run(
     on_failure: Callable[[Exception], None],
 ) -> None:
     QThreadPool.globalInstance().start(_Job(work, _Relay(owner, on_success, on_failure)))
+
+
+def finish(*, timeout_ms: int = 5000) -> bool:
+    """Wait for the work still running (the event loop has ended); False if some
+    is still running after ``timeout_ms``.
+
+    Called while the windows still exist: a worker that ends later would
+    report to objects Python is tearing down, which can crash the process at
+    exit. Callbacks are not called any more (no event loop runs them).
+    """
+    done = QThreadPool.globalInstance().waitForDone(timeout_ms)
+    if not done:
+        log.ui.warning("background work still running at exit; leaving it")
+    return done

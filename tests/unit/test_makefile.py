@@ -1,8 +1,9 @@
 """The README's two commands install what each needs, read from `make -n` in a fresh tree.
 
-`make demo` installs what runs: Rubicon (the launcher and the broker's own
-dependencies) and the libvirt extra when libvirt's headers are there; `make test`
-and `make lint` add the dev extra (pytest, ruff, mypy, schemathesis, ...).
+`make demo` installs what runs: Rubicon with the broker's extra (the launcher's
+dependencies come with the distribution itself) and the libvirt extra when
+libvirt's headers are there; `make test` and `make lint` add the dev extra
+(pytest, ruff, mypy, schemathesis, ..., and the broker's extra again).
 """
 
 from __future__ import annotations
@@ -49,9 +50,21 @@ def installs(tree: Path, target: str) -> list[set[str]]:
 
 
 def test_the_run_command_installs_only_what_runs(fresh_tree: Path) -> None:
-    assert installs(fresh_tree, "demo") == [{"libvirt"}, set()]
+    assert installs(fresh_tree, "demo") == [{"broker", "libvirt"}, {"broker"}]
 
 
 @pytest.mark.parametrize("target", ["test", "lint"])
 def test_the_test_command_adds_the_dev_extra(fresh_tree: Path, target: str) -> None:
-    assert installs(fresh_tree, target) == [{"libvirt"}, set(), {"dev", "libvirt"}, {"dev"}]
+    assert installs(fresh_tree, target) == [
+        {"broker", "libvirt"},
+        {"broker"},
+        {"dev", "libvirt"},
+        {"dev"},
+    ]
+
+
+def test_the_dev_extra_brings_the_broker() -> None:
+    # `make test` installs .[dev]: the tests drive both halves.
+    text = (ROOT / "pyproject.toml").read_text()
+    dev = text[text.index("\ndev = [") :]
+    assert '"rubicon[broker]"' in dev[: dev.index("]\n")]
