@@ -415,11 +415,10 @@ def run_window(
 
     # Imported here so --help, --version and doctor work without a display.
     from PySide6.QtCore import QTimer, QtMsgType, qInstallMessageHandler
-    from PySide6.QtWidgets import QApplication
 
     from launcher.ui.firstframe import FirstFrame
     from launcher.ui.i18n import install_translator
-    from launcher.ui.linkevents import LinkEvents
+    from launcher.ui.linkevents import Application
     from launcher.ui.mainwindow import MainWindow, Options
     from launcher.ui.resources import window_icon
     from launcher.ui.single import SingleInstance
@@ -433,7 +432,7 @@ def run_window(
         getattr(log.qt, level)(message)
 
     qInstallMessageHandler(qt_message)
-    app = QApplication([sys.argv[0]])
+    app = Application([sys.argv[0]])
     # Qt has read its plug-in paths: what it starts (a browser for a link, a file
     # manager for the log folder) gets the user's environment, not the bundle's.
     childenv.restore_own()
@@ -478,9 +477,8 @@ def run_window(
 
     instance.received.connect(handed_over)
     # macOS hands a clicked link to the running application as an event.
-    links = LinkEvents(app)
-    links.requested.connect(window.open_request)
-    links.refused.connect(window.refuse_link)
+    app.links.requested.connect(window.open_request)
+    app.links.refused.connect(window.refuse_link)
     outcome: list[int] = []
 
     def finished(code: int, message: str) -> None:
@@ -514,7 +512,7 @@ def run_window(
     install_signal_handlers(window.shutdown)
     code = app.exec()
     instance.close()
-    settle_at_exit(app, watchers=[links])
+    settle_at_exit(app, watchers=[])
     return outcome[0] if outcome else code
 
 
