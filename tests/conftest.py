@@ -28,15 +28,6 @@ os.environ.setdefault("QT_NO_GLIB", "1")
 os.environ.setdefault("LANG", "C.UTF-8")
 
 
-@pytest.fixture(scope="session")
-def qapp_cls() -> type[Any]:
-    """pytest-qt's one application is Rubicon's own (it takes the system's link
-    events), as in the real program."""
-    from launcher.ui.linkevents import Application
-
-    return Application
-
-
 @pytest.fixture(autouse=True)
 def _private_home(
     tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch
