@@ -67,11 +67,17 @@ def venv(folder: Path, *, python: str = sys.executable) -> Path:
     return bin_dir / ("python.exe" if os.name == "nt" else "python")
 
 
-def bundle(whl: Path, *, system_libraries: str = "bundle") -> Path:
-    """The launcher frozen by installer/rubicon.spec, from a virtualenv with the
-    launcher's wheel and PyInstaller and nothing else; its folder."""
-    python = venv(BUILD / f"venv-launcher-{system_libraries}" / "env")
+def launcher_env(whl: Path) -> Path:
+    """A virtualenv with the launcher's wheel and PyInstaller and nothing else; its
+    python. Both frozen builds (portable, and for the .deb) are made from it."""
+    python = venv(BUILD / "venv-launcher" / "env")
     run(python, "-m", "pip", "install", "--quiet", f"{whl}[package]")
+    return python
+
+
+def bundle(python: Path, *, system_libraries: str = "bundle") -> Path:
+    """The launcher frozen by installer/rubicon.spec with ``python`` (a
+    :func:`launcher_env`); its folder."""
     out = BUILD / f"pyinstaller-{system_libraries}"
     fresh(out)
     run(
@@ -85,16 +91,23 @@ def bundle(whl: Path, *, system_libraries: str = "bundle") -> Path:
     return folder
 
 
-def keep_search_paths_inside(folder: Path, *, patchelf: Path) -> None:
-    """Drop every RPATH/RUNPATH entry that is not relative to the library itself
-    ($ORIGIN): a folder of the build machine (pyenv's lib, a virtualenv) would
-    be searched on the user's computer before the bundle."""
+def elf_files(folder: Path) -> list[Path]:
+    """The ELF files under ``folder`` (programs and libraries), links left out."""
+    found = []
     for path in sorted(folder.rglob("*")):
         if path.is_symlink() or not path.is_file():
             continue
         with path.open("rb") as file:
-            if file.read(4) != b"\x7fELF":
-                continue
+            if file.read(4) == b"\x7fELF":
+                found.append(path)
+    return found
+
+
+def keep_search_paths_inside(folder: Path, *, patchelf: Path) -> None:
+    """Drop every RPATH/RUNPATH entry that is not relative to the library itself
+    ($ORIGIN): a folder of the build machine (pyenv's lib, a virtualenv) would
+    be searched on the user's computer before the bundle."""
+    for path in elf_files(folder):
         found = subprocess.run(
             [str(patchelf), "--print-rpath", str(path)], capture_output=True, text=True, check=False
         )
@@ -138,12 +151,13 @@ def main(argv: list[str] | None = None) -> int:
     if not linux and set(steps) - {"bundle"}:
         parser.error("Debian packages are built on Linux only")
     whl = wheel()
-    if "bundle" in steps:
-        portable(bundle(whl))
-    if "deb" in steps:
+    python = launcher_env(whl) if {"bundle", "deb"} & set(steps) else None
+    if python is not None and "bundle" in steps:
+        portable(bundle(python))
+    if python is not None and "deb" in steps:
         from installer.debian import launcher_deb
 
-        launcher_deb.build(bundle(whl, system_libraries="leave"), version=version(), dist=DIST)
+        launcher_deb.build(bundle(python, system_libraries="leave"), version=version(), dist=DIST)
     if "broker-deb" in steps:
         from installer.debian import broker_deb
 

@@ -26,6 +26,7 @@ import subprocess
 import zipfile
 from pathlib import Path
 
+from installer.build import elf_files
 from installer.debian import deb
 
 PACKAGE = "rubicon-broker"
@@ -78,7 +79,7 @@ def build(whl: Path, *, version: str, dist: Path, build: Path) -> Path:
     _relocate(env_dir)
     _drop_launcher(env_dir)
     _drop_tools(env_dir)
-    for binary in deb.elf_files(env_dir):
+    for binary in elf_files(env_dir):
         subprocess.run(["strip", "--strip-unneeded", str(binary)], check=True)
 
     usr = root / "usr"
@@ -102,7 +103,7 @@ def build(whl: Path, *, version: str, dist: Path, build: Path) -> Path:
     for script in ("postinst", "prerm", "postrm"):
         deb.install(HERE / script, root / "DEBIAN" / script, mode=0o755)
 
-    depends = deb.shlibs_depends(root, deb.elf_files(env_dir), search=[env_dir / "lib"])
+    depends = deb.shlibs_depends(elf_files(env_dir), search=[env_dir / "lib"])
     # deb-systemd-helper and deb-systemd-invoke, for the maintainer scripts.
     needs = ("python3.11", "adduser", "init-system-helpers (>= 1.54~)", depends)
     deb.control(

@@ -82,7 +82,7 @@ def overrides(root: Path, package: str, source: Path) -> None:
     install(source, root / "usr" / "share" / "lintian" / "overrides" / package)
 
 
-def shlibs_depends(root: Path, binaries: Iterable[Path], *, search: Iterable[Path]) -> str:
+def shlibs_depends(binaries: Iterable[Path], *, search: Iterable[Path]) -> str:
     """The Depends that dpkg-shlibdeps finds for ``binaries`` (libraries under
     ``search`` are the package's own and need nothing)."""
     binaries = sorted(binaries)
@@ -114,17 +114,6 @@ def shlibs_depends(root: Path, binaries: Iterable[Path], *, search: Iterable[Pat
         if line.startswith("shlibs:Depends="):
             return line.partition("=")[2]
     return ""
-
-
-def elf_files(folder: Path) -> list[Path]:
-    found = []
-    for path in folder.rglob("*"):
-        if path.is_symlink() or not path.is_file():
-            continue
-        with path.open("rb") as file:
-            if file.read(4) == b"\x7fELF":
-                found.append(path)
-    return found
 
 
 def installed_size(root: Path) -> int:

@@ -21,6 +21,7 @@ from __future__ import annotations
 import shutil
 from pathlib import Path
 
+from installer.build import elf_files
 from installer.debian import deb
 
 PACKAGE = "rubicon"
@@ -76,8 +77,7 @@ def build(bundle: Path, *, version: str, dist: Path) -> Path:
 
     internal = opt / "_internal"
     depends = deb.shlibs_depends(
-        root,
-        deb.elf_files(opt),
+        elf_files(opt),
         search=[internal, internal / "PySide6" / "Qt" / "lib"],
     )
     deb.control(

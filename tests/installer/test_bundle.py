@@ -17,6 +17,7 @@ import pytest
 
 import launcher
 from broker_stub.demo.xdisplay import Xvfb, XvncDesktop
+from installer.build import elf_files
 from tests.helpers.e2e import VNC_PASSWORD, require_binaries, wait_for
 from tests.helpers.live_broker import Machine, live_broker
 from tests.helpers.private_env import private_env
@@ -168,14 +169,6 @@ def test_a_real_viewer_started_frozen_gets_the_users_environment(
     assert str(bundle) not in maps  # not one library of the bundle in the viewer
     assert "SIGN_IN" not in environ
     assert SIGN_IN not in "".join(environ.values())
-
-
-def elf_files(folder: Path) -> list[Path]:
-    return [
-        path
-        for path in folder.rglob("*")
-        if path.is_file() and not path.is_symlink() and path.read_bytes()[:4] == b"\x7fELF"
-    ]
 
 
 def test_no_library_looks_in_a_folder_of_the_build_machine(bundle: Path) -> None:

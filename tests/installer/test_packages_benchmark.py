@@ -14,7 +14,7 @@ from tests.installer.conftest import ROOT
 
 @pytest.mark.timeout(300)
 def test_the_packages_benchmark_prints_every_figure(bundle: Path) -> None:
-    if not (ROOT / "build" / "venv-launcher-bundle" / "env" / "bin" / "python").exists():
+    if not (ROOT / "build" / "venv-launcher" / "env" / "bin" / "python").exists():
         pytest.skip("the frozen launcher's virtualenv is gone: run make package")
     done = subprocess.run(
         [sys.executable, str(ROOT / "benchmarks" / "packages.py"), "--smoke",
