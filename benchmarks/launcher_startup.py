@@ -106,19 +106,26 @@ def run_until_shown(argv: list[str], env: dict[str, str], log: Path) -> Start:
     return Start(float(at) - began, float(cpu), usage.ru_maxrss)
 
 
-def start_up(runs: int, workdir: Path) -> tuple[list[Start], list[Start]]:
+def in_turn(
+    first: list[str], second: list[str], runs: int, workdir: Path
+) -> tuple[list[Start], list[Start]]:
+    """``runs`` starts of each program, in turn, after one warm-up start of each."""
     env = private_env(workdir)
+    log = workdir / "starts.log"
+    run_until_shown(first, env, log)  # warm-up: file cache, .pyc files
+    run_until_shown(second, env, log)
+    firsts: list[Start] = []
+    seconds: list[Start] = []
+    for _ in range(runs):  # in turn, so drift on the machine hits both alike
+        firsts.append(run_until_shown(first, env, log))
+        seconds.append(run_until_shown(second, env, log))
+    return firsts, seconds
+
+
+def start_up(runs: int, workdir: Path) -> tuple[list[Start], list[Start]]:
     rubicon = [sys.executable, "-m", "launcher", "--exit-when-shown", "--log-dir", str(workdir)]
     bare = [sys.executable, str(ROOT / "benchmarks" / "bare_qt.py")]
-    log = workdir / "starts.log"
-    run_until_shown(rubicon, env, log)  # warm-up: file cache, .pyc files
-    run_until_shown(bare, env, log)
-    ours: list[Start] = []
-    theirs: list[Start] = []
-    for _ in range(runs):  # in turn, so drift on the machine hits both alike
-        ours.append(run_until_shown(rubicon, env, log))
-        theirs.append(run_until_shown(bare, env, log))
-    return ours, theirs
+    return in_turn(rubicon, bare, runs, workdir)
 
 
 # --- click-to-exec ------------------------------------------------------------------

@@ -10,7 +10,7 @@ the libraries Depends brings, as dpkg counts it); the broker's .deb; and the
 biggest parts of the portable folder, which say what bounds it.
 
 Start: the frozen launcher (dist/rubicon/rubicon) against the same launcher
-run from the virtualenv it was frozen from (build/venv-launcher-bundle), each
+run from the virtualenv it was frozen from (build/venv-launcher), each
 ``--exit-when-shown`` on the offscreen platform, in turn, after one warm-up
 start of each (benchmarks/launcher_startup.py measures them the same way).
 
@@ -32,8 +32,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from benchmarks import common  # noqa: E402
-from benchmarks.launcher_startup import run_until_shown  # noqa: E402
-from tests.helpers.private_env import private_env  # noqa: E402
+from benchmarks.launcher_startup import Start, in_turn  # noqa: E402
 
 MB = 1_000_000
 DEB_INSTALLED_MB = 110
@@ -101,29 +100,34 @@ def sizes(dist: Path) -> list[str]:
 
 
 def starts(dist: Path, runs: int, workdir: Path) -> list[str]:
-    env = private_env(workdir)
     frozen = [str(dist / "rubicon" / "rubicon"), "--exit-when-shown", "--log-dir", str(workdir)]
-    python = ROOT / "build" / "venv-launcher-bundle" / "env" / "bin" / "python"
+    python = ROOT / "build" / "venv-launcher" / "env" / "bin" / "python"
     source = [str(python), "-m", "launcher", "--exit-when-shown", "--log-dir", str(workdir)]
-    log = workdir / "starts.log"
-    run_until_shown(frozen, env, log)  # warm-up: file cache, .pyc files
-    run_until_shown(source, env, log)
-    ours, theirs = [], []
-    for _ in range(runs):  # in turn, so drift on the machine hits both alike
-        ours.append(run_until_shown(frozen, env, log))
-        theirs.append(run_until_shown(source, env, log))
-    wall = statistics.median(s.seconds for s in ours) / statistics.median(s.seconds for s in theirs)
-    cpu = statistics.median(s.cpu for s in ours) / statistics.median(s.cpu for s in theirs)
+    ours, theirs = in_turn(frozen, source, runs, workdir)
+    frozen_ms, source_ms = median_ms(ours), median_ms(theirs)
+    wall = frozen_ms["wall"] / source_ms["wall"]
+    cpu = frozen_ms["cpu"] / source_ms["cpu"]
     mark = "meets" if wall <= FROZEN_START else "MISSES"
     return [
-        f"frozen start         {statistics.median(s.seconds for s in ours) * 1000:6.0f} ms "
-        f"(CPU {statistics.median(s.cpu for s in ours) * 1000:.0f} ms, "
-        f"peak {statistics.median(s.peak_kib for s in ours) / 1024:.0f} MiB)",
-        f"virtualenv start     {statistics.median(s.seconds for s in theirs) * 1000:6.0f} ms "
-        f"(CPU {statistics.median(s.cpu for s in theirs) * 1000:.0f} ms, "
-        f"peak {statistics.median(s.peak_kib for s in theirs) / 1024:.0f} MiB)",
+        f"frozen start         {described(frozen_ms)}",
+        f"virtualenv start     {described(source_ms)}",
         f"frozen / virtualenv  {wall:6.2f} x wall, {cpu:.2f} x CPU  ({mark} <= {FROZEN_START} x)",
     ]
+
+
+def median_ms(starts: list[Start]) -> dict[str, float]:
+    """Medians of the starts: wall and CPU in ms, peak memory in MiB."""
+    return {
+        "wall": statistics.median(s.seconds for s in starts) * 1000,
+        "cpu": statistics.median(s.cpu for s in starts) * 1000,
+        "peak": statistics.median(s.peak_kib for s in starts) / 1024,
+    }
+
+
+def described(medians: dict[str, float]) -> str:
+    return (
+        f"{medians['wall']:6.0f} ms (CPU {medians['cpu']:.0f} ms, peak {medians['peak']:.0f} MiB)"
+    )
 
 
 def main(argv: list[str] | None = None) -> int:
