@@ -512,7 +512,7 @@ def run_window(
     install_signal_handlers(window.shutdown)
     code = app.exec()
     instance.close()
-    settle_at_exit(app, watchers=[])
+    settle_at_exit(app)
     return outcome[0] if outcome else code
 
 
@@ -594,7 +594,7 @@ def run_kiosk(
     return code
 
 
-def settle_at_exit(app: QApplication, *, watchers: Sequence[QObject]) -> None:
+def settle_at_exit(app: QApplication, *, watchers: Sequence[QObject] = ()) -> None:
     """The event loop has ended: stop the event filters on the application and
     wait for background work, while the objects they would call still exist.
 

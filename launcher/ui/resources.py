@@ -54,6 +54,7 @@ PNG_SIZES: dict[str, tuple[int, ...]] = {
 THEMED = frozenset({"more"})  # line icons: their PNG is a mask, tinted when drawn
 
 
+@functools.cache  # found once: every icon asks, and the answer cannot change in a run
 def resources_dir() -> Path:
     """Where the icons and translations are: ``$RUBICON_RESOURCES``, the frozen
     bundle's, a source checkout's ``resources/``, or a wheel's data files."""

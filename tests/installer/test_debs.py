@@ -165,7 +165,7 @@ def unit(path: Path) -> tuple[dict[str, str], list[str], str]:
     """The service's Environment=, ExecStartPre= and ExecStart=, and its User=."""
     env: dict[str, str] = {}
     pre: list[str] = []
-    start = ""
+    start = user = ""
     for line in path.read_text().splitlines():
         key, _, value = line.partition("=")
         if key == "Environment":
@@ -175,9 +175,9 @@ def unit(path: Path) -> tuple[dict[str, str], list[str], str]:
             pre.append(value)
         elif key == "ExecStart":
             start = value
-    user = re.search(r"^User=(.+)$", path.read_text(), re.M)
-    assert user is not None
-    return env, [*pre, start], user.group(1)
+        elif key == "User":
+            user = value
+    return env, [*pre, start], user
 
 
 @pytest.mark.timeout(900)

@@ -11,6 +11,7 @@ meets it as an ImportError.
 
 from __future__ import annotations
 
+import functools
 import importlib.metadata
 import subprocess
 import sys
@@ -57,6 +58,7 @@ def broker_list() -> set[str]:
     return declared(extras["broker"]) | declared(extras["libvirt"])
 
 
+@functools.cache  # each half is read once, however many tests ask
 def third_party(package: ModuleType) -> dict[str, set[str]]:
     """Each distribution the package's modules import, and which modules import it."""
     graph = ImportGraph(package)
@@ -87,24 +89,22 @@ def test_the_reading_finds_each_halfs_libraries() -> None:
     assert "broker_stub.app" in broker_uses["fastapi"]
 
 
-def test_the_launcher_imports_only_what_pip_install_rubicon_brings() -> None:
-    outside = {
+def outside(package: ModuleType, allowed: set[str]) -> dict[str, list[str]]:
+    """Each distribution ``package`` imports that ``allowed`` does not name, and
+    which of its modules import it."""
+    return {
         distribution: sorted(modules)
-        for distribution, modules in third_party(launcher).items()
-        if distribution not in launcher_list()
+        for distribution, modules in third_party(package).items()
+        if distribution not in allowed
     }
 
-    assert outside == {}
+
+def test_the_launcher_imports_only_what_pip_install_rubicon_brings() -> None:
+    assert outside(launcher, launcher_list()) == {}
 
 
 def test_the_broker_imports_only_what_its_extras_bring() -> None:
-    outside = {
-        distribution: sorted(modules)
-        for distribution, modules in third_party(broker_stub).items()
-        if distribution not in broker_list()
-    }
-
-    assert outside == {}
+    assert outside(broker_stub, broker_list()) == {}
 
 
 def test_neither_list_names_what_its_half_does_not_import() -> None:
