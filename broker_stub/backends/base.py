@@ -9,6 +9,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from enum import StrEnum
 from typing import Any, Protocol
+from urllib.parse import urlsplit
 
 PROBE_TIMEOUT_S = 1.0
 
@@ -117,13 +118,28 @@ class Console:
     tls_port: int | None = None
     ca: str | None = None
     host_subject: str | None = None
+    # SPICE through an HTTP CONNECT proxy ("http://pve1.example.com:3128", Proxmox's
+    # spiceproxy): the client reaches `host` (a name only the proxy knows) through it.
+    proxy: str | None = None
+    # RDP to Hyper-V's VM console: the VM's id, sent as the preconnection blob to
+    # the host's VMConnect port (`host`:`port`, 2179) instead of the guest's own RDP.
+    vmconnect: str | None = None
 
     @property
     def probe_port(self) -> int:
-        """The port a health probe knocks on."""
+        """The port a health probe knocks on (the proxy's, through a proxy)."""
+        return self.probe_address[1]
+
+    @property
+    def probe_address(self) -> tuple[str, int]:
+        """Where a health probe knocks: the console, or the proxy in front of it."""
+        if self.proxy is not None:
+            where = urlsplit(self.proxy)
+            assert where.hostname, "a proxy URL names its host"
+            return where.hostname, where.port or 3128
         port = self.port if self.port is not None else self.tls_port
         assert port is not None, "a console has a port or a TLS port"
-        return port
+        return self.host, port
 
 
 @dataclass(frozen=True)
@@ -132,6 +148,9 @@ class ConsoleTicket:
 
     password: str | None = field(repr=False)
     expires_at: datetime | None = None
+    # Where the password works, when getting it changed where to connect (a
+    # Proxmox ticket names the proxy's target too); None: the console as it was.
+    console: Console | None = None
 
 
 class Backend(Protocol):

@@ -100,7 +100,7 @@ def connect(
     except be.BackendError as exc:
         raise _failure(db, launch, now, exc, "start", another=another) from None
 
-    if console is None or (probe and not be.answers(console.host, console.probe_port)):
+    if console is None or (probe and not be.answers(*console.probe_address)):
         if woken_at is None and console is None:
             _mark_woken(db, machine.id, now)
             return Starting(retry_after=max(1, power.retry_after))
@@ -113,7 +113,8 @@ def connect(
             )
             raise PowerOnTimeout(pool_name, power_on_timeout, another_may_work=another)
         assert console is not None
-        problem = f"its console {console.host}:{console.probe_port} did not answer"
+        host, port = console.probe_address
+        problem = f"its console {host}:{port} did not answer"
         if not never_started:
             log.backend.warning("pool %s: %s: %s", pool.id, ref.name, problem)
             raise MachineUnreachable(pool_name, live=True)

@@ -406,9 +406,10 @@ def _probe(backend: be.Calls, ref: be.MachineRef, protocol: str) -> str | None:
         console = backend.console(ref, protocol)
     except be.BackendError as exc:
         return str(exc)
-    if be.answers(console.host, console.probe_port):
+    host, port = console.probe_address
+    if be.answers(host, port):
         return None
-    return f"its console {console.host}:{console.probe_port} did not answer"
+    return f"its console {host}:{port} did not answer"
 
 
 def _new_row(pool: Pool, name: str, origin: MachineOrigin) -> Machine:

@@ -55,7 +55,8 @@ def launcher_list() -> set[str]:
 
 def broker_list() -> set[str]:
     extras = PROJECT["optional-dependencies"]
-    return declared(extras["broker"]) | declared(extras["libvirt"])
+    hypervisors = ("libvirt", "vsphere", "proxmox", "hyperv")
+    return declared(extras["broker"]).union(*(declared(extras[name]) for name in hypervisors))
 
 
 @functools.cache  # each half is read once, however many tests ask
