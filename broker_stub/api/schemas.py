@@ -91,6 +91,22 @@ class ConnectionOut(BaseModel):
     host_subject: str | None = Field(
         default=None, description="SPICE: the subject the TLS port's certificate carries."
     )
+    proxy: str | None = Field(
+        default=None,
+        description=(
+            "SPICE: an HTTP CONNECT proxy (http:// or https:// URL with host and port) the"
+            " client reaches `host` through, e.g. Proxmox's spiceproxy; `host` is then a name"
+            " only that proxy understands. Null: connect directly."
+        ),
+    )
+    vmconnect: str | None = Field(
+        default=None,
+        description=(
+            "RDP: the virtual machine's GUID, sent as the RDP preconnection blob to Hyper-V's"
+            " VMConnect port (`host`:`port`, normally 2179) to reach the VM's own console."
+            " Null: RDP to the desktop itself."
+        ),
+    )
 
 
 class LaunchResponse(BaseModel):

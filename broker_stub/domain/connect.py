@@ -63,6 +63,10 @@ class Connection:
     tls_port: int | None = None
     ca: str | None = None
     host_subject: str | None = None
+    # SPICE through an HTTP CONNECT proxy: `host` is then a name only the proxy knows.
+    proxy: str | None = None
+    # RDP to Hyper-V's VM console: the VM's id, the preconnection blob for VMConnect.
+    vmconnect: str | None = None
 
 
 @dataclass(frozen=True)
@@ -113,8 +117,8 @@ def connect(
             )
             raise PowerOnTimeout(pool_name, power_on_timeout, another_may_work=another)
         assert console is not None
-        host, port = console.probe_address
-        problem = f"its console {host}:{port} did not answer"
+        probe_host, probe_port = console.probe_address
+        problem = f"its console {probe_host}:{probe_port} did not answer"
         if not never_started:
             log.backend.warning("pool %s: %s: %s", pool.id, ref.name, problem)
             raise MachineUnreachable(pool_name, live=True)
@@ -132,12 +136,14 @@ def connect(
         return Starting(retry_after=BUSY_RETRY_AFTER_S)
     except be.BackendError as exc:
         raise _failure(db, launch, now, exc, "open the console of", another=another) from None
+    if ticket.console is not None:
+        console = ticket.console  # the password works there (a Proxmox spiceproxy ticket)
     rdp = protocol == "rdp"
     port, tls, tls_port = console.port, False, console.tls_port
     if port is None:
         # A TLS-only SPICE console: its one port is the TLS port.
+        assert console.tls_port is not None, "a console has a port or a TLS port"
         port, tls, tls_port = console.tls_port, True, None
-    assert port is not None
     return Connection(
         protocol=protocol,
         host=console.host,
@@ -151,6 +157,8 @@ def connect(
         tls_port=tls_port,
         ca=console.ca,
         host_subject=console.host_subject,
+        proxy=console.proxy,
+        vmconnect=console.vmconnect,
     )
 
 

@@ -12,6 +12,8 @@ from typing import Any
 import pytest
 from sqlalchemy import func, select, text, update
 
+from broker_stub.backends import Console, ConsoleTicket
+from broker_stub.backends.static import StaticBackend
 from broker_stub.clock import utcnow
 from broker_stub.db.models import DesktopSession, IdempotencyKey, Machine
 from broker_stub.domain import idempotency
@@ -65,6 +67,8 @@ def test_rdp_with_single_sign_on(multi: Broker) -> None:
         "tls_port": None,
         "ca": None,
         "host_subject": None,
+        "proxy": None,
+        "vmconnect": None,
     }
 
 
@@ -100,6 +104,63 @@ def test_spice_with_tls_only(multi: Broker) -> None:
 
     assert (connection["protocol"], connection["port"], connection["tls"]) == ("spice", 5931, True)
     assert connection["tls_port"] is None
+
+
+# What Proxmox's spiceproxy answers (its API reference): the password and the proxy's
+# target together; the console found before (the VM's own port) is not where it works.
+SPICEPROXY_CONSOLE = Console(
+    host="pvespiceproxy:6571f1a2:100:pve1::3a9c0d6e2f",
+    port=None,
+    tls_port=61000,
+    proxy="http://pve1.example.com:3128",
+    host_subject="OU=PVE Cluster Node,O=Proxmox Virtual Environment,CN=pve1.example.com",
+)
+VM_ID = "5c5a3f1e-8b0a-4b7e-9a3c-2f1d0e9b7a61"
+
+
+def test_a_console_ticket_that_names_its_console_replaces_the_console(
+    multi: Broker, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    expires = utcnow() + timedelta(seconds=30)
+    ticket = ConsoleTicket(password="pve-ticket", expires_at=expires, console=SPICEPROXY_CONSOLE)
+    monkeypatch.setattr(StaticBackend, "console_password", lambda *_: ticket)
+
+    reply = multi.client.post(launch_url("art"), headers=multi.login("bob"))
+
+    assert reply.status_code == 200, reply.text
+    connection = reply.json()["connection"]
+    assert {k: connection[k] for k in ("host", "port", "tls", "tls_port", "proxy")} == {
+        "host": "pvespiceproxy:6571f1a2:100:pve1::3a9c0d6e2f",
+        "port": 61000,
+        "tls": True,
+        "tls_port": None,
+        "proxy": "http://pve1.example.com:3128",
+    }
+    assert connection["host_subject"] == SPICEPROXY_CONSOLE.host_subject
+    assert connection["password"] == "pve-ticket"
+    assert connection["vmconnect"] is None
+
+
+def test_rdp_to_a_vm_console_carries_the_vm_id(
+    multi: Broker, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    hyperv = Console(host="hv1.example.com", port=2179, vmconnect=VM_ID)
+    monkeypatch.setattr(StaticBackend, "console", lambda *_: hyperv)
+
+    connection = multi.client.post(launch_url(), headers=multi.login("alice")).json()["connection"]
+
+    assert (connection["host"], connection["port"]) == ("hv1.example.com", 2179)
+    assert (connection["vmconnect"], connection["proxy"]) == (VM_ID, None)
+    assert (connection["username"], connection["sso"]) == ("alice", True)
+
+
+def test_the_schema_describes_proxy_and_vmconnect(multi: Broker) -> None:
+    schema = multi.client.get("/openapi.json").json()["components"]["schemas"]["ConnectionOut"]
+
+    assert "spiceproxy" in schema["properties"]["proxy"]["description"]
+    assert "2179" in schema["properties"]["vmconnect"]["description"]
+    assert "proxy" not in schema.get("required", [])
+    assert "vmconnect" not in schema.get("required", [])
 
 
 def test_desktop_list_offers_the_pools_protocols(multi: Broker) -> None:

@@ -17,6 +17,8 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import select
 
+from broker_stub.backends import Console as BackendConsole
+from broker_stub.backends.static import StaticBackend
 from broker_stub.db.models import AuditEvent, DesktopSession, Machine
 from broker_stub.domain import lifecycle
 from tests.helpers.clock import FakeClock
@@ -249,3 +251,29 @@ def test_without_health_checks_a_dead_console_is_handed_out(
     reply = launch(make_broker(pools=pools))
 
     assert reply.status_code == 200  # health_check = false: the admin knows best
+
+
+def test_a_console_behind_a_proxy_is_probed_at_the_proxy(
+    checked: Broker, consoles: list[Console], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Every console is a name only the proxy (consoles[2]) knows, as Proxmox's is.
+    proxied = BackendConsole(
+        host="pvespiceproxy:6571f1a2:100:pve1::3a9c0d6e2f",
+        port=None,
+        tls_port=61000,
+        proxy=f"http://127.0.0.1:{consoles[2].port}",
+    )
+    monkeypatch.setattr(StaticBackend, "console", lambda *_: proxied)
+
+    consoles[2].up()
+    reply = launch(checked)  # the opaque name resolves nowhere: the probe went to the proxy
+
+    assert reply.status_code == 200, reply.text
+    connection = reply.json()["connection"]
+    assert (connection["host"], connection["proxy"]) == (proxied.host, proxied.proxy)
+
+    consoles[2].down()
+    assert_problem(launch(checked, "bob"), 502, "machine_unreachable")
+    assert machine(checked, "eng-2").problem == (
+        f"its console 127.0.0.1:{consoles[2].port} did not answer"
+    )
