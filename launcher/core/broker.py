@@ -45,6 +45,7 @@ from collections.abc import Collection
 from datetime import datetime
 from types import TracebackType
 from typing import TYPE_CHECKING, Any, Self
+from urllib.parse import urlsplit
 
 from launcher.core.lazy import Lazy
 
@@ -863,14 +864,62 @@ def _gateway(conn: dict[str, Any]) -> GatewayInfo | None:
     return GatewayInfo(host=host, port=443 if port is None else _port(port, "gateway.port"))
 
 
+def _proxy(conn: dict[str, Any]) -> str | None:
+    """An HTTP CONNECT proxy's URL: http(s), a host and a port, and nothing else."""
+    proxy: str | None = _optional(conn, "proxy", str)
+    if proxy is None:
+        return None
+    try:
+        parts = urlsplit(proxy)
+        port = parts.port
+    except ValueError:
+        parts, port = None, None
+    if (
+        parts is None
+        or parts.scheme not in ("http", "https")
+        or not parts.hostname
+        or not _valid_host(parts.hostname)
+        or port is None
+        or not 0 < port < 65536
+        or "@" in parts.netloc
+        or parts.path not in ("", "/")
+        or parts.query
+        or parts.fragment
+        or "?" in proxy
+        or "#" in proxy
+        or any(c.isspace() or ord(c) < 32 for c in proxy)
+    ):
+        raise ValueError(
+            f"connection.proxy must be an http:// or https:// URL with a host and a port "
+            f"and nothing else, like http://proxy.example.com:3128; got {proxy!r}"
+        )
+    return proxy
+
+
+# A GUID as Hyper-V writes a VM's id: 8-4-4-4-12 hex digits, no braces.
+_GUID = re.compile(r"[0-9a-fA-F]{8}(?:-[0-9a-fA-F]{4}){3}-[0-9a-fA-F]{12}")
+
+
+def _vmconnect(conn: dict[str, Any], protocol: Protocol) -> str | None:
+    vmconnect: str | None = _optional(conn, "vmconnect", str)
+    if vmconnect is None:
+        return None
+    if protocol is not Protocol.RDP:
+        raise ValueError(f"connection.vmconnect is for RDP only, not {protocol.value}")
+    if not _GUID.fullmatch(vmconnect):
+        raise ValueError(f"connection.vmconnect must be a VM's GUID; got {vmconnect!r}")
+    return vmconnect
+
+
 def _launch(data: dict[str, Any]) -> Launch:
     conn = data["connection"]
     expires = conn.get("expires_at")
     tls_port = _optional(conn, "tls_port", int)
+    protocol = Protocol(conn["protocol"])
     return Launch(
         session_id=data["session_id"],
         connection=ConnectionInfo(
-            protocol=Protocol(conn["protocol"]),
+            protocol=protocol,
             host=conn["host"],
             port=int(conn["port"]),
             tls=bool(conn.get("tls", False)),
@@ -884,5 +933,7 @@ def _launch(data: dict[str, Any]) -> Launch:
             cert_fingerprint=_optional(conn, "cert_fingerprint", str),
             gateway=_gateway(conn),
             sso=bool(_optional(conn, "sso", bool)),
+            proxy=_proxy(conn),
+            vmconnect=_vmconnect(conn, protocol),
         ),
     )

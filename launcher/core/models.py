@@ -92,6 +92,11 @@ class ConnectionInfo:
     * ``cert_fingerprint``: SHA-256 of the desktop's certificate (RDP).
     * ``gateway``: an RD Gateway in front of the desktop (RDP).
     * ``sso``: the pool signs the user in with their Rubicon password (RDP).
+    * ``proxy``: an HTTP CONNECT proxy (``http://host:port``) to reach ``host``
+      through; ``host`` is then a name only the proxy knows (SPICE, e.g.
+      Proxmox's spiceproxy).
+    * ``vmconnect``: the VM's GUID, sent as the RDP preconnection blob to
+      Hyper-V's VMConnect port at ``host``:``port`` (RDP to the VM's console).
     """
 
     protocol: Protocol
@@ -108,6 +113,8 @@ class ConnectionInfo:
     cert_fingerprint: str | None = None
     gateway: GatewayInfo | None = None
     sso: bool = False
+    proxy: str | None = None
+    vmconnect: str | None = None
 
 
 @dataclass(frozen=True, slots=True)

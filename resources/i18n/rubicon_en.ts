@@ -1668,6 +1668,16 @@
         <translation type="unfinished"></translation>
     </message>
     <message>
+        <source>The {client} cannot reach this desktop: it is only reachable through a proxy.</source>
+        <comment>launch.proxy_unsupported</comment>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Only SPICE desktops opened in virt-viewer&apos;s remote-viewer can go through a proxy. Ask your administrator to check this desktop&apos;s console settings.</source>
+        <comment>launch.proxy_unsupported.hint</comment>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
         <source>This desktop signs you in with your Rubicon password, which Rubicon no longer holds.</source>
         <comment>launch.sso_password_gone</comment>
         <translation type="unfinished"></translation>
@@ -1850,6 +1860,16 @@
     <message>
         <source>The session was logged off on the desktop.</source>
         <comment>rdp.logged_off</comment>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Windows App on macOS cannot open a virtual machine&apos;s console (Hyper-V VMConnect).</source>
+        <comment>rdp.macos_vmconnect</comment>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Install FreeRDP (brew install freerdp) and choose it in Settings, or ask your administrator for an RDP connection to the desktop itself.</source>
+        <comment>rdp.macos_vmconnect.hint</comment>
         <translation type="unfinished"></translation>
     </message>
     <message>

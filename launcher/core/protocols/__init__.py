@@ -65,6 +65,7 @@ __all__ = [
     "first_reason",
     "not_installed",
     "plain_value",
+    "refuse_proxy",
     "substitute",
 ]
 
@@ -120,6 +121,29 @@ NOT_ANSWERING = ExitReason(
 CONNECTION_CLOSED = ExitReason(
     Text("client.closed", "The desktop closed the connection."), hint=CONNECT_AGAIN
 )
+
+
+def refuse_proxy(proxy: str | None, client: Text) -> None:
+    """LaunchError if the broker says to go through a ``proxy``: ``client`` cannot.
+
+    Only remote-viewer reaches a SPICE desktop through an HTTP CONNECT proxy
+    (its .vv file's ``proxy`` key); no VNC or RDP client here can, and going
+    straight to a name only the proxy knows would just fail later.
+    """
+    if proxy is None:
+        return
+    raise LaunchError(
+        Text(
+            "launch.proxy_unsupported",
+            "The {client} cannot reach this desktop: it is only reachable through a proxy.",
+            client=client,
+        ),
+        hint=Text(
+            "launch.proxy_unsupported.hint",
+            "Only SPICE desktops opened in virt-viewer's remote-viewer can go through a "
+            "proxy. Ask your administrator to check this desktop's console settings.",
+        ),
+    )
 
 
 def not_installed(client: Text, override: str | None) -> Text:
@@ -277,14 +301,27 @@ def plain_value(value: str, what: str) -> str:
 _LABEL = re.compile(r"(?!-)[A-Za-z0-9_-]{1,63}(?<!-)")
 
 
-def check_host(host: str) -> str:
+# A name only an HTTP CONNECT proxy understands, such as Proxmox's
+# "pvespiceproxy:<ticket>:<vmid>:<node>::<hash>": letters, digits and ". _ : -",
+# never starting with "-" (an option) and nothing that ends a .vv line or value.
+_PROXY_TARGET = re.compile(r"[A-Za-z0-9_][A-Za-z0-9._:-]{0,1023}")
+
+
+def check_host(host: str, *, proxied: bool = False) -> str:
     """``host`` if it is an IP address or a DNS name; ValueError otherwise.
 
     Anything else (spaces, ``:``, ``/``, ``,``, ``@``, non-ASCII) could change
     how a client parses the argument it is put in, so it is refused rather
     than escaped. Internationalised names must come in their ``xn--`` form,
     and IPv6 addresses without a ``%zone`` (Python accepts any text there).
+
+    ``proxied``: the client reaches ``host`` through an HTTP CONNECT proxy,
+    which alone resolves it; a proxy target name with colons (Proxmox's) is
+    then accepted too, but still no space, ``/``, ``@``, ``%``, brace or
+    control character, and no leading ``-``.
     """
+    if proxied and _PROXY_TARGET.fullmatch(host):
+        return host
     try:
         ipaddress.ip_address(host)
     except ValueError:

@@ -33,6 +33,7 @@ from launcher.core.protocols import (
     LaunchPlan,
     check_host,
     first_reason,
+    refuse_proxy,
 )
 from launcher.core.protocols.driver import Driver, Launch, Runner
 from launcher.core.texts import Text
@@ -95,7 +96,6 @@ def vv_document(
     kiosk: bool = False,
     ca_pem: str | None = None,
     host_subject: str | None = None,
-    proxy: str | None = None,
     usbredir: bool = False,
 ) -> str:
     """The ``[virt-viewer]`` document that opens ``connection``.
@@ -105,13 +105,22 @@ def vv_document(
     both ports are written and the server says which channels need TLS. ``delete-this-file`` is
     set although stdin leaves nothing to delete: a copy saved by mistake
     still goes away once read.
+
+    With ``connection.proxy`` (SPICE only) the document names it in ``proxy``:
+    remote-viewer asks it ``CONNECT <host>:<port>`` and speaks SPICE through
+    the tunnel, so ``host`` may be a name only the proxy knows (Proxmox's
+    spiceproxy). A VNC connection with a proxy is a LaunchError: remote-viewer
+    uses the proxy for SPICE only.
     """
     if connection.protocol not in (Protocol.SPICE, Protocol.VNC):
         raise ValueError(f"remote-viewer does not open {connection.protocol} connections")
-    check_host(connection.host)
+    spice = connection.protocol is Protocol.SPICE
+    if not spice:
+        refuse_proxy(connection.proxy, VNC_VIEWER)
+    proxy = connection.proxy
+    check_host(connection.host, proxied=proxy is not None)
     if not 0 < connection.port < 65536:
         raise ValueError(f"port out of range: {connection.port}")
-    spice = connection.protocol is Protocol.SPICE
     entries: list[tuple[str, str]] = [
         ("type", connection.protocol.value),
         ("host", connection.host),
@@ -152,7 +161,6 @@ def plan(
     kiosk: bool = False,
     ca_pem: str | None = None,
     host_subject: str | None = None,
-    proxy: str | None = None,
     usbredir: bool = False,
     debug: bool = False,
 ) -> LaunchPlan:
@@ -171,7 +179,6 @@ def plan(
         kiosk=kiosk,
         ca_pem=ca_pem,
         host_subject=host_subject,
-        proxy=proxy,
         usbredir=usbredir,
     )
     argv = (client, *(KIOSK_FLAGS if kiosk else ()), *(("--debug",) if debug else ()), "-")

@@ -20,6 +20,7 @@ from launcher.core.protocols import (
     Finder,
     LaunchPlan,
     first_reason,
+    refuse_proxy,
 )
 from launcher.core.protocols.driver import Driver, Launch, Runner
 from launcher.core.texts import Text
@@ -93,6 +94,7 @@ def plan(
     """
     if connection.protocol is not Protocol.VNC:
         raise ValueError(f"not a VNC connection: {connection.protocol}")
+    refuse_proxy(connection.proxy, VNC_VIEWER)
     argv = [client]
     if fullscreen:
         argv += ["-FullScreen"]

@@ -22,10 +22,12 @@ import re
 from dataclasses import dataclass, field
 
 from launcher.core.models import ConnectionInfo, Protocol
-from launcher.core.protocols import check_host, plain_value
+from launcher.core.protocols import check_host, plain_value, refuse_proxy
 from launcher.core.protocols.driver import Launch
+from launcher.core.texts import Text
 
 __all__ = [
+    "RDP_CLIENT",
     "Audio",
     "CertMode",
     "CertificatePolicy",
@@ -177,11 +179,20 @@ def password_for(connection: ConnectionInfo, options: RdpOptions) -> str | None:
     return password
 
 
+# A Hyper-V VM's id as VMConnect takes it: 8-4-4-4-12 hex digits, no braces.
+_GUID = re.compile(r"[0-9a-fA-F]{8}(?:-[0-9a-fA-F]{4}){3}-[0-9a-fA-F]{12}")
+RDP_CLIENT = Text("client.rdp", "RDP client")
+
+
 def check_connection(connection: ConnectionInfo) -> None:
+    """ValueError for what no RDP client should be given; LaunchError for a proxy."""
     if connection.protocol is not Protocol.RDP:
         raise ValueError(f"not an RDP connection: {connection.protocol}")
+    refuse_proxy(connection.proxy, RDP_CLIENT)
     if connection.username is not None:
         plain_value(connection.username, "user name")
+    if connection.vmconnect is not None and not _GUID.fullmatch(connection.vmconnect):
+        raise ValueError(f"not a VM id (GUID): {connection.vmconnect!r}")
 
 
 def options_for(launch: Launch) -> RdpOptions:

@@ -17,6 +17,17 @@ The password never goes on a command line:
 
 Which major version a program is comes from its ``--version`` output
 (:func:`detect_version`).
+
+Hyper-V's VM console (``connection.vmconnect``): ``/vmconnect:<VM id>`` after
+``/v:``, then ``/port:<port>``. From FreeRDP's client/common/cmdline.c: in
+2.11.7 and 3.0 to 3.9 ``/vmconnect`` sets port 2179 outright, from 3.10 only
+when ``/v:`` left it at 3389; either way it turns security negotiation off
+(``NegotiateSecurityLayer``) and, given a value, sends it as the blob of an RDP
+preconnection PDU (version 2). Options are handled in the order of FreeRDP's
+own table, not of argv, and ``/port`` after all of them, so it is what keeps
+the broker's port. xfreerdp 2.11.7 given this argv sent a version 2
+preconnection PDU with the id (UTF-16LE) as its first bytes to a loopback
+listener on the broker's port (tests/e2e/test_vmconnect.py).
 """
 
 from __future__ import annotations
@@ -50,6 +61,7 @@ from launcher.core.protocols.driver import (
     run_for_output,
 )
 from launcher.core.protocols.rdp import (
+    RDP_CLIENT,
     Audio,
     CertMode,
     Gateway,
@@ -235,6 +247,13 @@ def arguments(
     password = password_for(connection, options)
     gateway = options.gateway
     args = [f"/v:{address(connection.host, connection.port)}"]
+    if connection.vmconnect is not None:
+        # /vmconnect turns security negotiation off, sends the VM id in a
+        # preconnection PDU and sets port 2179 (2.x always; 3.x if /v gave
+        # none or 3389), whatever the order in argv: FreeRDP handles its
+        # options in the order of its own table. /port is applied after them
+        # all, in 2.11.7 and 3.x alike, so the broker's port holds.
+        args += [f"/vmconnect:{connection.vmconnect}", f"/port:{connection.port}"]
     if connection.username:
         args.append(f"/u:{connection.username}")
     if options.domain:
@@ -524,7 +543,7 @@ def exit_reason(code: int) -> ExitReason | None:
             Text(
                 "client.stopped",
                 "The {client} stopped unexpectedly (exit code {code}).",
-                client=Text("client.rdp", "RDP client"),
+                client=RDP_CLIENT,
                 code=code,
             ),
             hint=AGAIN_OR_SEND_THE_LOG,
@@ -541,7 +560,7 @@ def _plan(launch: Launch) -> LaunchPlan:
 
 
 def _name(path: str, protocol: Protocol) -> str:
-    return Text("client.rdp", "RDP client")
+    return RDP_CLIENT
 
 
 DRIVER = Driver(

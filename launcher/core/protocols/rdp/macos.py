@@ -12,7 +12,13 @@ from pathlib import Path
 
 from launcher.core.kinds import Protocol
 from launcher.core.models import ConnectionInfo
-from launcher.core.protocols import ClientNotFound, LaunchPlan, file_placeholder, not_installed
+from launcher.core.protocols import (
+    ClientNotFound,
+    LaunchError,
+    LaunchPlan,
+    file_placeholder,
+    not_installed,
+)
 from launcher.core.protocols.driver import Driver, Launch, Runner, nothing
 from launcher.core.protocols.rdp import RdpOptions, options_for
 from launcher.core.protocols.rdp.rdpfile import RDP_FILE_GRACE, launch_file
@@ -35,7 +41,23 @@ def plan(connection: ConnectionInfo, *, app_path: str, options: RdpOptions) -> L
     ``open`` hands the file to the app and exits at once, so its exit says
     nothing about the session, and the file is kept for a grace time. The
     Microsoft client cannot be given a password: it asks the user.
+
+    Nor can it open Hyper-V's VM console: Microsoft lists ``pcb`` (the
+    preconnection blob VMConnect needs) among the .rdp settings of the Windows
+    client only, so a ``vmconnect`` connection is a LaunchError.
     """
+    if connection.vmconnect is not None:
+        raise LaunchError(
+            Text(
+                "rdp.macos_vmconnect",
+                "Windows App on macOS cannot open a virtual machine's console (Hyper-V VMConnect).",
+            ),
+            hint=Text(
+                "rdp.macos_vmconnect.hint",
+                "Install FreeRDP (brew install freerdp) and choose it in Settings, or ask your "
+                "administrator for an RDP connection to the desktop itself.",
+            ),
+        )
     return LaunchPlan(
         argv=("/usr/bin/open", "-a", app_path, file_placeholder(0)),
         temp_files=(launch_file(connection, options=options),),

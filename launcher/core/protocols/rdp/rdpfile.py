@@ -28,6 +28,15 @@ def rdp_file(connection: ConnectionInfo, *, options: RdpOptions) -> str:
     """The text of an .rdp file for ``connection``: CRLF lines, never a password."""
     check_connection(connection)
     lines = [f"full address:s:{address(connection.host, connection.port)}"]
+    if connection.vmconnect is not None:
+        # Hyper-V's VM console, as Microsoft's own VMConnect .rdp files have it:
+        # the VM id as the preconnection blob, the VMConnect port, and no
+        # security negotiation (the host speaks CredSSP straight away).
+        lines += [
+            f"server port:i:{connection.port}",
+            f"pcb:s:{connection.vmconnect}",
+            "negotiate security layer:i:0",
+        ]
     if connection.username:
         lines.append(f"username:s:{connection.username}")
     if options.domain:

@@ -330,6 +330,81 @@ def test_optional_fields_of_the_wrong_type_are_refused(bad: dict[str, object]) -
         replay(launch_reply(**bad)).launch("lab")
 
 
+def test_a_proxy_and_a_proxy_target_name_are_read() -> None:
+    reply = launch_reply(
+        protocol="spice",
+        host="pvespiceproxy:6571f1a2:100:pve1::3a9c0d6e2f",
+        port=61000,
+        tls=True,
+        proxy="http://pve1.example.com:3128",
+    )
+    conn = replay(reply).launch("lab").connection
+    assert (conn.host, conn.proxy, conn.vmconnect) == (
+        "pvespiceproxy:6571f1a2:100:pve1::3a9c0d6e2f",
+        "http://pve1.example.com:3128",
+        None,
+    )
+
+
+@pytest.mark.parametrize(
+    "proxy", ["https://pve1.example.com:3128", "http://10.0.0.2:3128/", "http://[fd00::2]:8080"]
+)
+def test_a_proxy_may_be_http_or_https_by_name_or_address(proxy: str) -> None:
+    assert replay(launch_reply(protocol="spice", proxy=proxy)).launch("lab").connection.proxy == (
+        proxy
+    )
+
+
+@pytest.mark.parametrize(
+    "proxy",
+    [
+        "pve1.example.com:3128",  # no scheme
+        "socks5://pve1.example.com:1080",
+        "http://pve1.example.com",  # no port
+        "http://:3128",
+        "http://pve1.example.com:0",
+        "http://pve1.example.com:99999",
+        "http://user:pw@pve1.example.com:3128",
+        "http://pve1.example.com:3128/path",
+        "http://pve1.example.com:3128?x=1",
+        "http://pve1.example.com:3128#top",
+        "http://pve 1.example.com:3128",
+        "http://pve1.example.com:3128\n",
+        "-http://pve1.example.com:3128",
+    ],
+)
+def test_a_proxy_that_is_not_a_plain_http_url_is_refused(proxy: str) -> None:
+    with pytest.raises(BrokerProtocolError, match="connection details") as caught:
+        replay(launch_reply(protocol="spice", proxy=proxy)).launch("lab")
+    assert "must be an http:// or https:// URL with a host and a port" in str(
+        caught.value.__cause__
+    )
+
+
+def test_a_vm_id_is_read_for_rdp() -> None:
+    vm_id = "5C5A3F1E-8B0A-4B7E-9A3C-2F1D0E9B7A61"
+    conn = replay(launch_reply(port=2179, vmconnect=vm_id)).launch("lab").connection
+    assert (conn.port, conn.vmconnect) == (2179, vm_id)
+
+
+@pytest.mark.parametrize(
+    ("fields", "why"),
+    [
+        ({"vmconnect": "{5c5a3f1e-8b0a-4b7e-9a3c-2f1d0e9b7a61}"}, "must be a VM's GUID"),
+        ({"vmconnect": "win11-07"}, "must be a VM's GUID"),
+        ({"vmconnect": 5}, "must be str"),
+        (
+            {"protocol": "vnc", "vmconnect": "5c5a3f1e-8b0a-4b7e-9a3c-2f1d0e9b7a61"},
+            "for RDP only, not vnc",
+        ),
+    ],
+)
+def test_a_vm_id_must_be_a_guid_and_rdp(fields: dict[str, object], why: str) -> None:
+    with pytest.raises(BrokerProtocolError, match="connection details") as caught:
+        replay(launch_reply(**fields)).launch("lab")
+    assert why in str(caught.value.__cause__)
+
+
 def test_healthz() -> None:
     assert replay(httpx.Response(200, json={"status": "ok"})).healthz()
     assert not replay(httpx.Response(503, json={"code": "database_unavailable"})).healthz()

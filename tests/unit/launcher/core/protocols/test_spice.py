@@ -12,7 +12,8 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from launcher.core.models import ConnectionInfo, Protocol
-from launcher.core.protocols import ClientNotFound, spice
+from launcher.core.protocols import ClientNotFound, LaunchError, spice
+from launcher.core.protocols.driver import Client, Launch, Preferences
 
 DATA = Path(__file__).parents[4] / "data" / "remote-viewer"
 RV = "/usr/bin/remote-viewer"
@@ -45,13 +46,12 @@ DOCUMENTS = [
         id="spice-plain",
     ),
     pytest.param(
-        conn(tls=True, port=5901),
+        conn(tls=True, port=5901, proxy="http://proxy.example.com:3128"),
         {
             "title": "Lab 2",
             "fullscreen": True,
             "ca_pem": CA,
             "host_subject": "C=XX,L=City,O=Lab,CN=host9",
-            "proxy": "http://proxy.example.com:3128",
             "usbredir": True,
         },
         "[virt-viewer]\n"
@@ -129,6 +129,84 @@ def test_password_never_in_argv_or_repr() -> None:
 def test_plan_refuses_rdp() -> None:
     with pytest.raises(ValueError, match="does not open rdp"):
         spice.plan(conn(protocol=Protocol.RDP), client=RV)
+
+
+# --- through an HTTP CONNECT proxy (Proxmox's spiceproxy) -------------------------
+
+# What Proxmox's spiceproxy call answers (its API reference), as the broker passes it on.
+PVE_HOST = "pvespiceproxy:6571f1a2:100:pve1::3a9c0d6e2f41b7a8c5d09e1f2a3b4c5d6e7f8091"
+PVE_SUBJECT = "OU=PVE Cluster Node,O=Proxmox Virtual Environment,CN=pve1.example.com"
+
+
+def proxmox() -> ConnectionInfo:
+    return conn(
+        host=PVE_HOST,
+        port=61000,
+        tls=True,
+        password="PVESPICE:6571f1a2::Zm9v",
+        host_subject=PVE_SUBJECT,
+        ca=CA,
+        proxy="http://pve1.example.com:3128",
+    )
+
+
+def test_a_proxmox_console_goes_through_its_proxy_exactly() -> None:
+    launch = Launch(proxmox(), Client("remote-viewer", RV), Preferences(), title="Lab")
+
+    plan = spice.DRIVER.plan(launch)
+
+    assert plan.argv == (RV, "--debug", "-")
+    assert (
+        plan.stdin
+        == (
+            "[virt-viewer]\n"
+            "type=spice\n"
+            f"host={PVE_HOST}\n"
+            "tls-port=61000\n"
+            "password=PVESPICE:6571f1a2::Zm9v\n"
+            "title=Lab\n"
+            "ca=-----BEGIN CERTIFICATE-----\\nMIIBszCCAVmgAwIBAgIU\\n-----END CERTIFICATE-----\\n\n"
+            f"host-subject={PVE_SUBJECT}\n"
+            "proxy=http://pve1.example.com:3128\n"
+            "enable-usbredir=0\n"
+            "delete-this-file=1\n"
+        ).encode()
+    )
+    assert glib_read(plan.stdin.decode())["host"] == PVE_HOST
+
+
+def test_a_proxy_target_name_is_refused_without_a_proxy() -> None:
+    with pytest.raises(ValueError, match="not a host name"):
+        spice.vv_document(conn(host=PVE_HOST))
+
+
+@pytest.mark.parametrize(
+    "host",
+    [
+        "-pvespiceproxy:1:100:pve1::ab",  # an option
+        "pvespiceproxy:1:100:pve1::ab\ntitle=x",  # a second .vv line
+        "pvespiceproxy:1 100",
+        "pvespiceproxy/1",
+        "user@pvespiceproxy:1",
+        "pvespiceproxy:{fd:0}",
+        "pvespiceproxy:%41",
+        "pvespiceproxy;1",
+        "",
+    ],
+)
+def test_a_proxied_host_is_still_refused_when_it_could_be_misread(host: str) -> None:
+    with pytest.raises(ValueError, match="not a host name"):
+        spice.vv_document(conn(host=host, proxy="http://pve1.example.com:3128"))
+
+
+def test_vnc_in_remote_viewer_cannot_use_a_proxy() -> None:
+    with pytest.raises(LaunchError) as caught:
+        spice.vv_document(conn(protocol=Protocol.VNC, proxy="http://pve1.example.com:3128"))
+
+    assert caught.value.message == (
+        "The VNC viewer cannot reach this desktop: it is only reachable through a proxy."
+    )
+    assert "remote-viewer" in caught.value.hint
 
 
 # --- escaping ------------------------------------------------------------------

@@ -9,7 +9,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from launcher.core.models import ConnectionInfo, Protocol
-from launcher.core.protocols import ClientNotFound, LaunchPlan, vnc
+from launcher.core.protocols import ClientNotFound, LaunchError, LaunchPlan, vnc
 
 DATA = Path(__file__).parents[4] / "data" / "vncviewer"
 
@@ -136,3 +136,12 @@ def test_launch_plan_is_frozen() -> None:
     plan = LaunchPlan(argv=("x",))
     with pytest.raises(AttributeError):
         plan.argv = ("y",)  # type: ignore[misc]
+
+
+def test_vncviewer_cannot_go_through_a_proxy() -> None:
+    with pytest.raises(LaunchError) as caught:
+        vnc.plan(conn(proxy="http://pve1.example.com:3128"), client="/usr/bin/vncviewer")
+    assert caught.value.message == (
+        "The VNC viewer cannot reach this desktop: it is only reachable through a proxy."
+    )
+    assert caught.value.hint.startswith("Only SPICE desktops opened in virt-viewer's remote-viewer")

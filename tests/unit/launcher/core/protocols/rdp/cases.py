@@ -26,6 +26,8 @@ XF2 = "/usr/bin/xfreerdp"
 XF3 = "/usr/bin/xfreerdp3"
 V2 = (2, 11, 7)
 V3 = (3, 5, 1)
+# A Hyper-V VM's id, as Get-VM gives it.
+VM_ID = "5c5a3f1e-8b0a-4b7e-9a3c-2f1d0e9b7a61"
 
 
 def conn(**kw: object) -> ConnectionInfo:

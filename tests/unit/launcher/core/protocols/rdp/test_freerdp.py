@@ -22,6 +22,7 @@ from tests.unit.launcher.core.protocols.rdp.cases import (
     TOFU_DEFAULTS,
     V2,
     V3,
+    VM_ID,
     WINDOWED,
     XF2,
     XF3,
@@ -37,6 +38,26 @@ FREERDP2_CASES = [
         [*TOFU_DEFAULTS, "/from-stdin:force"],
         b"s3cret pw\n",
         id="defaults",
+    ),
+    pytest.param(
+        conn(host="hv1.example.com", port=2179, vmconnect=VM_ID),
+        RdpOptions(sso_password="s3cret pw"),
+        [
+            "/v:hv1.example.com:2179",
+            f"/vmconnect:{VM_ID}",
+            "/port:2179",
+            *TOFU_DEFAULTS[1:],
+            "/from-stdin:force",
+        ],
+        b"s3cret pw\n",
+        id="hyper-v-vm-console",
+    ),
+    pytest.param(
+        conn(host="hv1.example.com", port=12179, vmconnect=VM_ID),
+        RdpOptions(),
+        ["/v:hv1.example.com:12179", f"/vmconnect:{VM_ID}", "/port:12179", *TOFU_DEFAULTS[1:]],
+        None,
+        id="hyper-v-vm-console-other-port",
     ),
     pytest.param(
         conn(),
@@ -187,6 +208,18 @@ FREERDP3_CASES = [
         ["/v:[fd00::5]:3389", "/cert:tofu", "/f", "+clipboard", "/sound"],
         id="ipv6-no-password",
     ),
+    pytest.param(
+        conn(host="hv1.example.com", port=2179, vmconnect=VM_ID),
+        RdpOptions(sso_password="s3cret pw"),
+        [
+            "/v:hv1.example.com:2179",
+            f"/vmconnect:{VM_ID}",
+            "/port:2179",
+            *TOFU_DEFAULTS[1:],
+            "/p:s3cret pw",
+        ],
+        id="hyper-v-vm-console",
+    ),
 ]
 
 
@@ -231,6 +264,22 @@ def test_a_gateway_with_its_own_sign_in_needs_its_password(version: tuple[int, i
     )
     with pytest.raises(LaunchError, match="gateway password is missing"):
         freerdp.plan(conn(), client=XF2, version=version, options=options)
+
+
+@pytest.mark.parametrize("version", [V2, V3])
+def test_rdp_cannot_go_through_a_proxy(version: tuple[int, int, int]) -> None:
+    connection = conn(proxy="http://pve1.example.com:3128")
+    with pytest.raises(LaunchError) as caught:
+        freerdp.plan(connection, client=XF2, version=version, options=RdpOptions())
+    assert caught.value.message == (
+        "The RDP client cannot reach this desktop: it is only reachable through a proxy."
+    )
+
+
+@pytest.mark.parametrize("vm_id", ["{" + VM_ID + "}", VM_ID + "\n/p:x", "-" + VM_ID[1:], "vm1"])
+def test_a_vm_id_that_is_no_guid_is_refused(vm_id: str) -> None:
+    with pytest.raises(ValueError, match="not a VM id"):
+        freerdp.plan(conn(vmconnect=vm_id), client=XF2, version=V2, options=RdpOptions())
 
 
 def test_plan_refuses_other_protocols() -> None:

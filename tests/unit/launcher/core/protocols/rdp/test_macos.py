@@ -7,9 +7,9 @@ from pathlib import Path
 import pytest
 
 from launcher.core.models import ConnectionInfo
-from launcher.core.protocols import ClientNotFound
+from launcher.core.protocols import ClientNotFound, LaunchError
 from launcher.core.protocols.rdp import RdpOptions, macos, rdpfile
-from tests.unit.launcher.core.protocols.rdp.cases import MSTSC_CASES, rdp_text
+from tests.unit.launcher.core.protocols.rdp.cases import MSTSC_CASES, VM_ID, conn, rdp_text
 
 
 @pytest.mark.parametrize(("connection", "options", "text", "pre"), MSTSC_CASES)
@@ -27,6 +27,14 @@ def test_macos_opens_the_rdp_file_with_the_microsoft_app(
     assert plan.pre_steps == plan.post_steps == ()
     assert plan.stdin is None
     assert plan.cleanup_after == rdpfile.RDP_FILE_GRACE
+
+
+def test_the_macos_client_cannot_open_a_hyper_v_vm_console() -> None:
+    connection = conn(host="hv1.example.com", port=2179, vmconnect=VM_ID)
+    with pytest.raises(LaunchError) as caught:
+        macos.plan(connection, app_path="/Applications/Windows App.app", options=RdpOptions())
+    assert "VMConnect" in caught.value.message
+    assert "brew install freerdp" in caught.value.hint
 
 
 def test_locate_macos_app(tmp_path: Path) -> None:

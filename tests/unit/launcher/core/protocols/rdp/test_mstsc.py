@@ -11,6 +11,8 @@ from launcher.core.protocols import ClientNotFound, RemoveCredential
 from launcher.core.protocols.rdp import RdpOptions, mstsc, rdpfile
 from tests.unit.launcher.core.protocols.rdp.cases import (
     MSTSC_CASES,
+    VM_ID,
+    conn,
     credentials,
     make_exe,
     rdp_text,
@@ -38,6 +40,27 @@ def test_mstsc_rdp_file_and_credential_steps_exactly(
     assert plan.cleanup_after == rdpfile.RDP_FILE_GRACE
     assert plan.stdin is None
     assert plan.pass_fds == ()
+
+
+def test_mstsc_opens_a_hyper_v_vm_console() -> None:
+    connection = conn(host="hv1.example.com", port=2179, vmconnect=VM_ID)
+    plan = mstsc.plan(connection, options=RdpOptions(sso_password="pw"))
+
+    assert rdp_text(plan.temp_files[0].contents) == (
+        "full address:s:hv1.example.com:2179\r\n"
+        "server port:i:2179\r\n"
+        f"pcb:s:{VM_ID}\r\n"
+        "negotiate security layer:i:0\r\n"
+        "username:s:ann\r\n"
+        "screen mode id:i:2\r\n"
+        "use multimon:i:0\r\n"
+        "redirectclipboard:i:1\r\n"
+        "audiomode:i:0\r\n"
+        "authentication level:i:2\r\n"
+        "prompt for credentials:i:0\r\n"
+        "enablecredsspsupport:i:1\r\n"
+    )
+    assert credentials(plan.pre_steps) == (("TERMSRV/hv1.example.com", "ann", "pw"),)
 
 
 def test_locate_mstsc(tmp_path: Path) -> None:
