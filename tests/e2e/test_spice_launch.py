@@ -6,6 +6,10 @@ it on an Xvfb screen standing in for the user's monitor.
 The broker is replayed (tests/helpers/fake_broker): the bundled one's test
 helper serves VNC pools only.
 
+Through a proxy: Proxmox's spiceproxy answer (the .vv ``host`` a name only the
+proxy knows, ``proxy`` its URL) as the broker passes it on, and
+tests/helpers/connect_proxy in the proxy's place, mapping that name to Xspice.
+
 Where dbus-daemon is installed, the viewer runs with a session bus as on a
 desktop, whose accessibility bus (at-spi2-core) and settings (dconf) leave
 folders and sockets in the runtime directory: the tests look for what would
@@ -34,6 +38,7 @@ from broker_stub.demo.xdisplay import Xvfb
 from launcher.core.launching import OpenedDesktop, Preferences, open_desktop
 from launcher.core.models import Protocol
 from launcher.core.supervisor import ClientExit
+from tests.helpers.connect_proxy import ConnectProxy, running_proxy
 from tests.helpers.e2e import (
     DESKTOP_COLOUR,
     SPICE_CONNECTED,
@@ -117,17 +122,19 @@ class Watch:
 
 
 @contextmanager
-def open_spice(server: XspiceDesktop, password: str, watch: Watch) -> Iterator[OpenedDesktop]:
+def open_spice(
+    server: XspiceDesktop, password: str, watch: Watch, **through: object
+) -> Iterator[OpenedDesktop]:
+    """Open the desktop; ``through``: connection fields that replace or add to its own."""
+    connection = {
+        "protocol": "spice",
+        "host": server.host,
+        "port": server.port,
+        "password": password,
+    }
     broker = FakeBroker(
         desktops=[desktop("lab", "spice")],
-        connections={
-            "lab": {
-                "protocol": "spice",
-                "host": server.host,
-                "port": server.port,
-                "password": password,
-            }
-        },
+        connections={"lab": {**connection, **through}},
         users={USER: SIGN_IN},
     )
     with broker.client() as api:
@@ -220,3 +227,71 @@ def test_a_wrong_password_ends_with_the_message_and_no_hang(
     wait_for(lambda: SPICE_REFUSED in spice_desktop.log_text(), 10, "Xspice to log the refusal")
     assert SPICE_CONNECTED not in spice_desktop.log_text()
     assert "not-the-pw" not in caplog.text
+
+
+# What Proxmox's spiceproxy call answers for host (its API reference): a name its
+# proxy alone resolves. The port is the one the .vv asks the proxy for; the
+# proxy picks the VM's real port itself, as spiceproxy does.
+PVE_HOST = "pvespiceproxy:6571f1a2:100:pve1::3a9c0d6e2f41b7a8c5d09e1f2a3b4c5d6e7f8091"
+PVE_PORT = 61000
+
+
+@pytest.fixture
+def spice_proxy(spice_desktop: XspiceDesktop) -> Iterator[ConnectProxy]:
+    with running_proxy({PVE_HOST: spice_desktop.port}) as proxy:
+        yield proxy
+
+
+def test_remote_viewer_goes_through_the_proxy_to_the_name_only_it_knows(
+    user_screen: Xvfb,
+    spice_desktop: XspiceDesktop,
+    spice_proxy: ConnectProxy,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    require_binaries("remote-viewer", "import")
+    caplog.set_level(logging.DEBUG, logger="rubicon")
+    watch = Watch()
+    with open_spice(
+        spice_desktop,
+        SPICE_PASSWORD,
+        watch,
+        host=PVE_HOST,
+        port=PVE_PORT,
+        proxy=spice_proxy.url,
+    ) as opened:
+        assert watch.connected.wait(30), "remote-viewer gave no sign of a connection"
+        wait_for(
+            lambda: SPICE_CONNECTED in spice_desktop.log_text(),
+            20,
+            "Xspice to accept the viewer through the proxy",
+        )
+        wait_for(
+            lambda: pixel_colour(user_screen.display_name, 200, 200) == DESKTOP_COLOUR,
+            20,
+            "the SPICE desktop on the user's screen",
+        )
+        secrets_absent(opened.client.pid, SPICE_PASSWORD, SIGN_IN)
+    result = watch.exits.get(timeout=15)
+    assert (result.reason, result.connected) == (None, True)
+    # Every channel (main, display, inputs, ...) asked the proxy for the same name.
+    assert spice_proxy.requests
+    assert set(spice_proxy.requests) == {f"CONNECT {PVE_HOST}:{PVE_PORT} HTTP/1.0"}
+    assert spice_proxy.refused == []
+    assert SPICE_PASSWORD not in caplog.text
+
+
+def test_a_wrong_password_through_the_proxy_is_refused_with_the_message(
+    user_screen: Xvfb, spice_desktop: XspiceDesktop, spice_proxy: ConnectProxy
+) -> None:
+    require_binaries("remote-viewer")
+    watch = Watch()
+    with open_spice(
+        spice_desktop, "not-the-pw", watch, host=PVE_HOST, port=PVE_PORT, proxy=spice_proxy.url
+    ) as opened:
+        result = watch.exits.get(timeout=30)
+        assert not opened.client.running()
+    assert result.reason is not None
+    assert result.reason.message == "The desktop refused the console password."
+    assert not result.connected
+    wait_for(lambda: SPICE_REFUSED in spice_desktop.log_text(), 10, "Xspice to log the refusal")
+    assert f"CONNECT {PVE_HOST}:{PVE_PORT} HTTP/1.0" in spice_proxy.requests
