@@ -34,7 +34,17 @@ def _libvirt() -> BackendKind:
     return KIND
 
 
-_BUILT_IN: dict[str, Callable[[], BackendKind]] = {"static": _static, "libvirt": _libvirt}
+def _vsphere() -> BackendKind:
+    from broker_stub.backends.vsphere import KIND
+
+    return KIND
+
+
+_BUILT_IN: dict[str, Callable[[], BackendKind]] = {
+    "static": _static,
+    "libvirt": _libvirt,
+    "vsphere": _vsphere,
+}
 
 
 class UnknownKind(BackendError):

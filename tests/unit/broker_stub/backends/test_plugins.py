@@ -78,7 +78,7 @@ def test_without_the_distribution_the_type_is_unknown() -> None:
 
 @pytest.mark.usefixtures("installed")
 def test_an_installed_plugin_adds_its_backend_type() -> None:
-    assert kinds() == ["static", "libvirt", "broken", "testbed"]
+    assert kinds() == [*registry._BUILT_IN, "broken", "testbed"]
     kind = find_kind("testbed")
 
     assert isinstance(kind, BackendKind)
