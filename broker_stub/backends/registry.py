@@ -34,8 +34,8 @@ def _libvirt() -> BackendKind:
     return KIND
 
 
-def _vsphere() -> BackendKind:
-    from broker_stub.backends.vsphere import KIND
+def _hyperv() -> BackendKind:
+    from broker_stub.backends.hyperv import KIND
 
     return KIND
 
@@ -43,7 +43,7 @@ def _vsphere() -> BackendKind:
 _BUILT_IN: dict[str, Callable[[], BackendKind]] = {
     "static": _static,
     "libvirt": _libvirt,
-    "vsphere": _vsphere,
+    "hyperv": _hyperv,
 }
 
 

@@ -1,0 +1,127 @@
+"""The pools file's [pools.backend] table for Hyper-V (docs/backends.md has examples).
+
+type = "hyperv"
+host = "hv1.example.com"          # the Hyper-V host; WinRM over HTTPS on `port`
+auth = "kerberos"                 # or "negotiate", "ntlm"
+user = "EXAMPLE\\svc-rubicon"     # ntlm/negotiate: with password_file; kerberos: optional
+password_file = "/etc/rubicon-broker/hyperv.password"  # readable by the broker only
+ca_file = "/etc/rubicon-broker/hv-ca.pem"              # else the system's CAs
+# Which machines: exactly one of
+name_pattern = "lab-*"            # every VM whose name matches (shell-style, in Python)
+[pools.backend.clones]            # or: VMs the broker makes on differencing disks
+template = "win11-golden"         # a VM whose generation, memory, CPUs and switch clones copy
+parent = 'D:\\Golden\\win11.vhdx' # the parent disk (default: the template's one disk)
+folder = 'D:\\Rubicon\\lab'       # where the clones' differencing disks go
+max = 50
+"""
+
+from __future__ import annotations
+
+import stat
+from datetime import timedelta
+from pathlib import Path
+from typing import Any, Literal
+
+from pydantic import Field, SecretStr, model_validator
+
+from broker_stub.values.fields import Duration, NonEmpty, Port, StrictModel
+
+WINRM_HTTPS_PORT = 5986
+VMCONNECT_PORT = 2179
+RDP_PORT = 3389
+# Rubicon's mark in a clone's Notes; the broker deletes only VMs that carry its pool's.
+MARK = "rubicon-pool:"
+
+
+class CloneOptions(StrictModel):
+    template: NonEmpty
+    parent: NonEmpty | None = None
+    folder: NonEmpty
+    max: int = Field(ge=1, le=999)
+
+
+class HyperVOptions(StrictModel):
+    type: Literal["hyperv"] = "hyperv"
+    host: NonEmpty
+    port: Port = WINRM_HTTPS_PORT
+    auth: Literal["negotiate", "ntlm", "kerberos"] = "negotiate"
+    user: NonEmpty | None = None
+    password_file: NonEmpty | None = None
+    # TLS: the CA (PEM) the WinRM listener's certificate chains to; unset: the system's.
+    ca_file: NonEmpty | None = None
+    name_pattern: NonEmpty | None = None
+    clones: CloneOptions | None = None
+    # recycle = "revert" restores this checkpoint; unset: the VM's newest one.
+    checkpoint: NonEmpty | None = None
+    # "guest": RDP to the guest's own address; "vmconnect": the VM's console through
+    # the host's VMConnect port (the user signs in to the Hyper-V host).
+    console: Literal["guest", "vmconnect"] = "guest"
+    rdp_port: Port = RDP_PORT
+    # An orderly shutdown that takes longer than this becomes a hard power-off.
+    shutdown_timeout: Duration = timedelta(seconds=60)
+    # One WinRM operation (a cmdlet's answer) may take this long before the host counts as away.
+    operation_timeout: Duration = timedelta(seconds=30)
+
+    @model_validator(mode="after")
+    def _check(self) -> HyperVOptions:
+        given = [k for k, v in (("name_pattern", self.name_pattern), ("clones", self.clones)) if v]
+        if len(given) != 1:
+            raise ValueError(
+                "say which VMs are the pool's with exactly one of name_pattern or "
+                f"[pools.backend.clones]; this table has {len(given)}"
+                + (f" ({', '.join(given)})" if given else "")
+            )
+        if self.auth != "kerberos" and (self.user is None or self.password_file is None):
+            raise ValueError(
+                f"auth = {self.auth!r} needs user and password_file (a file only the broker "
+                'can read); or use auth = "kerberos" with the broker\'s ticket or keytab'
+            )
+        if self.password_file is not None and self.user is None:
+            raise ValueError("password_file needs a user to go with it")
+        if self.password_file is not None:
+            read_password(self.password_file)
+        if self.ca_file is not None:
+            read_ca(self.ca_file)
+        if self.operation_timeout < timedelta(seconds=5):
+            raise ValueError("operation_timeout: give the Hyper-V host at least 5s")
+        return self
+
+    def password(self) -> SecretStr | None:
+        return None if self.password_file is None else read_password(self.password_file)
+
+    def stored(self) -> dict[str, Any]:
+        """What is kept with the pool: the table as written (durations keep their units)."""
+        return self.model_dump(mode="json", exclude_defaults=True) | {
+            "shutdown_timeout": f"{int(self.shutdown_timeout.total_seconds())}s",
+            "operation_timeout": f"{int(self.operation_timeout.total_seconds())}s",
+        }
+
+
+def read_password(path: str) -> SecretStr:
+    """The first line of `path`, which nobody but the broker's user may read."""
+    file = Path(path)
+    try:
+        mode = file.stat().st_mode
+        text = file.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ValueError(f"password_file: cannot read {path}: {exc}") from None
+    if mode & (stat.S_IRWXG | stat.S_IRWXO):
+        raise ValueError(
+            f"password_file: {path} can be read by others (mode {stat.S_IMODE(mode):o}); "
+            f"chmod 600 {path}"
+        )
+    password = text.split("\n", 1)[0].rstrip("\r")
+    if not password:
+        raise ValueError(f"password_file: {path} is empty")
+    return SecretStr(password)
+
+
+def read_ca(path: str) -> str:
+    """`path` if it holds PEM certificates; ValueError saying what is wrong."""
+    try:
+        text = Path(path).read_text(encoding="ascii")
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ValueError(f"ca_file: cannot read {path}: {exc}") from None
+    if "-----BEGIN CERTIFICATE-----" not in text:
+        raise ValueError(f"ca_file: {path} holds no PEM certificate")
+    return path
