@@ -34,6 +34,12 @@ def _libvirt() -> BackendKind:
     return KIND
 
 
+def _vsphere() -> BackendKind:
+    from broker_stub.backends.vsphere import KIND
+
+    return KIND
+
+
 def _hyperv() -> BackendKind:
     from broker_stub.backends.hyperv import KIND
 
@@ -43,6 +49,7 @@ def _hyperv() -> BackendKind:
 _BUILT_IN: dict[str, Callable[[], BackendKind]] = {
     "static": _static,
     "libvirt": _libvirt,
+    "vsphere": _vsphere,
     "hyperv": _hyperv,
 }
 
