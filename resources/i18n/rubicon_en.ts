@@ -2023,6 +2023,16 @@
         <translation type="unfinished"></translation>
     </message>
     <message>
+        <source>The desktop&apos;s console proxy refused the connection.</source>
+        <comment>spice.proxy_refused</comment>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Its one-time ticket may have run out, or the desktop moved: connect again. If it keeps happening, tell your administrator.</source>
+        <comment>spice.proxy_refused.hint</comment>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
         <source>The SPICE viewer (remote-viewer)</source>
         <comment>spice.viewer</comment>
         <translation type="unfinished"></translation>

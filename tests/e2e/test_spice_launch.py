@@ -295,3 +295,23 @@ def test_a_wrong_password_through_the_proxy_is_refused_with_the_message(
     assert not result.connected
     wait_for(lambda: SPICE_REFUSED in spice_desktop.log_text(), 10, "Xspice to log the refusal")
     assert f"CONNECT {PVE_HOST}:{PVE_PORT} HTTP/1.0" in spice_proxy.requests
+
+
+def test_a_proxy_that_refuses_the_name_ends_with_the_message(
+    user_screen: Xvfb, spice_desktop: XspiceDesktop
+) -> None:
+    """A ticket the proxy no longer knows (it ran out, or names another VM): a 403."""
+    require_binaries("remote-viewer")
+    watch = Watch()
+    with (
+        running_proxy({"pvespiceproxy:another:101:pve1::00": spice_desktop.port}) as proxy,
+        open_spice(
+            spice_desktop, SPICE_PASSWORD, watch, host=PVE_HOST, port=PVE_PORT, proxy=proxy.url
+        ) as opened,
+    ):
+        result = watch.exits.get(timeout=30)
+        assert not opened.client.running()
+    assert result.reason is not None
+    assert result.reason.message == "The desktop's console proxy refused the connection."
+    assert proxy.refused == [f"CONNECT {PVE_HOST}:{PVE_PORT} HTTP/1.0"]
+    assert SPICE_CONNECTED not in spice_desktop.log_text()

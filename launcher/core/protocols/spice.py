@@ -198,6 +198,16 @@ locate = Finder(
 )
 
 
+PROXY_REFUSED = ExitReason(
+    Text("spice.proxy_refused", "The desktop's console proxy refused the connection."),
+    hint=Text(
+        "spice.proxy_refused.hint",
+        "Its one-time ticket may have run out, or the desktop moved: connect again. "
+        "If it keeps happening, tell your administrator.",
+    ),
+)
+
+
 # remote-viewer prints the "got vnc error" lines on stderr (GLib warnings)
 # and then waits on a dialog. The SPICE lines come only with --debug: without
 # it a refused SPICE connection prints nothing at all. All recorded from 11.0
@@ -205,6 +215,11 @@ locate = Finder(
 _FATAL_LINES: Sequence[tuple[str, ExitReason]] = (
     ("got vnc error Authentication failure", CONSOLE_PASSWORD_REFUSED),
     ("got vnc error Unable to connect to", NOT_ANSWERING),
+    # The proxy answered but would not open the tunnel: "... HTTP proxy
+    # connection not allowed" for a 403, "... HTTP proxy connection failed: 502"
+    # (recorded through tests/helpers/connect_proxy). Before the line below,
+    # which it also matches; a proxy that does not answer at all is that one.
+    ("main channel: failed to connect HTTP proxy", PROXY_REFUSED),
     ("main channel: failed to connect", NOT_ANSWERING),
     ("main channel: auth failure", CONSOLE_PASSWORD_REFUSED),
     # The desktop went away after a working connection; remote-viewer then

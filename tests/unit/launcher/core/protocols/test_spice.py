@@ -387,6 +387,11 @@ def test_locate_finds_the_versioned_windows_folder(
         ),
         ("spice-connected-debug.txt", None),
         ("spice-wrong-password-debug.txt", "The desktop refused the console password."),
+        ("spice-proxy-refused-debug.txt", "The desktop's console proxy refused the connection."),
+        (
+            "spice-proxy-bad-gateway-debug.txt",
+            "The desktop's console proxy refused the connection.",
+        ),
     ],
 )
 def test_recorded_viewer_output_is_classified(recording: str, expected: str | None) -> None:
