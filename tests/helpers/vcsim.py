@@ -239,9 +239,7 @@ def start_vcsim(
     ]
     env = {"PATH": os.environ.get("PATH", "/usr/bin:/bin"), "VCSIM_PASSWORD": PASSWORD}
     with open(log, "w") as errors:
-        process = subprocess.Popen(
-            argv, stdout=subprocess.PIPE, stderr=errors, env=env, text=True
-        )
+        process = subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=errors, env=env, text=True)
     assert process.stdout is not None
     # The first line is its URL; a timer kills a simulator that never prints it.
     timer = _Deadline(process, START_TIMEOUT_S)

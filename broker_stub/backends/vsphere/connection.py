@@ -36,7 +36,7 @@ except ImportError:  # the vsphere extra is not installed; KIND.options says so
 # Not SmartConnect: it keeps the last session in a global of pyVim's, and sockets with it.
 SmartStubAdapter: Any = getattr(_connect, "SmartStubAdapter", None)
 
-__all__ = ["Connection", "PinnedContext", "vim", "vmodl"]
+__all__ = ["Connection", "TlsContext", "vim", "vmodl"]
 
 # Seconds one HTTP request to vSphere may take (a task's wait is separate).
 HTTP_TIMEOUT_S = 30
@@ -47,37 +47,45 @@ T = TypeVar("T")
 _UNREACHABLE = (OSError, http.client.HTTPException, ssl.SSLError)
 
 
-class PinnedContext(ssl.SSLContext):
-    """A TLS context that accepts exactly one server certificate, by its SHA-256.
+class TlsContext(ssl.SSLContext):
+    """The broker's TLS to vSphere: every socket gets a timeout before its handshake
+    (pyVmomi's API version check opens one without), and with `fingerprint` set the
+    server's certificate must have exactly that SHA-256.
 
-    The chain is not checked (a pinned certificate is often self-signed, as
-    ESXi's own is): the fingerprint is, on every socket it wraps.
+    With a fingerprint the chain is not checked (a pinned certificate is often
+    self-signed, as ESXi's own is): the fingerprint is, on every socket.
     """
 
-    fingerprint: str
+    fingerprint: str | None = None
 
-    def wrap_socket(self, *args: Any, **kwargs: Any) -> ssl.SSLSocket:
-        sock = super().wrap_socket(*args, **kwargs)
-        der = sock.getpeercert(binary_form=True) or b""
+    def wrap_socket(self, sock: Any, *args: Any, **kwargs: Any) -> ssl.SSLSocket:
+        sock.settimeout(HTTP_TIMEOUT_S)
+        wrapped = super().wrap_socket(sock, *args, **kwargs)
+        if self.fingerprint is None:
+            return wrapped
+        der = wrapped.getpeercert(binary_form=True) or b""
         seen = hashlib.sha256(der).hexdigest()
         if seen != self.fingerprint:
-            sock.close()
+            wrapped.close()
             raise ssl.SSLCertVerificationError(
                 f"the server's certificate has the SHA-256 fingerprint {seen}, "
                 f"not the pinned {self.fingerprint}"
             )
-        return sock
+        return wrapped
 
 
 def tls_context(options: VsphereOptions) -> ssl.SSLContext:
     """How the broker checks the server: pinned fingerprint, CA file, or the system's CAs."""
+    context = TlsContext(ssl.PROTOCOL_TLS_CLIENT)  # hostname and chain checked by default
     if options.fingerprint is not None:
-        pinned = PinnedContext(ssl.PROTOCOL_TLS_CLIENT)
-        pinned.check_hostname = False
-        pinned.verify_mode = ssl.CERT_NONE  # the fingerprint is the check
-        pinned.fingerprint = options.fingerprint
-        return pinned
-    return ssl.create_default_context(cafile=options.ca_file)
+        context.check_hostname = False
+        context.verify_mode = ssl.CERT_NONE  # the fingerprint is the check
+        context.fingerprint = options.fingerprint
+    elif options.ca_file is not None:
+        context.load_verify_locations(cafile=options.ca_file)
+    else:
+        context.load_default_certs()
+    return context
 
 
 class Connection:

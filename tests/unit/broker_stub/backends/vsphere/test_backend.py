@@ -9,6 +9,8 @@ it reverts to a powered-off snapshot.
 
 from __future__ import annotations
 
+import socket
+import time
 from collections.abc import Callable
 from typing import Any
 
@@ -546,3 +548,27 @@ def test_vsphere_gone_makes_the_hypervisor_unavailable_then_it_recovers(
         assert backend.power_state(ref("DC0_H0_VM0")) == PowerState.STOPPED
     finally:
         again.stop()
+
+
+def test_a_server_that_never_answers_is_given_up_on(
+    make_backend: Make, tmp_path: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A port that accepts and then says nothing (not even TLS): pyVmomi's version
+    check would wait for ever; the broker's sockets have a timeout."""
+    from broker_stub.backends.vsphere import connection
+
+    monkeypatch.setattr(connection, "HTTP_TIMEOUT_S", 0.5)
+    with socket.create_server(("127.0.0.1", 0)) as silent:
+        port = silent.getsockname()[1]
+        table = {
+            "url": f"https://127.0.0.1:{port}",
+            "user": "svc",
+            "password_file": str(password_file(tmp_path)),
+            "fingerprint": "00" * 32,
+            "folder": "DC0/vm",
+        }
+        backend = make_backend(table)
+        started = time.monotonic()
+        with pytest.raises(HypervisorUnavailable, match=r"cannot reach vSphere.*timed out"):
+            backend.check()
+        assert time.monotonic() - started < 5
