@@ -46,10 +46,17 @@ def _hyperv() -> BackendKind:
     return KIND
 
 
+def _proxmox() -> BackendKind:
+    from broker_stub.backends.proxmox import KIND
+
+    return KIND
+
+
 _BUILT_IN: dict[str, Callable[[], BackendKind]] = {
     "static": _static,
     "libvirt": _libvirt,
     "vsphere": _vsphere,
+    "proxmox": _proxmox,
     "hyperv": _hyperv,
 }
 

@@ -1,0 +1,220 @@
+"""The pools file's [pools.backend] table for Proxmox VE (docs/backends.md has examples).
+
+type = "proxmox"
+url = "https://pve1.example.com:8006"     # any node of the cluster; the API reaches all
+token_id = "rubicon@pve!broker"           # an API token, never a password
+token_secret_file = "/etc/rubicon/pve-token"   # 0600/0400, the broker's own; or
+token_secret_env = "RUBICON_PVE_TOKEN"          # an environment variable of the broker
+ca_file = "/etc/rubicon/pve-root-ca.pem"  # or: fingerprint = "AB:CD:..." (SHA-256)
+# Which VMs (QEMU only, on any node): exactly one of
+resource_pool = "vdi"             # the members of a Proxmox resource pool
+tag = "vdi"                       # VMs with this tag
+name_pattern = "desk-*"           # VMs whose name matches (shell-style)
+[pools.backend.clones]            # or: linked clones the broker makes
+template = "win11-golden"         # a template VM (its name or id)
+max = 50
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import re
+import stat
+from datetime import timedelta
+from pathlib import Path
+from typing import Any, Literal
+from urllib.parse import urlsplit
+
+from pydantic import Field, field_validator, model_validator
+
+from broker_stub.values.fields import Duration, NonEmpty, StrictModel
+
+# PVE's tags: lower case letters, digits and - _ + . (pve-common's pve-tag format).
+_TAG = re.compile(r"^[a-z0-9_][a-z0-9_+.\-]*$")
+_TOKEN_ID = re.compile(r"^[^\s@!]+@[^\s@!]+![A-Za-z][A-Za-z0-9._-]*$")
+_FINGERPRINT = re.compile(r"^[0-9a-f]{2}(:[0-9a-f]{2}){31}$")
+# A host name or address PVE takes as spiceproxy's `proxy`, with {node} for the VM's node.
+_PROXY_HOST = re.compile(r"^[A-Za-z0-9.:\[\]{}_-]+$")
+
+
+class CloneOptions(StrictModel):
+    # The template VM: its name, or its VMID as a number.
+    template: NonEmpty | int
+    max: int = Field(ge=1, le=999)
+    # Where the clones go: the template's node unless given (a linked clone stays on
+    # the template's storage, so another node needs that storage shared).
+    node: NonEmpty | None = None
+    # A Proxmox resource pool the clones join (the token then needs VM.Allocate there).
+    resource_pool: NonEmpty | None = None
+
+
+class ProxmoxOptions(StrictModel):
+    type: Literal["proxmox"] = "proxmox"
+    url: NonEmpty
+    token_id: NonEmpty
+    token_secret_file: NonEmpty | None = None
+    token_secret_env: NonEmpty | None = None
+    ca_file: NonEmpty | None = None
+    fingerprint: NonEmpty | None = None
+    resource_pool: NonEmpty | None = None
+    tag: NonEmpty | None = None
+    name_pattern: NonEmpty | None = None
+    clones: CloneOptions | None = None
+    # recycle = "revert" rolls back to this snapshot; unset: the newest one.
+    snapshot: NonEmpty | None = None
+    # An orderly shutdown that takes longer than this becomes a hard stop.
+    shutdown_timeout: Duration = timedelta(seconds=60)
+    # How long the broker waits for a task (start, rollback, clone, ...) to end.
+    task_timeout: Duration = timedelta(seconds=300)
+    # Every API request gives up after this long.
+    request_timeout: Duration = timedelta(seconds=15)
+    # The host launchers reach the SPICE proxy (port 3128) at, "{node}" the VM's node:
+    # "{node}.example.com". Unset: the node's own name (`hostname -f`), as PVE says.
+    spice_proxy: NonEmpty | None = None
+
+    @field_validator("url")
+    @classmethod
+    def _https(cls, url: str) -> str:
+        where = urlsplit(url)
+        if where.scheme != "https" or not where.hostname:
+            raise ValueError(f"give the API as https://host:8006, not {url!r}")
+        if where.path not in ("", "/"):
+            raise ValueError(f"give the API without a path (https://host:8006), not {url!r}")
+        return url.rstrip("/")
+
+    @field_validator("token_id")
+    @classmethod
+    def _token_id(cls, token_id: str) -> str:
+        if not _TOKEN_ID.fullmatch(token_id):
+            raise ValueError(
+                f"an API token id looks like user@realm!name (rubicon@pve!broker), not {token_id!r}"
+            )
+        return token_id
+
+    @field_validator("fingerprint")
+    @classmethod
+    def _fingerprint(cls, text: str) -> str:
+        compact = text.strip().lower().replace(":", "")
+        spelled = ":".join(compact[i : i + 2] for i in range(0, len(compact), 2))
+        if not _FINGERPRINT.fullmatch(spelled):
+            raise ValueError(
+                "a SHA-256 fingerprint is 32 bytes in hex, like the node's "
+                "`pvenode cert info` prints (AB:CD:...)"
+            )
+        return spelled
+
+    @field_validator("tag")
+    @classmethod
+    def _tag(cls, tag: str) -> str:
+        if not _TAG.fullmatch(tag):
+            raise ValueError(f"{tag!r} is not a Proxmox tag (lower case, digits, - _ + .)")
+        return tag
+
+    @field_validator("spice_proxy")
+    @classmethod
+    def _proxy_host(cls, host: str) -> str:
+        if not _PROXY_HOST.fullmatch(host) or "{" in host.replace("{node}", ""):
+            raise ValueError(
+                f"spice_proxy is a host name or address, {{node}} standing for the VM's node "
+                f'("{{node}}.example.com"), not {host!r}'
+            )
+        return host
+
+    @model_validator(mode="after")
+    def _whole(self) -> ProxmoxOptions:
+        given = [
+            key
+            for key, value in (
+                ("resource_pool", self.resource_pool),
+                ("tag", self.tag),
+                ("name_pattern", self.name_pattern),
+                ("clones", self.clones),
+            )
+            if value is not None
+        ]
+        if len(given) != 1:
+            raise ValueError(
+                "say which VMs are the pool's with exactly one of resource_pool, tag, "
+                f"name_pattern or [pools.backend.clones]; this table has {len(given)}"
+                + (f" ({', '.join(given)})" if given else "")
+            )
+        if (self.token_secret_file is None) == (self.token_secret_env is None):
+            raise ValueError(
+                "give the API token's secret with exactly one of token_secret_file (a file "
+                "only the broker can read) or token_secret_env (an environment variable)"
+            )
+        if (self.ca_file is None) == (self.fingerprint is None):
+            raise ValueError(
+                "say how to check the API's certificate with exactly one of ca_file (the "
+                "cluster's /etc/pve/pve-root-ca.pem, or your CA) or fingerprint (SHA-256 of "
+                "the node's certificate)"
+            )
+        if self.ca_file is not None:
+            read_pem(self.ca_file)
+        if self.shutdown_timeout < timedelta(seconds=1):
+            raise ValueError("shutdown_timeout: give the guest at least 1s")
+        if self.request_timeout < timedelta(seconds=1):
+            raise ValueError("request_timeout: at least 1s")
+        return self
+
+    def stored(self) -> dict[str, Any]:
+        """What is kept with the pool: the table as written (durations keep their units)."""
+        return self.model_dump(mode="json", exclude_defaults=True) | {
+            key: f"{int(getattr(self, key).total_seconds())}s"
+            for key in ("shutdown_timeout", "task_timeout", "request_timeout")
+        }
+
+    def token_secret(self) -> str:
+        """The token's secret, from the file or the environment; ValueError says what is wrong."""
+        if self.token_secret_env is not None:
+            secret = os.environ.get(self.token_secret_env, "").strip()
+            if not secret:
+                raise ValueError(
+                    f"token_secret_env: the broker's environment has no {self.token_secret_env}"
+                )
+            return secret
+        assert self.token_secret_file is not None
+        return read_secret(self.token_secret_file)
+
+
+def pool_tag(pool_id: str) -> str:
+    """The tag on every clone the broker made for the pool (pool ids are valid tags)."""
+    return f"rubicon-pool-{pool_id}"
+
+
+def read_secret(path: str) -> str:
+    """The secret in `path`, refused if others than its owner may read it."""
+    try:
+        info = os.stat(path)
+    except OSError as exc:
+        raise ValueError(f"token_secret_file: cannot read {path}: {exc.strerror}") from None
+    if info.st_mode & (stat.S_IRWXG | stat.S_IRWXO):
+        raise ValueError(
+            f"token_secret_file: {path} is open to its group or everyone "
+            f"(mode {stat.S_IMODE(info.st_mode):04o}); chmod 600 it, owned by the broker's user"
+        )
+    try:
+        secret = Path(path).read_text(encoding="utf-8").strip()
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ValueError(f"token_secret_file: cannot read {path}: {exc}") from None
+    if not secret or "\n" in secret:
+        raise ValueError(f"token_secret_file: {path} must hold the token's secret on one line")
+    return secret
+
+
+def read_pem(path: str) -> str:
+    """The PEM certificate(s) in `path`; ValueError saying what is wrong."""
+    try:
+        text = Path(path).read_text(encoding="ascii")
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ValueError(f"ca_file: cannot read {path}: {exc}") from None
+    if "-----BEGIN CERTIFICATE-----" not in text:
+        raise ValueError(f"ca_file: {path} holds no PEM certificate")
+    return text
+
+
+def fingerprint_of(der: bytes) -> str:
+    """A certificate's SHA-256 fingerprint as the options spell it."""
+    digest = hashlib.sha256(der).hexdigest()
+    return ":".join(digest[i : i + 2] for i in range(0, len(digest), 2))
