@@ -1,10 +1,10 @@
 """The vSphere backend end to end: the broker's HTTP API on VMware's own simulator.
 
-A vcsim of the test's own (tests/helpers/vcsim.py: one host DC0_H0 with VMs
-DC0_H0_VM0..2, all off), a broker from ``create_app`` on a pools file naming
-it, served by uvicorn on loopback, its scheduler run by the test
-(``Site.tend``). What the broker hands out is checked against what vcsim
-holds, read through the test's own pyVmomi session.
+A vcsim of the test's own (tests/helpers/vcsim.py: host DC0_H0 with VMs
+DC0_H0_VM0..2, all off, and a cluster the tests here leave alone), a broker
+from ``create_app`` on a pools file naming it, served by uvicorn on loopback,
+its scheduler run by the test (``Site.tend``). What the broker hands out is
+checked against what vcsim holds, read through the test's own pyVmomi session.
 
 vcsim runs no guests, so no console ever answers: the vSphere pools here set
 ``health_check = false`` (the broker's probe of the console port is what
@@ -47,20 +47,12 @@ from tests.e2e.test_libvirt_launch import (
 )
 from tests.helpers.live_broker import serve
 from tests.helpers.vcsim import USER as VC_USER
-from tests.helpers.vcsim import Vcsim, password_file, start_vcsim
+from tests.helpers.vcsim import Vcsim, password_file, sim, start_vcsim
 
 pytestmark = pytest.mark.e2e
+__all__ = ["sim"]  # the fixture
 
 HOST = {"DC0_H0": "127.0.0.1"}  # vcsim's host name is no address
-
-
-@pytest.fixture
-def sim(tmp_path: Path) -> Iterator[Vcsim]:
-    simulator = start_vcsim(tmp_path / "vcsim", hosts=1, clusters=0, vms=3)
-    try:
-        yield simulator
-    finally:
-        simulator.stop()
 
 
 def vsphere_pool(

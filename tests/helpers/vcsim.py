@@ -283,6 +283,18 @@ def running_vcsim(**model: Any) -> Iterator[Vcsim]:
             sim.stop()
 
 
+@pytest.fixture
+def sim(tmp_path: Path) -> Iterator[Vcsim]:
+    """A vcsim of the test's own: host DC0_H0 (VMs DC0_H0_VM0..2) and cluster DC0_C0
+    (host DC0_C0_H0, VMs DC0_C0_RP0_VM0..2), every VM off. It starts in a tenth of a
+    second once built, so tests do not share one."""
+    simulator = start_vcsim(tmp_path / "vcsim", hosts=1, clusters=1, vms=3)
+    try:
+        yield simulator
+    finally:
+        simulator.stop()
+
+
 def password_file(directory: Path, password: str = PASSWORD) -> Path:
     """The broker's password file for vcsim: 0600, as the backend insists."""
     path = directory / "vcenter.password"

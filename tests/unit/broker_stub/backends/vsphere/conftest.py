@@ -1,9 +1,4 @@
-"""A vSphere backend on a real vcsim of its own per test (tests/helpers/vcsim.py).
-
-vcsim starts in well under a second once built, so each test gets a fresh
-inventory: one standalone host DC0_H0 with VMs DC0_H0_VM0..2 and one cluster
-DC0_C0 (host DC0_C0_H0) with VMs DC0_C0_RP0_VM0..2, all powered off.
-"""
+"""A vSphere backend on a real vcsim of its own per test (tests/helpers/vcsim.py's `sim`)."""
 
 from __future__ import annotations
 
@@ -14,16 +9,9 @@ from typing import Any
 import pytest
 
 from broker_stub.backends.base import Context, Shared
-from tests.helpers.vcsim import USER, Vcsim, password_file, start_vcsim
+from tests.helpers.vcsim import USER, Vcsim, password_file, sim
 
-
-@pytest.fixture
-def sim(tmp_path: Path) -> Iterator[Vcsim]:
-    simulator = start_vcsim(tmp_path / "vcsim", hosts=1, clusters=1, vms=3)
-    try:
-        yield simulator
-    finally:
-        simulator.stop()
+__all__ = ["sim"]
 
 
 @pytest.fixture

@@ -10,6 +10,7 @@ from pydantic import ValidationError
 
 from broker_stub.backends.vsphere.backend import free_port, guest_address
 from broker_stub.backends.vsphere.options import VsphereOptions, normal_fingerprint
+from tests.helpers.vcsim import make_certificate
 
 FINGERPRINT = "AB:" * 31 + "AB"
 
@@ -69,11 +70,10 @@ def test_no_password_in_the_table_itself(table: dict[str, Any]) -> None:
 def test_tls_is_https_and_one_way_of_trust(table: dict[str, Any], tmp_path: Path) -> None:
     with pytest.raises(ValidationError, match="not an https:// URL"):
         check({**table, "folder": "a", "url": "http://vc.example.com"})
-    ca = tmp_path / "ca.pem"
-    ca.write_text("-----BEGIN CERTIFICATE-----\n")
+    ca = make_certificate(tmp_path / "tls").ca_file
     with pytest.raises(ValidationError, match="fingerprint or ca_file, not both"):
         check({**table, "folder": "a", "fingerprint": FINGERPRINT, "ca_file": str(ca)})
-    with pytest.raises(ValidationError, match="holds no PEM certificate"):
+    with pytest.raises(ValidationError, match="no CA certificate can be read from"):
         check({**table, "folder": "a", "ca_file": str(table["password_file"])})
     # No switch turns verification off: an unknown key is refused like any other.
     with pytest.raises(ValidationError, match="insecure"):
