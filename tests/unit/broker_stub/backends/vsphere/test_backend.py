@@ -9,6 +9,7 @@ it reverts to a powered-off snapshot.
 
 from __future__ import annotations
 
+import logging
 import socket
 import time
 from collections.abc import Callable
@@ -36,7 +37,7 @@ from broker_stub.backends import (
 )
 from broker_stub.backends.vsphere.backend import ADDRESS_RETRY_AFTER_S, START_RETRY_AFTER_S
 from broker_stub.backends.vsphere.inventory import MARK
-from tests.helpers.vcsim import Vcsim, make_certificate, password_file, start_vcsim
+from tests.helpers.vcsim import PASSWORD, Vcsim, make_certificate, password_file, start_vcsim
 
 Make = Callable[..., Any]
 H0 = ["DC0_H0_VM0", "DC0_H0_VM1", "DC0_H0_VM2"]
@@ -155,8 +156,9 @@ def test_discover_tagged_by_the_pools_mark(
 
 
 def test_power_on_sets_a_vnc_console_first_then_says_it_runs(
-    sim: Vcsim, table: dict[str, Any], make_backend: Make
+    sim: Vcsim, table: dict[str, Any], make_backend: Make, caplog: pytest.LogCaptureFixture
 ) -> None:
+    caplog.set_level(logging.DEBUG)
     backend = make_backend({**table, "folder": "DC0/vm"})
     si = sim.connect()
     machine = vm(si, "DC0_H0_VM0")
@@ -174,6 +176,10 @@ def test_power_on_sets_a_vnc_console_first_then_says_it_runs(
     ticket = backend.console_password(ref("DC0_H0_VM0"), "vnc")
     assert ticket.password == settings["RemoteDisplay.vnc.password"]
     assert settings["RemoteDisplay.vnc.password"] not in repr(ticket)
+    # Neither the console's password nor the broker's own reached a log line.
+    assert "signed in to vSphere" in caplog.text
+    assert settings["RemoteDisplay.vnc.password"] not in caplog.text
+    assert PASSWORD not in caplog.text
 
 
 def test_each_running_vm_on_a_host_gets_its_own_vnc_port_and_password(
