@@ -55,7 +55,7 @@ def unavailable(reason: str) -> None:
     """Skip, or fail under RUBICON_REQUIRE_E2E=1 where a skip would hide a gap."""
     if e2e_required():
         pytest.fail(f"RUBICON_REQUIRE_E2E=1 but {reason}", pytrace=False)
-    pytest.skip(reason)
+    pytest.skip(reason, allow_module_level=True)
 
 
 def require_vcsim() -> Path:
