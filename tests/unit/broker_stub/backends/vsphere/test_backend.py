@@ -275,6 +275,38 @@ def test_power_off_with_tools_asks_the_guest_first(
     assert "VmGuestShutdownEvent" in events(si, machine)
 
 
+class IgnoresShutdown:
+    """A real vcsim VM whose guest ignores the shutdown request (vcsim's own guest
+    always obeys at once, so this one call is stood in for)."""
+
+    def __init__(self, vm: Any) -> None:
+        self._vm = vm
+        self.asked = 0
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._vm, name)
+
+    def ShutdownGuest(self) -> None:  # noqa: N802 (pyVmomi's spelling)
+        self.asked += 1
+
+
+def test_a_guest_that_ignores_the_shutdown_is_powered_off_after_the_timeout(
+    sim: Vcsim, table: dict[str, Any], make_backend: Make
+) -> None:
+    backend = make_backend({**table, "folder": "DC0/vm", "shutdown_timeout": "1s"})
+    si = sim.connect()
+    machine = vm(si, "DC0_H0_VM0")
+    wait(machine.PowerOnVM_Task())
+    set_property(machine, "guest.toolsRunningStatus", "guestToolsRunning")
+    stubborn = IgnoresShutdown(vm(backend._connection._session(), "DC0_H0_VM0"))
+    started = time.monotonic()
+    backend._shut_down(stubborn, "DC0_H0_VM0")
+    assert stubborn.asked == 1
+    assert time.monotonic() - started >= 1.0  # the guest was given its time first
+    assert power(machine) == "poweredOff"
+    assert "VmGuestShutdownEvent" not in events(si, machine)
+
+
 def test_reset_and_restart(sim: Vcsim, table: dict[str, Any], make_backend: Make) -> None:
     backend = make_backend({**table, "folder": "DC0/vm"})
     si = sim.connect()
