@@ -69,6 +69,8 @@ def test_launch_returns_connection_info(broker: Broker) -> None:
         "tls_port": None,
         "ca": None,
         "host_subject": None,
+        "proxy": None,
+        "vmconnect": None,
     }
 
 
