@@ -14,7 +14,7 @@ import asyncio
 import json
 import secrets
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -52,6 +52,12 @@ class RubiconPve(FakePve):  # type: ignore[misc]
         self.spice_ca: str = recorded_answer()["ca"]
         self.spice_subject: str = recorded_answer()["host-subject"]
         self.spice_port = SPICE_TLS_PORT
+        # A test with a real SPICE server: its proxy's URL (a stand-in cannot own PVE's
+        # port 3128), the server's fixed password (QEMU would take set_password), and
+        # a call told each ticket's host, as PVE's proxy knows its own tickets.
+        self.spice_proxy_url: str | None = None
+        self.spice_password: str | None = None
+        self.on_spice_ticket: Callable[[str], None] | None = None
 
     def _routes_spice(self) -> list[tuple[str, str, Any]]:
         return [("POST", "/nodes/{node}/qemu/{vmid}/spiceproxy", self._spiceproxy)]
@@ -65,13 +71,16 @@ class RubiconPve(FakePve):  # type: ignore[misc]
         proxy = values.get("proxy")
         self.spice_requests.append((vm.vmid, proxy))
         stamp = f"{int(time.time()):08x}"
-        password = secrets.token_hex(20)  # 40 hex digits, as sha1_hex
+        password = self.spice_password or secrets.token_hex(20)  # 40 hex digits, as sha1_hex
         signature = secrets.token_hex(20)  # 40 hex digits, as sha1_hex
         self.spice_passwords[vm.vmid] = password
+        host = f"pvespiceproxy:{stamp}:{vm.vmid}:{vm.node}::{signature}"
+        if self.on_spice_ticket is not None:
+            self.on_spice_ticket(host)
         answer = recorded_answer() | {
             "title": f"VM {vm.vmid} - {vm.name}",
-            "host": f"pvespiceproxy:{stamp}:{vm.vmid}:{vm.node}::{signature}",
-            "proxy": f"http://{proxy or vm.node}:3128",
+            "host": host,
+            "proxy": self.spice_proxy_url or f"http://{proxy or vm.node}:3128",
             "tls-port": self.spice_port,
             "host-subject": self.spice_subject,
             "ca": self.spice_ca,
