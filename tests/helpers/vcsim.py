@@ -221,6 +221,7 @@ def start_vcsim(
     vms: int = 3,
     listen: str = "127.0.0.1:0",
     certificate: Certificate | None = None,
+    faulty: str = "",
 ) -> Vcsim:
     """A simulator on loopback with `certificate`, or one made in `directory`."""
     binary = require_vcsim()
@@ -236,6 +237,7 @@ def start_vcsim(
         f"-cert={certificate.cert_file}",
         f"-key={certificate.key_file}",
         f"-listen={listen}",
+        f"-faulty={faulty}",
     ]
     env = {"PATH": os.environ.get("PATH", "/usr/bin:/bin"), "VCSIM_PASSWORD": PASSWORD}
     with open(log, "w") as errors:

@@ -610,3 +610,35 @@ def test_a_server_that_never_answers_is_given_up_on(
         with pytest.raises(HypervisorUnavailable, match=r"cannot reach vSphere.*timed out"):
             backend.check()
         assert time.monotonic() - started < 5
+
+
+# --- faults a real vCenter sends, from vcsim's -faulty VM ---------------------------------
+
+
+def test_vcenters_faults_reach_the_admin_as_what_to_do(
+    table: dict[str, Any], make_backend: Make, tmp_path: Any
+) -> None:
+    """vcsim's -faulty VM (tests/helpers/vcsim/main.go) fails as a real vCenter does:
+    these faults come over the wire, not from pyVmomi's classes alone."""
+    faulty = start_vcsim(tmp_path / "faulty", faulty="DC0_H0_VM2")
+    try:
+        settings = {
+            **table,
+            "url": f"https://127.0.0.1:{faulty.port}",
+            "ca_file": str(faulty.certificate.ca_file),
+        }
+        backend = make_backend({**settings, "folder": "DC0/vm"}, pool_id="faults")
+        with pytest.raises(BackendError, match="take the host out of maintenance") as caught:
+            backend.power_on(ref("DC0_H0_VM2"), "rdp")
+        assert type(caught.value) is BackendError
+        with pytest.raises(BackendError, match=r"lacks VirtualMachine\.Interact\.Reset; grant"):
+            backend.reset(ref("DC0_H0_VM2"))
+
+        clones = {"template": "DC0_H0_VM2", "max": 2, "min_free": "1MiB"}
+        cloning = make_backend({**settings, "clones": clones}, pool_id="full")
+        with pytest.raises(StorageFull, match="no room left on datastore LocalDS_0"):
+            cloning.provision("full-001")
+        # Another VM of the same vcsim is unaffected.
+        assert backend.power_on(ref("DC0_H0_VM1"), "rdp") == Power(False, START_RETRY_AFTER_S)
+    finally:
+        faulty.stop()

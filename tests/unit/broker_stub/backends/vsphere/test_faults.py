@@ -1,10 +1,11 @@
 """vSphere's faults, as pyVmomi builds them from VMware's type descriptions, sorted
 into the backend error tree with what the admin should do.
 
-vcsim raises few of them on its own (InvalidLogin, NotAuthenticated and
-ManagedObjectNotFound are reached for real in test_backend.py); the rest are
-the fault objects a real vCenter sends, made here with the fields VMware's API
-reference gives them."""
+test_backend.py reaches InvalidLogin, NotAuthenticated and
+ManagedObjectNotFound from vcsim itself, and InvalidHostState, NoPermission and
+NoDiskSpace from vcsim's -faulty VM (tests/helpers/vcsim/main.go); here each
+mapping is checked in full, with the fields VMware's API reference gives the
+faults (vcsim 0.24's NoPermission has no missingPrivileges, for one)."""
 
 from __future__ import annotations
 
