@@ -17,6 +17,7 @@ import re
 import time
 from collections.abc import Mapping
 from typing import Any
+from urllib.parse import urlsplit
 
 from broker_stub.backends.base import (
     BackendError,
@@ -71,12 +72,10 @@ class Api:
     def __init__(self, options: ProxmoxOptions, secret: str) -> None:
         self.url = options.url
         self.timeout = options.request_timeout.total_seconds()
-        where = options.url.removeprefix("https://")
-        host, _, port = where.rpartition(":") if where.count(":") == 1 else (where, "", "")
         user, _, token = options.token_id.partition("!")
         self._api = ProxmoxAPI(
-            host,
-            port=int(port) if port else 8006,
+            # host[:port] as the URL has it ("[::1]:8006" too); proxmoxer's port is 8006.
+            urlsplit(options.url).netloc,
             user=user,
             token_name=token,
             token_value=secret,

@@ -79,6 +79,8 @@ class ProxmoxOptions(StrictModel):
         where = urlsplit(url)
         if where.scheme != "https" or not where.hostname:
             raise ValueError(f"give the API as https://host:8006, not {url!r}")
+        if where.username is not None or where.password is not None:
+            raise ValueError("the API URL holds no user or password: the token_* keys do")
         if where.path not in ("", "/"):
             raise ValueError(f"give the API without a path (https://host:8006), not {url!r}")
         return url.rstrip("/")

@@ -173,3 +173,19 @@ def test_no_secret_reaches_the_logs(
     assert TOKEN_SECRET not in caplog.text
     assert ticket.password not in repr(ticket)
     assert TOKEN_SECRET not in repr(backend.options) + repr(backend)
+
+
+@pytest.mark.parametrize(
+    ("url", "base"),
+    [
+        ("https://pve1.example.com", "https://pve1.example.com:8006/api2/json"),
+        ("https://pve1.example.com:443", "https://pve1.example.com:443/api2/json"),
+        ("https://[2001:db8::7]:8006", "https://[2001:db8::7]:8006/api2/json"),
+        ("https://192.0.2.7", "https://192.0.2.7:8006/api2/json"),
+    ],
+)
+def test_the_api_url_as_proxmoxer_is_given_it(
+    make_backend: Make, table: dict[str, str], url: str, base: str
+) -> None:
+    backend = make_backend(tag="vdi", url=url)
+    assert backend._api._api._store["base_url"] == base

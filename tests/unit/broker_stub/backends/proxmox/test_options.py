@@ -135,6 +135,11 @@ def test_the_url_is_https_without_a_path(base: dict[str, Any], url: str) -> None
     assert "https://host:8006" in refused(base | {"url": url})
 
 
+def test_the_url_holds_no_credentials(base: dict[str, Any]) -> None:
+    message = refused(base | {"url": "https://root:pw@pve1:8006"})
+    assert "holds no user or password" in message
+
+
 @pytest.mark.parametrize("token_id", ["rubicon@pve", "broker", "rubicon!broker", "a@b!"])
 def test_the_token_id_is_user_realm_and_name(base: dict[str, Any], token_id: str) -> None:
     assert "user@realm!name" in refused(base | {"token_id": token_id})
