@@ -7,7 +7,10 @@ no transaction stays open meanwhile.
     stopped or suspended        power it on; Starting (202) until its console
                                 answers, PowerOnTimeout after the pool's
                                 power_on_timeout
-    running, console answers    Connection, with a fresh console password
+    running, console answers    Connection, with a fresh console password;
+                                where the ticket names a console (a Proxmox
+                                spiceproxy ticket: its proxy and the name
+                                only it knows), that one
     running, console silent     a session that never started ends and the
                                 machine is unreachable (probed again in the
                                 background); MachineUnreachable tells the

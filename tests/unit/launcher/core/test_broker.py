@@ -370,6 +370,8 @@ def test_a_proxy_may_be_http_or_https_by_name_or_address(proxy: str) -> None:
         "http://pve1.example.com:3128#top",
         "http://pve 1.example.com:3128",
         "http://pve1.example.com:3128\n",
+        "http://[fd00::2:8080",
+        "http://pve1.example.com:3128/%2e",
         "-http://pve1.example.com:3128",
     ],
 )
