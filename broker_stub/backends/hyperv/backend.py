@@ -27,6 +27,7 @@ from broker_stub.backends.base import (
     BackendError,
     Console,
     ConsoleTicket,
+    HypervisorUnavailable,
     MachineMissing,
     MachineRef,
     NoConsole,
@@ -72,9 +73,17 @@ class HyperVBackend:
         self._runner = runner
         shutdown = options.shutdown_timeout.total_seconds()
         self._operation = options.operation_timeout.total_seconds()
+        # A call may run several cmdlets, each allowed `operation_timeout`.
+        operation = self._operation
         self.timeouts = {
-            "power_off": shutdown + 3 * self._operation,
-            "restart": shutdown + 4 * self._operation,
+            "check": operation,
+            "discover": 2 * operation,
+            "power_state": 2 * operation,
+            "power_on": 4 * operation,
+            "reset": 3 * operation,
+            "console": 3 * operation,
+            "power_off": shutdown + 3 * operation,
+            "restart": shutdown + 4 * operation,
             "recycle": shutdown + 600,
         }
 
@@ -209,9 +218,15 @@ class HyperVBackend:
                 )
                 log.backend.info("pool %s: %s shut down", self.pool_id, name)
                 return
-            except (BackendError, CallTimedOut) as exc:
-                if isinstance(exc, MachineMissing):
-                    raise
+            except MachineMissing:
+                raise
+            except HypervisorUnavailable as exc:
+                if not isinstance(exc, CallTimedOut):
+                    raise  # the host is away: turning off would fail the same way
+                log.backend.info(
+                    "pool %s: %s did not shut down (%s); turning it off", self.pool_id, name, exc
+                )
+            except BackendError as exc:
                 log.backend.info(
                     "pool %s: %s did not shut down (%s); turning it off", self.pool_id, name, exc
                 )

@@ -196,6 +196,23 @@ def test_a_shutdown_that_takes_too_long_becomes_a_turn_off() -> None:
     assert "Stop-VM -TurnOff -Force" in replay.sent[2]
 
 
+def test_a_host_gone_during_the_shutdown_is_not_asked_to_turn_off() -> None:
+    hv, replay = backend("find-lab-1-running")
+    real_run = replay.run
+
+    def then_away(statements: Any, *, timeout: float) -> list[Any]:
+        found = real_run(statements, timeout=timeout)
+        replay.away = True
+        return found
+
+    replay.run = then_away  # type: ignore[method-assign]
+    with pytest.raises(HypervisorUnavailable) as away:
+        hv.power_off(LAB1)
+    assert type(away.value) is HypervisorUnavailable
+    assert len(replay.sent) == 2
+    assert replay.sent[1].endswith("| Stop-VM -Force")
+
+
 def test_power_off_leaves_an_off_vm_alone_and_turns_off_a_saved_one() -> None:
     hv, _ = backend("find-lab-1-off")
     hv.power_off(LAB1)
