@@ -332,7 +332,8 @@ def spice_pool(pools: list[PoolSpec]) -> list[PoolSpec]:
         (
             lambda p: p[0].update(backend={"type": "vmware"}),
             "pools.0.backend: there is no backend type 'vmware'; this broker knows static, "
-            "libvirt. A plug-in adds one through the entry-point group 'rubicon.backends'",
+            "libvirt, vsphere, proxmox, hyperv. A plug-in adds one through the entry-point "
+            "group 'rubicon.backends'",
         ),
         (
             lambda p: p[0].update(backend={"type": "libvirt"}),
