@@ -34,4 +34,3 @@ def test_the_sample_pool_and_its_clones_are_accepted(tmp_path: Path) -> None:
     options = VsphereOptions.model_validate(table | {"clones": cloned})
     assert options.clones is not None
     assert (options.clones.template, options.clones.max) == ("win11-parent", 50)
-
