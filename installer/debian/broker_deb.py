@@ -4,7 +4,8 @@ its own under /opt/rubicon-broker, run by systemd as its own user.
 What it installs::
 
     /opt/rubicon-broker/                      a virtualenv on Debian's python3.11 with
-                                              rubicon[broker] (no launcher: no Qt)
+                                              rubicon[broker,vsphere,proxmox,hyperv]
+                                              (no launcher: no Qt)
     /usr/bin/rubicon-broker                   -> /opt/rubicon-broker/bin/rubicon-broker
     /lib/systemd/system/rubicon-broker.service
     /etc/rubicon/pools.toml                   the pools (a conffile; 0600 to the service's
@@ -38,27 +39,35 @@ DESCRIPTION = """\
 Rubicon connection broker: sign-in, entitlements and desktop pools
 The broker behind the Rubicon launcher: it signs users in (local accounts or
 LDAP, with one-time codes), lists the desktops each may use, hands out
-machines from pools (fixed hosts or libvirt guests it makes and powers on),
-and tells the launcher how to connect.
+machines from pools (fixed hosts, or virtual machines on vSphere, Proxmox VE,
+Hyper-V or libvirt that it makes and powers on), and tells the launcher how
+to connect.
 .
 One node serves a small site on SQLite; several nodes share one PostgreSQL
 database. It runs as the systemd service rubicon-broker, over HTTPS.
 """
 
 
-def broker_requirements(whl: Path) -> list[str]:
-    """The extra ``broker`` of the wheel, as pip takes them (markers kept)."""
+# The server, and the hypervisor backends that are pure Python. libvirt's binding
+# compiles against the system's libvirt, so it is left to the admin (docs/backends.md).
+EXTRAS = ("broker", "vsphere", "proxmox", "hyperv")
+
+
+def broker_requirements(whl: Path, extras: tuple[str, ...] = EXTRAS) -> list[str]:
+    """The wheel's requirements for `extras`, as pip takes them (markers kept)."""
     with zipfile.ZipFile(whl) as archive:
         name = next(n for n in archive.namelist() if n.endswith(".dist-info/METADATA"))
         text = archive.read(name).decode()
+    wanted = "|".join(re.escape(extra) for extra in extras)
+    extra = rf"""extra\s*==\s*["']({wanted})["']"""
     found = []
     for line in text.splitlines():
         if not line.startswith("Requires-Dist: "):
             continue
         requirement = line.removeprefix("Requires-Dist: ")
         spec, _, marker = requirement.partition(";")
-        if re.search(r"""extra\s*==\s*["']broker["']""", marker):
-            rest = re.sub(r"""\s*(and\s+)?extra\s*==\s*["']broker["']""", "", marker).strip()
+        if re.search(extra, marker):
+            rest = re.sub(rf"\s*(and\s+)?{extra}", "", marker).strip()
             rest = re.sub(r"^and\s+|\s+and$", "", rest).strip()
             found.append(f"{spec.strip()}; {rest}" if rest else spec.strip())
     return found

@@ -188,6 +188,13 @@ def test_the_broker_installs_serves_tls_as_its_user_and_purges_clean(tmp_path: P
         if shutil.which("systemd-analyze") is None:
             pytest.fail("systemd-analyze is not installed: apt-get install systemd")
         sh("systemd-analyze", "verify", str(service))
+        # The hypervisor backends that are pure Python come with it.
+        kinds = (
+            "import pyVmomi, proxmoxer, pypsrp; from broker_stub.backends import find_kind; "
+            "print(*(find_kind(k).name for k in ('vsphere', 'proxmox', 'hyperv')))"
+        )
+        loaded = sh("/opt/rubicon-broker/bin/python", "-c", kinds)
+        assert loaded.split() == ["vsphere", "proxmox", "hyperv"]
         env, commands, user = unit(service)
         assert user == "rubicon-broker"
         account = pwd.getpwnam(user)
