@@ -42,8 +42,12 @@ def console_of(answer: Mapping[str, Any], *, vm: str) -> tuple[Console, str]:
         raise NoConsole(f"{vm}: Proxmox's spiceproxy answer has no host or password")
     if not isinstance(proxy, str) or urlsplit(proxy).scheme not in ("http", "https"):
         raise NoConsole(f"{vm}: Proxmox's spiceproxy answer has no proxy URL ({proxy!r})")
-    if not urlsplit(proxy).hostname:
+    where = urlsplit(proxy)
+    if not where.hostname:
         raise NoConsole(f"{vm}: Proxmox's spiceproxy answer names no proxy host ({proxy!r})")
+    if where.port is None:
+        # Launchers take a proxy only with its port: PVE's is implied.
+        proxy = f"{where.scheme}://{where.netloc}:{PROXY_PORT}"
     try:
         port = int(str(tls_port))  # PVE sends a number; an older one a string
     except ValueError:

@@ -36,6 +36,14 @@ def test_the_ca_gets_its_newlines_back() -> None:
     assert lines[-1] == "-----END CERTIFICATE-----"
 
 
+def test_a_proxy_without_its_port_gets_pves() -> None:
+    # The launcher refuses a proxy URL without a port; PVE's proxy is on 3128.
+    console, _ = console_of(recorded_answer() | {"proxy": "http://pve1.example.com"}, vm="d")
+    assert console.proxy == "http://pve1.example.com:3128"
+    console, _ = console_of(recorded_answer() | {"proxy": "http://[2001:db8::7]/"}, vm="d")
+    assert console.proxy == "http://[2001:db8::7]:3128"
+
+
 def test_a_tls_port_as_a_string_and_no_ca_or_subject() -> None:
     answer = recorded_answer() | {"tls-port": "61001", "ca": "", "host-subject": None}
     console, _ = console_of(answer, vm="desk-1")
