@@ -12,7 +12,8 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from broker_stub.backends.base import BackendError, BackendKind, Context, RecycleMode
+from broker_stub.backends.base import BackendError, Context
+from broker_stub.backends.common import hypervisor_kind
 from broker_stub.backends.hyperv.options import HyperVOptions
 
 INSTALL_HINT = (
@@ -47,16 +48,4 @@ def _create(stored: Mapping[str, Any], context: Context) -> Any:
     return HyperVBackend(context.pool_id, options, runner)
 
 
-def _clone_limit(stored: Mapping[str, Any]) -> int | None:
-    clones = stored.get("clones")
-    return int(clones["max"]) if isinstance(clones, Mapping) else None
-
-
-KIND = BackendKind(
-    name="hyperv",
-    options=_options,
-    create=_create,
-    recycle_modes=frozenset(RecycleMode),
-    discovers=True,
-    clone_limit=_clone_limit,
-)
+KIND = hypervisor_kind("hyperv", options=_options, create=_create)

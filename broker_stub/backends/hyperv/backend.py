@@ -14,7 +14,6 @@ preconnection blob and the user signs in to the Hyper-V host.
 
 from __future__ import annotations
 
-import contextlib
 import fnmatch
 import ipaddress
 import re
@@ -23,6 +22,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from broker_stub import log
+from broker_stub.backends import common
 from broker_stub.backends.base import (
     BackendError,
     Console,
@@ -133,27 +133,19 @@ class HyperVBackend:
         self.run(f"start {machine.name}", commands.start(vm["Id"]))
 
     def recycle(self, machine: MachineRef, mode: RecycleMode) -> None:
-        if mode == RecycleMode.NONE:
-            return
-        if mode == RecycleMode.POWEROFF:
-            self.power_off(machine)
-        elif mode == RecycleMode.REVERT:
-            self._revert(self.find(machine.name))
-        elif mode == RecycleMode.REBUILD:
-            if self.options.clones is None:
-                raise NotSupported("rebuild", self.name, "the pool has no [pools.backend.clones]")
-            with contextlib.suppress(MachineMissing):  # gone already: make it afresh all the same
-                self.destroy(machine)
-            self.provision(machine.name)
+        made = self.options.clones is not None
+        common.recycle(
+            self, machine, mode, clones=made, revert=lambda: self._revert(self.find(machine.name))
+        )
 
     def provision(self, name: str) -> None:
         if self.options.clones is None:
-            raise NotSupported("make", self.name, "the pool has no [pools.backend.clones]")
+            raise NotSupported("make", self.name, common.NO_CLONES)
         clones.make(self, self.options.clones, name)
 
     def destroy(self, machine: MachineRef) -> None:
         if self.options.clones is None:
-            raise NotSupported("delete", self.name, "the pool has no [pools.backend.clones]")
+            raise NotSupported("delete", self.name, common.NO_CLONES)
         clones.delete(self, self.options.clones, self.find(machine.name))
 
     def console(self, machine: MachineRef, protocol: str) -> Console:

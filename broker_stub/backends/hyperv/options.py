@@ -24,6 +24,7 @@ from typing import Any, Literal
 
 from pydantic import Field, SecretStr, model_validator
 
+from broker_stub.backends.common import exactly_one, read_pem, stored_options
 from broker_stub.values.fields import Duration, NonEmpty, Port, StrictModel
 
 WINRM_HTTPS_PORT = 5986
@@ -64,13 +65,7 @@ class HyperVOptions(StrictModel):
 
     @model_validator(mode="after")
     def _check(self) -> HyperVOptions:
-        given = [k for k, v in (("name_pattern", self.name_pattern), ("clones", self.clones)) if v]
-        if len(given) != 1:
-            raise ValueError(
-                "say which VMs are the pool's with exactly one of name_pattern or "
-                f"[pools.backend.clones]; this table has {len(given)}"
-                + (f" ({', '.join(given)})" if given else "")
-            )
+        exactly_one("VMs", {"name_pattern": self.name_pattern, "clones": self.clones})
         if self.auth != "kerberos" and (self.user is None or self.password_file is None):
             raise ValueError(
                 f"auth = {self.auth!r} needs user and password_file (a file only the broker "
@@ -81,7 +76,7 @@ class HyperVOptions(StrictModel):
         if self.password_file is not None:
             read_password(self.password_file)
         if self.ca_file is not None:
-            read_ca(self.ca_file)
+            read_pem(self.ca_file)
         if self.operation_timeout < timedelta(seconds=5):
             raise ValueError("operation_timeout: give the Hyper-V host at least 5s")
         return self
@@ -91,10 +86,7 @@ class HyperVOptions(StrictModel):
 
     def stored(self) -> dict[str, Any]:
         """What is kept with the pool: the table as written (durations keep their units)."""
-        return self.model_dump(mode="json", exclude_defaults=True) | {
-            "shutdown_timeout": f"{int(self.shutdown_timeout.total_seconds())}s",
-            "operation_timeout": f"{int(self.operation_timeout.total_seconds())}s",
-        }
+        return stored_options(self)
 
 
 def read_password(path: str) -> SecretStr:
@@ -114,14 +106,3 @@ def read_password(path: str) -> SecretStr:
     if not password:
         raise ValueError(f"password_file: {path} is empty")
     return SecretStr(password)
-
-
-def read_ca(path: str) -> str:
-    """`path` if it holds PEM certificates; ValueError saying what is wrong."""
-    try:
-        text = Path(path).read_text(encoding="ascii")
-    except (OSError, UnicodeDecodeError) as exc:
-        raise ValueError(f"ca_file: cannot read {path}: {exc}") from None
-    if "-----BEGIN CERTIFICATE-----" not in text:
-        raise ValueError(f"ca_file: {path} holds no PEM certificate")
-    return path

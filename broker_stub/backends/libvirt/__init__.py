@@ -11,7 +11,8 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from broker_stub.backends.base import BackendKind, Context, RecycleMode
+from broker_stub.backends.base import Context
+from broker_stub.backends.common import hypervisor_kind
 from broker_stub.backends.libvirt.options import LibvirtOptions
 
 INSTALL_HINT = (
@@ -44,16 +45,4 @@ def _create(stored: Mapping[str, Any], context: Context) -> Any:
     return LibvirtBackend(context.pool_id, options, connection, changed=context.changed)
 
 
-def _clone_limit(stored: Mapping[str, Any]) -> int | None:
-    clones = stored.get("clones")
-    return int(clones["max"]) if isinstance(clones, Mapping) else None
-
-
-KIND = BackendKind(
-    name="libvirt",
-    options=_options,
-    create=_create,
-    recycle_modes=frozenset(RecycleMode),
-    discovers=True,
-    clone_limit=_clone_limit,
-)
+KIND = hypervisor_kind("libvirt", options=_options, create=_create)

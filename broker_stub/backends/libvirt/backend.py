@@ -18,13 +18,13 @@ domain's configuration before it powers the domain on.
 
 from __future__ import annotations
 
-import contextlib
 import fnmatch
 import time
 from collections.abc import Callable, Mapping
 from typing import Any, TypeVar
 
 from broker_stub import log
+from broker_stub.backends import common
 from broker_stub.backends.base import (
     BackendError,
     Console,
@@ -160,23 +160,15 @@ class LibvirtBackend:
         self._on(machine, "restart", lambda domain: domain.reboot(0))
 
     def recycle(self, machine: MachineRef, mode: RecycleMode) -> None:
-        if mode == RecycleMode.NONE:
-            return
-        if mode == RecycleMode.POWEROFF:
-            self.power_off(machine)
-        elif mode == RecycleMode.REVERT:
+        def revert() -> None:
             self._on(machine, "revert", self._revert)
-        elif mode == RecycleMode.REBUILD:
-            if self.options.clones is None:
-                raise NotSupported("rebuild", self.name, "the pool has no [pools.backend.clones]")
-            with contextlib.suppress(MachineMissing):  # gone already: make it afresh all the same
-                self.destroy(machine)
-            self.provision(machine.name)
+
+        common.recycle(self, machine, mode, revert=revert, clones=self.options.clones is not None)
 
     def provision(self, name: str) -> None:
         clones = self.options.clones
         if clones is None:
-            raise NotSupported("make", self.name, "the pool has no [pools.backend.clones]")
+            raise NotSupported("make", self.name, common.NO_CLONES)
         self._do(f"make {name}", lambda conn: make_clone(conn, self.pool_id, clones, name))
 
     def destroy(self, machine: MachineRef) -> None:

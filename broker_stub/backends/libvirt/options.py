@@ -17,12 +17,12 @@ max = 50
 from __future__ import annotations
 
 from datetime import timedelta
-from pathlib import Path
 from typing import Any, Literal
 from urllib.parse import urlsplit
 
 from pydantic import ByteSize, Field, model_validator
 
+from broker_stub.backends.common import exactly_one, read_pem, stored_options
 from broker_stub.values.fields import Duration, NonEmpty, StrictModel
 
 
@@ -56,22 +56,15 @@ class LibvirtOptions(StrictModel):
 
     @model_validator(mode="after")
     def _one_selection(self) -> LibvirtOptions:
-        given = [
-            key
-            for key, value in (
-                ("domains", self.domains),
-                ("name_pattern", self.name_pattern),
-                ("tagged", self.tagged or None),
-                ("clones", self.clones),
-            )
-            if value is not None
-        ]
-        if len(given) != 1:
-            raise ValueError(
-                "say which domains are the pool's with exactly one of domains, name_pattern, "
-                f"tagged = true or [pools.backend.clones]; this table has {len(given)}"
-                + (f" ({', '.join(given)})" if given else "")
-            )
+        exactly_one(
+            "domains",
+            {
+                "domains": self.domains,
+                "name_pattern": self.name_pattern,
+                "tagged": self.tagged,
+                "clones": self.clones,
+            },
+        )
         if self.console_ttl < timedelta(seconds=10):
             raise ValueError("console_ttl: give a launcher at least 10s to connect")
         if self.spice_ca_file is not None:
@@ -85,18 +78,9 @@ class LibvirtOptions(StrictModel):
 
     def stored(self) -> dict[str, Any]:
         """What is kept with the pool: the table as written (durations keep their units)."""
-        return self.model_dump(mode="json", exclude_defaults=True) | {
-            "shutdown_timeout": f"{int(self.shutdown_timeout.total_seconds())}s",
-            "console_ttl": f"{int(self.console_ttl.total_seconds())}s",
-        }
+        return stored_options(self)
 
 
 def read_ca(path: str) -> str:
-    """The PEM certificate(s) in `path`; ValueError saying what is wrong."""
-    try:
-        text = Path(path).read_text(encoding="ascii")
-    except (OSError, UnicodeDecodeError) as exc:
-        raise ValueError(f"spice_ca_file: cannot read {path}: {exc}") from None
-    if "-----BEGIN CERTIFICATE-----" not in text:
-        raise ValueError(f"spice_ca_file: {path} holds no PEM certificate")
-    return text
+    """The SPICE CA's PEM certificate(s); ValueError naming spice_ca_file if there are none."""
+    return read_pem(path, key="spice_ca_file")

@@ -12,7 +12,8 @@ import hashlib
 from collections.abc import Mapping
 from typing import Any
 
-from broker_stub.backends.base import BackendError, BackendKind, Context, RecycleMode
+from broker_stub.backends.base import BackendError, Context
+from broker_stub.backends.common import hypervisor_kind
 from broker_stub.backends.proxmox.options import ProxmoxOptions
 
 INSTALL_HINT = "Proxmox pools need proxmoxer and requests: pip install 'rubicon[proxmox]'"
@@ -47,16 +48,4 @@ def _create(stored: Mapping[str, Any], context: Context) -> Any:
     return ProxmoxBackend(context.pool_id, options, api)
 
 
-def _clone_limit(stored: Mapping[str, Any]) -> int | None:
-    clones = stored.get("clones")
-    return int(clones["max"]) if isinstance(clones, Mapping) else None
-
-
-KIND = BackendKind(
-    name="proxmox",
-    options=_options,
-    create=_create,
-    recycle_modes=frozenset(RecycleMode),
-    discovers=True,
-    clone_limit=_clone_limit,
-)
+KIND = hypervisor_kind("proxmox", options=_options, create=_create)

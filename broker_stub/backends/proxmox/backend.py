@@ -18,7 +18,6 @@ negotiates TLS inside RFB. So VNC pools raise NoConsole saying so.
 
 from __future__ import annotations
 
-import contextlib
 import fnmatch
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -26,6 +25,7 @@ from datetime import timedelta
 from typing import Any
 
 from broker_stub import log
+from broker_stub.backends import common
 from broker_stub.backends.base import (
     BackendError,
     Console,
@@ -150,23 +150,15 @@ class ProxmoxBackend:
         self._task(self._vm(machine), "status/reboot", "restart")
 
     def recycle(self, machine: MachineRef, mode: RecycleMode) -> None:
-        if mode == RecycleMode.NONE:
-            return
-        if mode == RecycleMode.POWEROFF:
-            self.power_off(machine)
-        elif mode == RecycleMode.REVERT:
-            self._roll_back(self._vm(machine))
-        elif mode == RecycleMode.REBUILD:
-            if self.options.clones is None:
-                raise NotSupported("rebuild", self.name, "the pool has no [pools.backend.clones]")
-            with contextlib.suppress(MachineMissing):  # gone already: make it afresh all the same
-                self.destroy(machine)
-            self.provision(machine.name)
+        made = self.options.clones is not None
+        common.recycle(
+            self, machine, mode, clones=made, revert=lambda: self._roll_back(self._vm(machine))
+        )
 
     def provision(self, name: str) -> None:
         clones = self.options.clones
         if clones is None:
-            raise NotSupported("make", self.name, "the pool has no [pools.backend.clones]")
+            raise NotSupported("make", self.name, common.NO_CLONES)
         everything = self._resources()
         template = self._template(everything)
         for vm in everything:

@@ -28,6 +28,7 @@ from urllib.parse import urlsplit
 
 from pydantic import Field, field_validator, model_validator
 
+from broker_stub.backends.common import exactly_one, read_pem, stored_options
 from broker_stub.values.fields import Duration, NonEmpty, StrictModel
 
 # PVE's tags: lower case letters, digits and - _ + . (pve-common's pve-tag format).
@@ -125,22 +126,15 @@ class ProxmoxOptions(StrictModel):
 
     @model_validator(mode="after")
     def _whole(self) -> ProxmoxOptions:
-        given = [
-            key
-            for key, value in (
-                ("resource_pool", self.resource_pool),
-                ("tag", self.tag),
-                ("name_pattern", self.name_pattern),
-                ("clones", self.clones),
-            )
-            if value is not None
-        ]
-        if len(given) != 1:
-            raise ValueError(
-                "say which VMs are the pool's with exactly one of resource_pool, tag, "
-                f"name_pattern or [pools.backend.clones]; this table has {len(given)}"
-                + (f" ({', '.join(given)})" if given else "")
-            )
+        exactly_one(
+            "VMs",
+            {
+                "resource_pool": self.resource_pool,
+                "tag": self.tag,
+                "name_pattern": self.name_pattern,
+                "clones": self.clones,
+            },
+        )
         if (self.token_secret_file is None) == (self.token_secret_env is None):
             raise ValueError(
                 "give the API token's secret with exactly one of token_secret_file (a file "
@@ -162,10 +156,7 @@ class ProxmoxOptions(StrictModel):
 
     def stored(self) -> dict[str, Any]:
         """What is kept with the pool: the table as written (durations keep their units)."""
-        return self.model_dump(mode="json", exclude_defaults=True) | {
-            key: f"{int(getattr(self, key).total_seconds())}s"
-            for key in ("shutdown_timeout", "task_timeout", "request_timeout")
-        }
+        return stored_options(self)
 
     def token_secret(self) -> str:
         """The token's secret, from the file or the environment; ValueError says what is wrong."""
@@ -203,17 +194,6 @@ def read_secret(path: str) -> str:
     if not secret or "\n" in secret:
         raise ValueError(f"token_secret_file: {path} must hold the token's secret on one line")
     return secret
-
-
-def read_pem(path: str) -> str:
-    """The PEM certificate(s) in `path`; ValueError saying what is wrong."""
-    try:
-        text = Path(path).read_text(encoding="ascii")
-    except (OSError, UnicodeDecodeError) as exc:
-        raise ValueError(f"ca_file: cannot read {path}: {exc}") from None
-    if "-----BEGIN CERTIFICATE-----" not in text:
-        raise ValueError(f"ca_file: {path} holds no PEM certificate")
-    return text
 
 
 def fingerprint_of(der: bytes) -> str:

@@ -11,7 +11,8 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from broker_stub.backends.base import BackendError, BackendKind, Context, RecycleMode
+from broker_stub.backends.base import BackendError, Context
+from broker_stub.backends.common import hypervisor_kind
 from broker_stub.backends.vsphere.options import VsphereOptions
 
 INSTALL_HINT = "vSphere pools need pyVmomi: pip install 'rubicon[vsphere]'"
@@ -42,16 +43,4 @@ def _create(stored: Mapping[str, Any], context: Context) -> Any:
     return VsphereBackend(context.pool_id, options, connection)
 
 
-def _clone_limit(stored: Mapping[str, Any]) -> int | None:
-    clones = stored.get("clones")
-    return int(clones["max"]) if isinstance(clones, Mapping) else None
-
-
-KIND = BackendKind(
-    name="vsphere",
-    options=_options,
-    create=_create,
-    recycle_modes=frozenset(RecycleMode),
-    discovers=True,
-    clone_limit=_clone_limit,
-)
+KIND = hypervisor_kind("vsphere", options=_options, create=_create)

@@ -28,6 +28,7 @@ from collections.abc import Callable, Mapping
 from typing import Any, TypeVar
 
 from broker_stub import log
+from broker_stub.backends import common
 from broker_stub.backends.base import (
     BackendError,
     Console,
@@ -218,26 +219,18 @@ class VsphereBackend:
         self._on(machine, "restart", reboot)
 
     def recycle(self, machine: MachineRef, mode: RecycleMode) -> None:
-        if mode == RecycleMode.NONE:
-            return
-        if mode == RecycleMode.POWEROFF:
-            self.power_off(machine)
-        elif mode == RecycleMode.REVERT:
+        def revert() -> None:
             self._do(
                 f"revert {machine.name}",
                 lambda si: self._revert(si, self._find(si, machine.name), machine.name),
             )
-        elif mode == RecycleMode.REBUILD:
-            if self.options.clones is None:
-                raise NotSupported("rebuild", self.name, "the pool has no [pools.backend.clones]")
-            with contextlib.suppress(MachineMissing):  # gone already: make it afresh all the same
-                self.destroy(machine)
-            self.provision(machine.name)
+
+        common.recycle(self, machine, mode, revert=revert, clones=self.options.clones is not None)
 
     def provision(self, name: str) -> None:
         clones = self.options.clones
         if clones is None:
-            raise NotSupported("make", self.name, "the pool has no [pools.backend.clones]")
+            raise NotSupported("make", self.name, common.NO_CLONES)
         self._do(
             f"make {name}",
             lambda si: clone_ops.make_clone(si, self.pool_id, clones, name, self._wait),

@@ -29,6 +29,7 @@ from urllib.parse import urlsplit
 
 from pydantic import ByteSize, Field, field_validator, model_validator
 
+from broker_stub.backends.common import exactly_one, stored_options
 from broker_stub.values.fields import Duration, NonEmpty, Port, StrictModel
 
 # ESXi's firewall opens 5900-5964 for the gdbserver/VNC rule ("vnc" in older releases).
@@ -81,23 +82,16 @@ class VsphereOptions(StrictModel):
 
     @model_validator(mode="after")
     def _check(self) -> VsphereOptions:
-        given = [
-            key
-            for key, value in (
-                ("folder", self.folder),
-                ("resource_pool", self.resource_pool),
-                ("name_pattern", self.name_pattern),
-                ("tagged", self.tagged or None),
-                ("clones", self.clones),
-            )
-            if value is not None
-        ]
-        if len(given) != 1:
-            raise ValueError(
-                "say which VMs are the pool's with exactly one of folder, resource_pool, "
-                f"name_pattern, tagged = true or [pools.backend.clones]; this table has "
-                f"{len(given)}" + (f" ({', '.join(given)})" if given else "")
-            )
+        exactly_one(
+            "VMs",
+            {
+                "folder": self.folder,
+                "resource_pool": self.resource_pool,
+                "name_pattern": self.name_pattern,
+                "tagged": self.tagged,
+                "clones": self.clones,
+            },
+        )
         where = urlsplit(self.url)
         if where.scheme != "https" or not where.hostname:
             raise ValueError(
@@ -124,10 +118,7 @@ class VsphereOptions(StrictModel):
 
     def stored(self) -> dict[str, Any]:
         """What is kept with the pool: the table as written (durations keep their units)."""
-        return self.model_dump(mode="json", exclude_defaults=True) | {
-            "shutdown_timeout": f"{int(self.shutdown_timeout.total_seconds())}s",
-            "task_timeout": f"{int(self.task_timeout.total_seconds())}s",
-        }
+        return stored_options(self)
 
 
 def normal_fingerprint(text: str) -> str:
