@@ -1483,6 +1483,16 @@
         <translation type="unfinished"></translation>
     </message>
     <message>
+        <source>The desktop&apos;s certificate is not the one the broker vouched for.</source>
+        <comment>client.certificate_unexpected</comment>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>The connection was stopped before signing in. Tell your administrator: someone may be intercepting the connection.</source>
+        <comment>client.certificate_unexpected.hint</comment>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
         <source>The desktop closed the connection.</source>
         <comment>client.closed</comment>
         <translation type="unfinished"></translation>
@@ -1770,16 +1780,6 @@
     <message>
         <source>Do not connect; tell your administrator, as someone may be intercepting the connection.</source>
         <comment>rdp.certificate_changed.hint</comment>
-        <translation type="unfinished"></translation>
-    </message>
-    <message>
-        <source>The desktop&apos;s certificate is not the one Rubicon expected.</source>
-        <comment>rdp.certificate_unexpected</comment>
-        <translation type="unfinished"></translation>
-    </message>
-    <message>
-        <source>Tell your administrator; the connection was stopped to protect your sign-in.</source>
-        <comment>rdp.certificate_unexpected.hint</comment>
         <translation type="unfinished"></translation>
     </message>
     <message>

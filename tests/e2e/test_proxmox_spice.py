@@ -301,7 +301,8 @@ def test_a_certificate_other_than_the_answer_names_is_refused(
     proxy: ConnectProxy,
     caplog: pytest.LogCaptureFixture,
 ) -> None:
-    """The same chain, the answer naming another node's subject: remote-viewer checks."""
+    """The same chain, the answer naming another node's subject: remote-viewer checks,
+    and the launcher ends it with the message (it would sit on its error dialog)."""
     require_binaries("remote-viewer")
     caplog.set_level(logging.DEBUG, logger="rubicon")
     other = SUBJECT.replace("pve1", "pve2")
@@ -313,13 +314,15 @@ def test_a_certificate_other_than_the_answer_names_is_refused(
         api.login(username=USER, password=SIGN_IN)
         opened = open_until_ready(api, "lab", watch, new_idempotency_key(), recorder)
         with stopped(opened.client):
-            # remote-viewer says why, then sits on its error dialog (the launcher does not
-            # tell this refusal yet): the test stops it.
-            wait_for(
-                lambda: f"subject '{other}' verification failed" in caplog.text,
-                20,
-                "remote-viewer to refuse the certificate",
-            )
-            assert not watch.connected.is_set()
+            result = watch.exits.get(timeout=30)  # the supervisor stopped it, not the test
+            assert not opened.client.running()
+    assert result.reason is not None
+    assert result.reason.message == (
+        "The desktop's certificate is not the one the broker vouched for."
+    )
+    assert "intercepting" in result.reason.hint
+    assert not result.connected
+    assert not watch.connected.is_set()
+    assert f"subject '{other}' verification failed" in caplog.text
     assert proxy.requests  # it got as far as the proxy and the TLS port
     assert SPICE_CONNECTED not in spice_desktop.log_text()

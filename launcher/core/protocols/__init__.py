@@ -42,6 +42,7 @@ from launcher.core.texts import Text
 
 __all__ = [
     "AGAIN_OR_SEND_THE_LOG",
+    "CERTIFICATE_UNEXPECTED",
     "CONNECTION_CLOSED",
     "CONNECT_AGAIN",
     "CONSOLE_PASSWORD_REFUSED",
@@ -120,6 +121,19 @@ NOT_ANSWERING = ExitReason(
 )
 CONNECTION_CLOSED = ExitReason(
     Text("client.closed", "The desktop closed the connection."), hint=CONNECT_AGAIN
+)
+# The broker vouched for the desktop's certificate (FreeRDP: its fingerprint;
+# remote-viewer: the CA and subject) and the desktop showed another one.
+CERTIFICATE_UNEXPECTED = ExitReason(
+    Text(
+        "client.certificate_unexpected",
+        "The desktop's certificate is not the one the broker vouched for.",
+    ),
+    hint=Text(
+        "client.certificate_unexpected.hint",
+        "The connection was stopped before signing in. Tell your administrator: "
+        "someone may be intercepting the connection.",
+    ),
 )
 
 

@@ -12,8 +12,9 @@ A ``.vv`` document is a GLib key file: group ``[virt-viewer]``, one
 ``key=value`` a line, and in values GLib's escapes ``\\n``, ``\\t``, ``\\r``,
 ``\\\\`` and ``\\s`` for a leading space (GLib drops leading blanks
 otherwise). The ``ca`` key holds the CA's PEM text with its newlines written
-as ``\\n``. A wrong password or a refused connection leaves remote-viewer
-waiting on a dialog; :func:`classify_line` lets the supervisor stop it.
+as ``\\n``. A wrong password, a refused connection or a certificate other
+than the one the broker vouched for leaves remote-viewer waiting on a
+dialog; :func:`classify_line` lets the supervisor stop it.
 """
 
 from __future__ import annotations
@@ -24,6 +25,7 @@ from collections.abc import Sequence
 
 from launcher.core.models import ConnectionInfo, Protocol
 from launcher.core.protocols import (
+    CERTIFICATE_UNEXPECTED,
     CONNECTION_CLOSED,
     CONSOLE_PASSWORD_REFUSED,
     NOT_ANSWERING,
@@ -222,6 +224,14 @@ _FATAL_LINES: Sequence[tuple[str, ExitReason]] = (
     ("main channel: failed to connect HTTP proxy", PROXY_REFUSED),
     ("main channel: failed to connect", NOT_ANSWERING),
     ("main channel: auth failure", CONSOLE_PASSWORD_REFUSED),
+    # TLS: the desktop's certificate is not what the .vv's ``ca`` and
+    # ``host-subject`` vouch for. spice-gtk's warnings, recorded against
+    # Xspice with TLS: a certificate the ``ca`` did not sign ("Error in server
+    # certificate verification: ...") and another subject ("ssl: subject
+    # '...' verification failed", then "ssl: verification failed"). Not the
+    # "SSL_connect: error" line after either: any failed TLS setup logs it.
+    ("Error in server certificate verification", CERTIFICATE_UNEXPECTED),
+    ("ssl: verification failed", CERTIFICATE_UNEXPECTED),
     # The desktop went away after a working connection; remote-viewer then
     # quits by itself (exit 0), so without this line it would look normal.
     ("got vnc error Server closed the connection", CONNECTION_CLOSED),

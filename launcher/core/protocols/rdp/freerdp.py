@@ -44,6 +44,7 @@ from launcher.core import log
 from launcher.core.models import ConnectionInfo, Protocol
 from launcher.core.protocols import (
     AGAIN_OR_SEND_THE_LOG,
+    CERTIFICATE_UNEXPECTED,
     STARTING_OR_OFF,
     TRY_AGAIN_OR_TELL,
     ExitReason,
@@ -439,19 +440,7 @@ _FATAL_LINES: Sequence[tuple[str, ExitReason]] = (
             ),
         ),
     ),
-    (
-        "certificate not trusted, aborting",
-        ExitReason(
-            Text(
-                "rdp.certificate_unexpected",
-                "The desktop's certificate is not the one Rubicon expected.",
-            ),
-            hint=Text(
-                "rdp.certificate_unexpected.hint",
-                "Tell your administrator; the connection was stopped to protect your sign-in.",
-            ),
-        ),
-    ),
+    ("certificate not trusted, aborting", CERTIFICATE_UNEXPECTED),
     ("ERRCONNECT_LOGON_FAILURE", _SIGN_IN_REFUSED),
     ("ERRCONNECT_AUTHENTICATION_FAILED", _SIGN_IN_REFUSED),
     (

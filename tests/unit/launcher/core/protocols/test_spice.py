@@ -392,6 +392,15 @@ def test_locate_finds_the_versioned_windows_folder(
             "spice-proxy-bad-gateway-debug.txt",
             "The desktop's console proxy refused the connection.",
         ),
+        ("spice-tls-connected-debug.txt", None),
+        (
+            "spice-tls-wrong-ca-debug.txt",
+            "The desktop's certificate is not the one the broker vouched for.",
+        ),
+        (
+            "spice-tls-wrong-subject-debug.txt",
+            "The desktop's certificate is not the one the broker vouched for.",
+        ),
     ],
 )
 def test_recorded_viewer_output_is_classified(recording: str, expected: str | None) -> None:
@@ -409,6 +418,9 @@ def test_recorded_viewer_output_is_classified(recording: str, expected: str | No
         ("spice-connected-debug.txt", True),
         ("spice-wrong-password-debug.txt", False),
         ("spice-connection-refused-debug.txt", False),
+        ("spice-tls-connected-debug.txt", True),
+        ("spice-tls-wrong-ca-debug.txt", False),
+        ("spice-tls-wrong-subject-debug.txt", False),
         ("vnc-wrong-password.txt", False),
     ],
 )

@@ -338,7 +338,10 @@ def test_locate_freerdp_prefers_freerdp3_and_names_the_package(tmp_path: Path) -
             "The desktop could not be reached or ended the connection while signing in.",
         ),
         ("dns-name-not-found.txt", "The desktop's name could not be found."),
-        ("fingerprint-mismatch.txt", "The desktop's certificate is not the one Rubicon expected."),
+        (
+            "fingerprint-mismatch.txt",
+            "The desktop's certificate is not the one the broker vouched for.",
+        ),
         (
             "certificate-changed.txt",
             "The desktop's certificate has changed since you last connected.",
