@@ -20,35 +20,37 @@ from __future__ import annotations
 import contextlib
 import json
 import logging
-import queue
 import re
-import threading
 import time
-from collections.abc import Callable, Iterator, Sequence
-from contextlib import ExitStack, contextmanager
-from dataclasses import dataclass
+from collections.abc import Callable, Iterator
+from contextlib import ExitStack
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-import httpx
 import pytest
-from fastapi import FastAPI
 from sqlalchemy import select
 
-from broker_stub.app import create_app
-from broker_stub.auth import accounts
-from broker_stub.auth.users import set_user
 from broker_stub.backends import answers
-from broker_stub.db.models import Machine, Role
+from broker_stub.db.models import Machine
 from broker_stub.demo.xdisplay import Xvfb, XvncDesktop
-from broker_stub.domain.admin import Admin
-from broker_stub.settings import BrokerSettings
 from launcher.core import supervisor
 from launcher.core.broker import BrokerClient, DesktopStarting, new_idempotency_key
-from launcher.core.launching import OpenedDesktop, Preferences, locate, open_desktop, prepare
+from launcher.core.launching import Preferences, locate, open_desktop, prepare
 from launcher.core.models import ConnectionInfo, Protocol
-from launcher.core.supervisor import ClientExit, RunningClient
+from launcher.core.supervisor import RunningClient
+from tests.helpers.broker_site import (
+    SIGN_IN,
+    USER,
+    Site,
+    audit,
+    degraded_gauge,
+    degrades,
+    launch_and_log_off,
+    pool_toml,
+    recovers,
+    start_site,
+)
 from tests.helpers.e2e import (
     SPICE_REFUSED,
     VNC_PASSWORD,
@@ -58,43 +60,14 @@ from tests.helpers.e2e import (
     wait_for,
 )
 from tests.helpers.libvirtd import Guests, Libvirtd, graphics_ports, libvirt, vnc_password_accepted
-from tests.helpers.live_broker import serve
+from tests.helpers.viewers import Recorder, Watch, from_broker, open_until_ready, stopped
 
 pytestmark = pytest.mark.e2e
 
-USER, SIGN_IN = "ann", "ann-sign-in-pw"
-ADMIN, ADMIN_PASSWORD = "root", "root-Secret-0"
 REFUSED = "The desktop refused the console password."
-# The launcher asks again after Retry-After (1 s); a test need not wait that long.
-POLL_S = 0.2
-LAUNCH_TIMEOUT_S = 30.0
 
 
 # --- the broker ---------------------------------------------------------------------
-
-
-def pool_toml(
-    pool_id: str,
-    *,
-    protocol: str = "vnc",
-    backend: dict[str, Any] | None = None,
-    machines: Sequence[dict[str, Any]] = (),
-    **keys: Any,
-) -> str:
-    """One [[pools]] entry for USER (JSON strings, numbers, lists and booleans are TOML)."""
-    lines = [
-        "[[pools]]",
-        f"id = {json.dumps(pool_id)}",
-        f"name = {json.dumps(pool_id.title())}",
-        f"protocol = {json.dumps(protocol)}",
-        f"users = {json.dumps([USER])}",
-        *(f"{key} = {json.dumps(value)}" for key, value in keys.items()),
-    ]
-    if backend is not None:
-        lines += ["[pools.backend]", *(f"{k} = {json.dumps(v)}" for k, v in backend.items())]
-    for machine in machines:
-        lines += ["[[pools.machines]]", *(f"{k} = {json.dumps(v)}" for k, v in machine.items())]
-    return "\n".join(lines) + "\n"
 
 
 def libvirt_pool(pool_id: str, daemon: Libvirtd, domains: list[str], **keys: Any) -> str:
@@ -105,105 +78,12 @@ def libvirt_pool(pool_id: str, daemon: Libvirtd, domains: list[str], **keys: Any
     return pool_toml(pool_id, backend=backend, **keys)
 
 
-@dataclass
-class Site:
-    """A broker served on loopback, an HTTP client for its API, and a way to run its
-    scheduler."""
-
-    app: FastAPI
-    url: str
-    http: httpx.Client
-    _admin: dict[str, str] | None = None
-
-    def sign_in(self, username: str = USER, password: str = SIGN_IN) -> dict[str, str]:
-        reply = self.http.post(
-            "/api/v1/auth/login", json={"username": username, "password": password}
-        )
-        assert reply.status_code == 200, reply.text
-        return {"Authorization": f"Bearer {reply.json()['token']}"}
-
-    def admin(self) -> dict[str, str]:
-        # Signed in once: each sign-in costs an argon2id hash.
-        if self._admin is None:
-            self._admin = self.sign_in(ADMIN, ADMIN_PASSWORD)
-        return self._admin
-
-    def tend(self) -> None:
-        """One scheduler run and the upkeep it handed work to (pools' discovery)."""
-        self.app.state.scheduler.run_once()
-        self.app.state.upkeep.wait()
-
-    def launch(self, pool: str, headers: dict[str, str], key: str | None = None) -> httpx.Response:
-        key = key or new_idempotency_key()
-        return self.http.post(
-            f"/api/v1/desktops/{pool}/launch",
-            headers={**headers, "Idempotency-Key": key},
-            json={},
-        )
-
-    def launch_ready(
-        self, pool: str, headers: dict[str, str], key: str | None = None
-    ) -> tuple[httpx.Response, list[httpx.Response]]:
-        """Launch, asking again with the same key while the machine starts: the first
-        answer that is not 202, and the 202s before it."""
-        key = key or new_idempotency_key()
-        starting: list[httpx.Response] = []
-        deadline = time.monotonic() + LAUNCH_TIMEOUT_S
-        while (reply := self.launch(pool, headers, key)).status_code == 202:
-            starting.append(reply)
-            assert time.monotonic() < deadline, f"{pool} still starting: {reply.text}"
-            time.sleep(POLL_S)
-        return reply, starting
-
-    def machine(self, pool: str, name: str) -> dict[str, Any]:
-        reply = self.http.get(f"/api/v1/admin/pools/{pool}/machines/{name}", headers=self.admin())
-        assert reply.status_code == 200, reply.text
-        machine: dict[str, Any] = reply.json()
-        return machine
-
-
 @pytest.fixture
 def make_site(tmp_path: Path, libvirt_guests: Guests) -> Iterator[Callable[[str], Site]]:
     """make_site(pools file text): a broker on a new SQLite database, its pools'
     machines found. Stopped before the test's guests are removed (it depends on them)."""
     with ExitStack() as stack:
-
-        def make(pools: str) -> Site:
-            config = tmp_path / "pools.toml"
-            config.write_text(pools)
-            config.chmod(0o600)
-            settings = BrokerSettings(
-                database_url=f"sqlite:///{tmp_path / 'broker.sqlite3'}",
-                config=config,
-                scheduler=False,  # the test runs it (Site.tend)
-                upkeep_interval=timedelta(milliseconds=10),  # each run tends every pool
-            )
-            app = create_app(settings)
-            with app.state.session_factory() as db:
-                set_user(db, USER, SIGN_IN, display_name="Ann")
-                accounts.create_user(db, Admin.cli("tests"), ADMIN, ADMIN_PASSWORD, role=Role.ADMIN)
-            url = stack.enter_context(serve(app))
-            http = stack.enter_context(httpx.Client(base_url=url, timeout=60))
-            site = Site(app=app, url=url, http=http)
-            site.tend()
-            return site
-
-        yield make
-
-
-class Recorder(httpx.HTTPTransport):
-    """The launcher's real HTTP transport, keeping each launch request's answer."""
-
-    def __init__(self) -> None:
-        super().__init__()
-        self.launches: list[tuple[httpx.Request, httpx.Response]] = []
-
-    def handle_request(self, request: httpx.Request) -> httpx.Response:
-        response = super().handle_request(request)
-        if request.url.path.endswith("/launch"):
-            response.read()
-            self.launches.append((request, response))
-        return response
+        yield lambda pools: start_site(stack, tmp_path, pools)
 
 
 # --- the guests ---------------------------------------------------------------------
@@ -248,14 +128,6 @@ def wait_for_auth(daemon: Libvirtd, name: str, count: int) -> list[str]:
 # --- the viewers --------------------------------------------------------------------
 
 
-class Watch:
-    """What the launcher reports about a viewer: connected, then its exit."""
-
-    def __init__(self) -> None:
-        self.connected = threading.Event()
-        self.exits: queue.Queue[ClientExit] = queue.Queue()
-
-
 def start_viewer(connection: ConnectionInfo, watch: Watch) -> RunningClient:
     """The launcher's steps after the broker answered (open_desktop's tail), for an
     answer the broker gave earlier: a password it has since replaced."""
@@ -273,30 +145,6 @@ def start_viewer(connection: ConnectionInfo, watch: Watch) -> RunningClient:
     )
 
 
-def open_until_ready(
-    api: BrokerClient, pool: str, watch: Watch, key: str, recorder: Recorder
-) -> OpenedDesktop:
-    """open_desktop with the same key until the machine is up (the launcher's
-    StartWaiter does this after Retry-After)."""
-    [desktop] = [d for d in api.desktops() if d.id == pool]
-    deadline = time.monotonic() + LAUNCH_TIMEOUT_S
-    while True:
-        try:
-            return open_desktop(
-                api,
-                desktop,
-                on_exit=watch.exits.put,
-                on_connected=watch.connected.set,
-                preferences=Preferences(),
-                platform="linux",
-                idempotency_key=key,
-            )
-        except DesktopStarting:
-            last = recorder.launches[-1][1]
-            assert time.monotonic() < deadline, f"{pool} still starting: {last.text}"
-            time.sleep(POLL_S)
-
-
 def nowhere_in_processes(*secrets: str) -> set[int]:
     """No process here has any of ``secrets`` in its argv or environment; the PIDs
     that were read (kernel threads have neither, and this container's init is not
@@ -309,14 +157,6 @@ def nowhere_in_processes(*secrets: str) -> set[int]:
                 secrets_absent(int(proc.name), *secrets)
                 read.add(int(proc.name))
     return read
-
-
-@contextmanager
-def stopped(client: RunningClient) -> Iterator[RunningClient]:
-    try:
-        yield client
-    finally:
-        client.stop()
 
 
 # --- 1. a stopped machine ------------------------------------------------------------
@@ -483,64 +323,59 @@ def test_remote_viewer_gets_in_to_a_spice_guest_and_an_old_password_is_refused(
     name = libvirt_guests.define("vm", start=False, graphics=("spice",))
     site = make_site(libvirt_pool("lab", daemon, [name], protocol="spice"))
 
-    recorder = Recorder()
-    watch = Watch()
-    with BrokerClient(site.url, transport=recorder) as api:
-        api.login(username=USER, password=SIGN_IN)
-        opened = open_until_ready(api, "lab", watch, new_idempotency_key(), recorder)
-        with stopped(opened.client):
-            assert [r.status_code for _, r in recorder.launches][-1] == 200
-            assert recorder.launches[0][1].status_code == 202
-            connection = recorder.launches[-1][1].json()["connection"]
-            assert connection["protocol"] == "spice"
-            assert connection["port"] == live_port(daemon, name, "spice")
-            password = connection["password"]
-            assert opened.protocol is Protocol.SPICE
-            assert watch.connected.wait(30), "remote-viewer gave no sign of a connection"
-            assert "connected (it said so)" in caplog.text
-            # QEMU lists a channel only once its client passed the password.
-            wait_for(lambda: len(spice_channels(daemon, name)) >= 2, 10, "SPICE channels")
-            channels = spice_channels(daemon, name)
-            assert "main" in {kind for _, kind in channels}
-            assert all(address.startswith("127.0.0.1:") for address, _ in channels)
-            cmdline = Path(f"/proc/{opened.client.pid}/cmdline").read_bytes().split(b"\0")
-            assert cmdline[1:] == [b"--debug", b"-", b""]  # the .vv comes on stdin
-            read = nowhere_in_processes(password, SIGN_IN)
-            assert {opened.client.pid, *daemon.qemu_pids()} <= read
-            assert password not in caplog.text
+    with from_broker(site.url, "lab") as (opened, watch, recorder):
+        assert [r.status_code for _, r in recorder.launches][-1] == 200
+        assert recorder.launches[0][1].status_code == 202
+        connection = recorder.launches[-1][1].json()["connection"]
+        assert connection["protocol"] == "spice"
+        assert connection["port"] == live_port(daemon, name, "spice")
+        password = connection["password"]
+        assert opened.protocol is Protocol.SPICE
+        assert watch.connected.wait(30), "remote-viewer gave no sign of a connection"
+        assert "connected (it said so)" in caplog.text
+        # QEMU lists a channel only once its client passed the password.
+        wait_for(lambda: len(spice_channels(daemon, name)) >= 2, 10, "SPICE channels")
+        channels = spice_channels(daemon, name)
+        assert "main" in {kind for _, kind in channels}
+        assert all(address.startswith("127.0.0.1:") for address, _ in channels)
+        cmdline = Path(f"/proc/{opened.client.pid}/cmdline").read_bytes().split(b"\0")
+        assert cmdline[1:] == [b"--debug", b"-", b""]  # the .vv comes on stdin
+        read = nowhere_in_processes(password, SIGN_IN)
+        assert {opened.client.pid, *daemon.qemu_pids()} <= read
+        assert password not in caplog.text
 
-            # A reconnect gets a new password; the first one no longer opens the console.
-            user = site.sign_in()
-            again = site.launch("lab", user)
-            assert again.status_code == 200, again.text
-            assert again.json()["connection"]["password"] != password
-            stale_watch = Watch()
-            stale = ConnectionInfo(
-                protocol=Protocol.SPICE,
-                host=connection["host"],
-                port=connection["port"],
-                password=password,
-            )
-            before = len(spice_channels(daemon, name))
-            assert SPICE_REFUSED not in daemon.guest_log(name)
-            said = len(caplog.text)
-            with stopped(start_viewer(stale, stale_watch)) as viewer:
-                result = stale_watch.exits.get(timeout=30)
-                assert not pid_alive(viewer.pid)
-            refusal = rf"remote-viewer:{viewer.pid}\).*main channel: auth failure"
-            assert re.search(refusal, caplog.text[said:])
-            assert result.reason is not None
-            assert result.reason.message == REFUSED
-            assert not stale_watch.connected.is_set()
-            wait_for(
-                lambda: SPICE_REFUSED in daemon.guest_log(name),
-                10,
-                "spice-server to log the refusal",
-            )
-            # The viewer that got in keeps its connection (connected="keep").
-            assert len(spice_channels(daemon, name)) == before
-            assert opened.client.running()
-        result = watch.exits.get(timeout=15)
+        # A reconnect gets a new password; the first one no longer opens the console.
+        user = site.sign_in()
+        again = site.launch("lab", user)
+        assert again.status_code == 200, again.text
+        assert again.json()["connection"]["password"] != password
+        stale_watch = Watch()
+        stale = ConnectionInfo(
+            protocol=Protocol.SPICE,
+            host=connection["host"],
+            port=connection["port"],
+            password=password,
+        )
+        before = len(spice_channels(daemon, name))
+        assert SPICE_REFUSED not in daemon.guest_log(name)
+        said = len(caplog.text)
+        with stopped(start_viewer(stale, stale_watch)) as viewer:
+            result = stale_watch.exits.get(timeout=30)
+            assert not pid_alive(viewer.pid)
+        refusal = rf"remote-viewer:{viewer.pid}\).*main channel: auth failure"
+        assert re.search(refusal, caplog.text[said:])
+        assert result.reason is not None
+        assert result.reason.message == REFUSED
+        assert not stale_watch.connected.is_set()
+        wait_for(
+            lambda: SPICE_REFUSED in daemon.guest_log(name),
+            10,
+            "spice-server to log the refusal",
+        )
+        # The viewer that got in keeps its connection (connected="keep").
+        assert len(spice_channels(daemon, name)) == before
+        assert opened.client.running()
+    result = watch.exits.get(timeout=15)
     assert (result.reason, result.connected) == (None, True)
 
 
@@ -649,20 +484,6 @@ def test_recycle_by_power_off_stops_a_guest_that_ignores_acpi(
 # --- 5. libvirtd stops --------------------------------------------------------------------
 
 
-def degraded_gauge(site: Site, pool: str) -> float:
-    text = site.http.get("/metrics").text
-    found = re.search(rf'^rubicon_pool_degraded\{{pool="{pool}"\}} (\S+)$', text, re.M)
-    assert found, text
-    return float(found.group(1))
-
-
-def audit(site: Site, action: str) -> list[dict[str, Any]]:
-    reply = site.http.get("/api/v1/admin/audit", params={"action": action}, headers=site.admin())
-    assert reply.status_code == 200, reply.text
-    events: list[dict[str, Any]] = reply.json()["events"]
-    return events
-
-
 def test_without_libvirtd_the_pool_degrades_and_recovers_and_a_static_pool_carries_on(
     make_site: Callable[[str], Site],
     libvirt_guests: Guests,
@@ -678,23 +499,12 @@ def test_without_libvirtd_the_pool_degrades_and_recovers_and_a_static_pool_carri
         + pool_toml("fixed", machines=[fixed | {"password": VNC_PASSWORD}])
     )
     user = site.sign_in()
-    launched, _ = site.launch_ready("kvm", user)
-    assert launched.status_code == 200, launched.text
-    session = launched.json()["session_id"]
-    assert site.http.post(f"/api/v1/sessions/{session}/logoff", headers=user).status_code == 204
+    launch_and_log_off(site, "kvm", user)
 
     daemon.stop_libvirtd()
     try:
-        for attempt in range(4):
-            reply = site.launch("kvm", user)
-            assert reply.status_code == 503, reply.text
-            assert reply.json()["code"] == "hypervisor_unavailable"
-            assert int(reply.headers["Retry-After"]) > 0
-            pool = site.http.get("/api/v1/admin/pools/kvm", headers=site.admin()).json()
-            # Three failures in a row make the pool degraded, not fewer.
-            assert (pool["degraded_since"] is not None) == (attempt >= 2), (attempt, pool)
+        pool = degrades(site, "kvm", user)
         assert "libvirt" in pool["degraded_reason"]
-        assert degraded_gauge(site, "kvm") == 1
         assert degraded_gauge(site, "fixed") == 0
         [event] = audit(site, "pool.degraded")
         assert event["target"] == "pool:kvm"
@@ -712,15 +522,8 @@ def test_without_libvirtd_the_pool_degrades_and_recovers_and_a_static_pool_carri
     finally:
         daemon.start_libvirtd()
 
-    site.tend()  # the upkeep checks the hypervisor of a degraded pool first
-    pool = site.http.get("/api/v1/admin/pools/kvm", headers=site.admin()).json()
-    assert (pool["degraded_since"], pool["degraded_reason"]) == (None, None)
-    assert degraded_gauge(site, "kvm") == 0
-    [event] = audit(site, "pool.recovered")
-    assert event["target"] == "pool:kvm"
+    again = recovers(site, "kvm", user)
     assert len(audit(site, "pool.degraded")) == 1
-    again, _ = site.launch_ready("kvm", user)
-    assert again.status_code == 200, again.text
     assert again.json()["connection"]["port"] == live_port(daemon, name)
 
     said = [r.getMessage() for r in caplog.records if "degraded" in r.getMessage()]

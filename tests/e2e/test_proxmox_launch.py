@@ -15,13 +15,10 @@ runs). `spiceproxy` is answered in the shape recorded from PVE's source
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
-from contextlib import ExitStack
-from datetime import timedelta
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-import httpx
 import pytest
 
 from tests.helpers.e2e import e2e_required
@@ -33,26 +30,20 @@ except ImportError:
         raise
     pytest.skip("fakepve is not installed: pip install 'rubicon[dev]'", allow_module_level=True)
 
-from broker_stub.app import create_app
-from broker_stub.auth import accounts
-from broker_stub.auth.users import set_user
-from broker_stub.db.models import Role
-from broker_stub.domain.admin import Admin
-from broker_stub.settings import BrokerSettings
-from tests.e2e.test_libvirt_launch import (
-    ADMIN,
-    ADMIN_PASSWORD,
-    SIGN_IN,
-    USER,
+from tests.helpers.broker_site import (
     Site,
     audit,
     degraded_gauge,
+    degrades,
+    launch_and_log_off,
+    logoff,
+    make_site,
     pool_toml,
+    recovers,
 )
 from tests.helpers.fakepve import TOKEN_ID, TOKEN_SECRET, Served, fakepve_pki, served_pve
-from tests.helpers.live_broker import serve
 
-__all__ = ["fakepve_pki", "served_pve"]
+__all__ = ["fakepve_pki", "make_site", "served_pve"]
 
 pytestmark = pytest.mark.e2e
 
@@ -80,52 +71,7 @@ def proxmox_pool(
         "task_timeout": "10s",
         **backend,
     }
-    lines = pool_toml(pool_id, protocol="spice", health_check=False, **keys).splitlines()
-    lines += ["[pools.backend]", *(f"{k} = {toml(v)}" for k, v in table.items())]
-    return "\n".join(lines) + "\n"
-
-
-def toml(value: Any) -> str:
-    """A TOML value: inline tables for dicts, JSON for the rest (JSON scalars are TOML)."""
-    import json
-
-    if isinstance(value, dict):
-        return "{" + ", ".join(f"{json.dumps(k)} = {toml(v)}" for k, v in value.items()) + "}"
-    return json.dumps(value)
-
-
-@pytest.fixture
-def make_site(tmp_path: Path) -> Iterator[Callable[[str], Site]]:
-    """make_site(pools file text): a broker on a new SQLite database, its pools' VMs found."""
-    with ExitStack() as stack:
-
-        def make(pools: str) -> Site:
-            config = tmp_path / "pools.toml"
-            config.write_text(pools)
-            config.chmod(0o600)
-            settings = BrokerSettings(
-                database_url=f"sqlite:///{tmp_path / 'broker.sqlite3'}",
-                config=config,
-                scheduler=False,  # the test runs it (Site.tend)
-                upkeep_interval=timedelta(milliseconds=10),
-            )
-            app = create_app(settings)
-            with app.state.session_factory() as db:
-                set_user(db, USER, SIGN_IN, display_name="Ann")
-                accounts.create_user(db, Admin.cli("tests"), ADMIN, ADMIN_PASSWORD, role=Role.ADMIN)
-            url = stack.enter_context(serve(app))
-            http = stack.enter_context(httpx.Client(base_url=url, timeout=60))
-            site = Site(app=app, url=url, http=http)
-            site.tend()
-            return site
-
-        yield make
-
-
-def logoff(site: Site, user: dict[str, str], session: str) -> None:
-    reply = site.http.post(f"/api/v1/sessions/{session}/logoff", headers=user)
-    assert reply.status_code == 204, reply.text
-    site.app.state.upkeep.wait()  # the recycle runs on the upkeep's threads
+    return pool_toml(pool_id, protocol="spice", backend=table, health_check=False, **keys)
 
 
 # --- launch, reconnect, log off -------------------------------------------------------------
@@ -252,21 +198,13 @@ def test_without_the_api_the_pool_degrades_and_recovers_and_a_static_pool_carrie
         + pool_toml("fixed", machines=[fixed], health_check=False)
     )
     user = site.sign_in()
-    launched, _ = site.launch_ready("pve", user)
-    assert launched.status_code == 200, launched.text
-    logoff(site, user, launched.json()["session_id"])
+    launch_and_log_off(site, "pve", user)
 
     served_pve.stop_listening()
     try:
-        for attempt in range(4):
-            reply = site.launch("pve", user)
-            assert reply.status_code == 503, reply.text
-            assert reply.json()["code"] == "hypervisor_unavailable"
-            pool = site.http.get("/api/v1/admin/pools/pve", headers=site.admin()).json()
-            assert (pool["degraded_since"] is not None) == (attempt >= 2), (attempt, pool)
+        pool = degrades(site, "pve", user)
         assert f"cannot reach Proxmox VE at {served_pve.url}" in pool["degraded_reason"]
         assert TOKEN_SECRET not in str(pool)
-        assert degraded_gauge(site, "pve") == 1
         assert degraded_gauge(site, "fixed") == 0
         static = site.launch("fixed", user)
         assert static.status_code == 200, static.text
@@ -276,9 +214,4 @@ def test_without_the_api_the_pool_degrades_and_recovers_and_a_static_pool_carrie
     finally:
         served_pve.listen_again()
 
-    site.tend()
-    pool = site.http.get("/api/v1/admin/pools/pve", headers=site.admin()).json()
-    assert (pool["degraded_since"], pool["degraded_reason"]) == (None, None)
-    assert len(audit(site, "pool.recovered")) == 1
-    again, _ = site.launch_ready("pve", user)
-    assert again.status_code == 200, again.text
+    recovers(site, "pve", user)

@@ -49,31 +49,19 @@ from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
 
 from broker_stub.demo.xdisplay import Xvfb
-from launcher.core.broker import BrokerClient, new_idempotency_key
 from launcher.core.models import Protocol
-from tests.e2e.test_libvirt_launch import (
-    SIGN_IN,
-    USER,
-    Recorder,
-    Site,
-    Watch,
-    open_until_ready,
-    stopped,
-)
 from tests.e2e.test_proxmox_launch import QXL, make_site, proxmox_pool, secret
-from tests.e2e.test_spice_launch import spice_desktop
+from tests.helpers.broker_site import SIGN_IN, Site
 from tests.helpers.connect_proxy import ConnectProxy, running_proxy
 from tests.helpers.e2e import (
-    DESKTOP_COLOUR,
     SPICE_CONNECTED,
     SPICE_PASSWORD,
     XspiceDesktop,
-    pixel_colour,
     require_binaries,
     secrets_absent,
-    wait_for,
 )
 from tests.helpers.fakepve import Served, fakepve_pki, served_pve
+from tests.helpers.viewers import from_broker, spice_desktop, spice_desktop_shown
 
 __all__ = ["fakepve_pki", "make_site", "secret", "served_pve", "spice_desktop"]
 
@@ -256,31 +244,16 @@ def test_remote_viewer_reaches_a_proxmox_console_the_broker_handed_out(
     endpoint, _ = tls_port
     site = make_site(behind_proxy(served_pve, secret, tls_port, proxy, SUBJECT, status="stopped"))
 
-    recorder = Recorder()
-    watch = Watch()
-    with BrokerClient(site.url, transport=recorder) as api:
-        api.login(username=USER, password=SIGN_IN)
-        opened = open_until_ready(api, "lab", watch, new_idempotency_key(), recorder)
-        with stopped(opened.client):
-            assert recorder.launches[0][1].status_code == 202  # the VM was off
-            connection = recorder.launches[-1][1].json()["connection"]
-            assert connection["host"].startswith("pvespiceproxy:")
-            assert (connection["port"], connection["tls"]) == (61000, True)
-            assert connection["proxy"] == proxy.url
-            assert opened.protocol is Protocol.SPICE
-            assert watch.connected.wait(30), "remote-viewer gave no sign of a connection"
-            wait_for(
-                lambda: SPICE_CONNECTED in spice_desktop.log_text(),
-                20,
-                "Xspice to accept the viewer through the proxy and the TLS port",
-            )
-            wait_for(
-                lambda: pixel_colour(user_screen.display_name, 200, 200) == DESKTOP_COLOUR,
-                20,
-                "the SPICE desktop on the user's screen",
-            )
-            secrets_absent(opened.client.pid, SPICE_PASSWORD, SIGN_IN)
-        result = watch.exits.get(timeout=15)
+    with from_broker(site.url, "lab") as (opened, watch, recorder):
+        assert recorder.launches[0][1].status_code == 202  # the VM was off
+        connection = recorder.launches[-1][1].json()["connection"]
+        assert connection["host"].startswith("pvespiceproxy:")
+        assert (connection["port"], connection["tls"]) == (61000, True)
+        assert connection["proxy"] == proxy.url
+        assert opened.protocol is Protocol.SPICE
+        spice_desktop_shown(watch, spice_desktop, user_screen)
+        secrets_absent(opened.client.pid, SPICE_PASSWORD, SIGN_IN)
+    result = watch.exits.get(timeout=15)
     assert (result.reason, result.connected) == (None, True)
     # Every channel asked the proxy for the ticket fakepve issued, at the answer's port,
     # and came through TLS that remote-viewer checked against the answer's CA.
@@ -308,14 +281,9 @@ def test_a_certificate_other_than_the_answer_names_is_refused(
     other = SUBJECT.replace("pve1", "pve2")
     site = make_site(behind_proxy(served_pve, secret, tls_port, proxy, other, status="running"))
 
-    recorder = Recorder()
-    watch = Watch()
-    with BrokerClient(site.url, transport=recorder) as api:
-        api.login(username=USER, password=SIGN_IN)
-        opened = open_until_ready(api, "lab", watch, new_idempotency_key(), recorder)
-        with stopped(opened.client):
-            result = watch.exits.get(timeout=30)  # the supervisor stopped it, not the test
-            assert not opened.client.running()
+    with from_broker(site.url, "lab") as (opened, watch, _):
+        result = watch.exits.get(timeout=30)  # the supervisor stopped it, not the test
+        assert not opened.client.running()
     assert result.reason is not None
     assert result.reason.message == (
         "The desktop's certificate is not the one the broker vouched for."

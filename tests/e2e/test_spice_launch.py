@@ -21,12 +21,10 @@ from __future__ import annotations
 import contextlib
 import logging
 import os
-import queue
 import shutil
 import signal
 import subprocess
 import tempfile
-import threading
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -37,33 +35,25 @@ import pytest
 from broker_stub.demo.xdisplay import Xvfb
 from launcher.core.launching import OpenedDesktop, Preferences, open_desktop
 from launcher.core.models import Protocol
-from launcher.core.supervisor import ClientExit
 from tests.helpers.connect_proxy import ConnectProxy, running_proxy
 from tests.helpers.e2e import (
-    DESKTOP_COLOUR,
     SPICE_CONNECTED,
     SPICE_PASSWORD,
     SPICE_REFUSED,
     XspiceDesktop,
     files_containing,
-    pixel_colour,
     require_binaries,
     secrets_absent,
     wait_for,
 )
 from tests.helpers.fake_broker import FakeBroker, desktop
+from tests.helpers.viewers import Watch, spice_desktop, spice_desktop_shown
+
+__all__ = ["spice_desktop"]  # the fixture
 
 pytestmark = pytest.mark.e2e
 
 USER, SIGN_IN = "ann", "ann-sign-in-pw"
-
-
-@pytest.fixture
-def spice_desktop() -> Iterator[XspiceDesktop]:
-    """Xspice on 127.0.0.1, a free display and port, painted DESKTOP_COLOUR, SPICE_PASSWORD."""
-    require_binaries("Xspice", "xsetroot")
-    with XspiceDesktop(SPICE_PASSWORD) as server:
-        yield server
 
 
 @pytest.fixture
@@ -113,12 +103,6 @@ def desktop_session_bus(
         except subprocess.TimeoutExpired:
             os.killpg(bus.pid, signal.SIGKILL)
             bus.wait(timeout=10)
-
-
-class Watch:
-    def __init__(self) -> None:
-        self.connected = threading.Event()
-        self.exits: queue.Queue[ClientExit] = queue.Queue()
 
 
 @contextmanager
@@ -172,19 +156,7 @@ def test_remote_viewer_signs_in_to_xspice_and_no_secret_leaks(
     watch = Watch()
     with open_spice(spice_desktop, SPICE_PASSWORD, watch) as opened:
         assert opened.protocol is Protocol.SPICE
-        assert watch.connected.wait(30), "remote-viewer gave no sign of a connection"
-        wait_for(
-            lambda: SPICE_CONNECTED in spice_desktop.log_text(),
-            20,
-            "Xspice to accept the viewer",
-        )
-        # The viewer's window sits at the top left of the user's screen and
-        # shows the desktop's root window colour.
-        wait_for(
-            lambda: pixel_colour(user_screen.display_name, 200, 200) == DESKTOP_COLOUR,
-            20,
-            "the SPICE desktop on the user's screen",
-        )
+        spice_desktop_shown(watch, spice_desktop, user_screen)
 
         # While it runs: the password is nowhere but in the viewer's memory.
         pid = opened.client.pid
@@ -259,17 +231,7 @@ def test_remote_viewer_goes_through_the_proxy_to_the_name_only_it_knows(
         port=PVE_PORT,
         proxy=spice_proxy.url,
     ) as opened:
-        assert watch.connected.wait(30), "remote-viewer gave no sign of a connection"
-        wait_for(
-            lambda: SPICE_CONNECTED in spice_desktop.log_text(),
-            20,
-            "Xspice to accept the viewer through the proxy",
-        )
-        wait_for(
-            lambda: pixel_colour(user_screen.display_name, 200, 200) == DESKTOP_COLOUR,
-            20,
-            "the SPICE desktop on the user's screen",
-        )
+        spice_desktop_shown(watch, spice_desktop, user_screen)
         secrets_absent(opened.client.pid, SPICE_PASSWORD, SIGN_IN)
     result = watch.exits.get(timeout=15)
     assert (result.reason, result.connected) == (None, True)

@@ -15,13 +15,10 @@ in tests/e2e/test_vnc_launch.py.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
-from contextlib import ExitStack
-from datetime import timedelta
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-import httpx
 import pytest
 
 from tests.helpers.vcsim import unavailable
@@ -32,28 +29,22 @@ try:
 except ImportError:  # a skip here would hide a gap in CI: unavailable fails there
     unavailable("pyVmomi is not installed: pip install 'rubicon[vsphere]'")
 
-from broker_stub.app import create_app
-from broker_stub.auth import accounts
-from broker_stub.auth.users import set_user
-from broker_stub.db.models import Role
-from broker_stub.domain.admin import Admin
-from broker_stub.settings import BrokerSettings
-from tests.e2e.test_libvirt_launch import (
-    ADMIN,
-    ADMIN_PASSWORD,
-    SIGN_IN,
-    USER,
+from tests.helpers.broker_site import (
     Site,
     audit,
     degraded_gauge,
+    degrades,
+    launch_and_log_off,
+    logoff,
+    make_site,
     pool_toml,
+    recovers,
 )
-from tests.helpers.live_broker import serve
 from tests.helpers.vcsim import USER as VC_USER
 from tests.helpers.vcsim import Vcsim, password_file, sim, start_vcsim
 
 pytestmark = pytest.mark.e2e
-__all__ = ["sim"]  # the fixture
+__all__ = ["make_site", "sim"]  # the fixtures
 
 HOST = {"DC0_H0": "127.0.0.1"}  # vcsim's host name is no address
 
@@ -70,46 +61,7 @@ def vsphere_pool(
         "host_addresses": HOST,
         **backend,
     }
-    lines = pool_toml(pool_id, health_check=False, **keys).splitlines()
-    lines += ["[pools.backend]", *(f"{k} = {toml(v)}" for k, v in table.items())]
-    return "\n".join(lines) + "\n"
-
-
-def toml(value: Any) -> str:
-    """A TOML value: inline tables for dicts, JSON for the rest (JSON scalars are TOML)."""
-    import json
-
-    if isinstance(value, dict):
-        return "{" + ", ".join(f"{json.dumps(k)} = {toml(v)}" for k, v in value.items()) + "}"
-    return json.dumps(value)
-
-
-@pytest.fixture
-def make_site(tmp_path: Path) -> Iterator[Callable[[str], Site]]:
-    """make_site(pools file text): a broker on a new SQLite database, its pools' VMs found."""
-    with ExitStack() as stack:
-
-        def make(pools: str) -> Site:
-            config = tmp_path / "pools.toml"
-            config.write_text(pools)
-            config.chmod(0o600)
-            settings = BrokerSettings(
-                database_url=f"sqlite:///{tmp_path / 'broker.sqlite3'}",
-                config=config,
-                scheduler=False,  # the test runs it (Site.tend)
-                upkeep_interval=timedelta(milliseconds=10),
-            )
-            app = create_app(settings)
-            with app.state.session_factory() as db:
-                set_user(db, USER, SIGN_IN, display_name="Ann")
-                accounts.create_user(db, Admin.cli("tests"), ADMIN, ADMIN_PASSWORD, role=Role.ADMIN)
-            url = stack.enter_context(serve(app))
-            http = stack.enter_context(httpx.Client(base_url=url, timeout=60))
-            site = Site(app=app, url=url, http=http)
-            site.tend()
-            return site
-
-        yield make
+    return pool_toml(pool_id, backend=table, health_check=False, **keys)
 
 
 @pytest.fixture
@@ -131,11 +83,6 @@ def vms(si: Any) -> dict[str, Any]:
 
 def extra(machine: Any) -> dict[str, str]:
     return {o.key: str(o.value) for o in machine.config.extraConfig}
-
-
-def logoff(site: Site, user: dict[str, str], session: str) -> None:
-    assert site.http.post(f"/api/v1/sessions/{session}/logoff", headers=user).status_code == 204
-    site.app.state.upkeep.wait()
 
 
 # --- launch, reconnect, log off ----------------------------------------------------------
@@ -260,19 +207,11 @@ def test_without_vcenter_the_pool_degrades_and_recovers_and_a_static_pool_carrie
         + pool_toml("fixed", machines=[fixed], health_check=False)
     )
     user = site.sign_in()
-    launched, _ = site.launch_ready("vc", user)
-    assert launched.status_code == 200, launched.text
-    logoff(site, user, launched.json()["session_id"])
+    launch_and_log_off(site, "vc", user)
 
     sim.stop()
-    for attempt in range(4):
-        reply = site.launch("vc", user)
-        assert reply.status_code == 503, reply.text
-        assert reply.json()["code"] == "hypervisor_unavailable"
-        pool = site.http.get("/api/v1/admin/pools/vc", headers=site.admin()).json()
-        assert (pool["degraded_since"] is not None) == (attempt >= 2), (attempt, pool)
+    pool = degrades(site, "vc", user)
     assert "vSphere at https://127.0.0.1" in pool["degraded_reason"]
-    assert degraded_gauge(site, "vc") == 1
     assert degraded_gauge(site, "fixed") == 0
     static = site.launch("fixed", user)
     assert static.status_code == 200, static.text
@@ -285,12 +224,7 @@ def test_without_vcenter_the_pool_degrades_and_recovers_and_a_static_pool_carrie
         tmp_path / "back", listen=f"127.0.0.1:{sim.port}", certificate=sim.certificate
     )
     try:
-        site.tend()
-        pool = site.http.get("/api/v1/admin/pools/vc", headers=site.admin()).json()
-        assert (pool["degraded_since"], pool["degraded_reason"]) == (None, None)
-        assert len(audit(site, "pool.recovered")) == 1
-        again, _ = site.launch_ready("vc", user)
-        assert again.status_code == 200, again.text
+        recovers(site, "vc", user)
     finally:
         back.stop()
 
