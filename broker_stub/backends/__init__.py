@@ -19,8 +19,9 @@ pool with a timeout each, outside any database transaction.
 
 Each kind of backend is a `BackendKind`: a name (the pools file's
 `[pools.backend] type`), how to check that table, and how to make the backend
-from what was stored. `static` and `libvirt` ship; a third party adds a kind
-through the entry-point group "rubicon.backends" (registry.py,
+from what was stored. `static`, `libvirt`, `vsphere`, `proxmox` and `hyperv`
+ship (common.py holds what the hypervisor backends share); a third party adds
+a kind through the entry-point group "rubicon.backends" (registry.py,
 docs/backends.md).
 """
 
