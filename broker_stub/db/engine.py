@@ -10,7 +10,8 @@ import time
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import URL, Engine, create_engine, event, make_url
+from sqlalchemy import URL, Engine, FromClause, create_engine, event, make_url
+from sqlalchemy.dialects.sqlite.base import SQLiteCompiler
 from sqlalchemy.engine.interfaces import DBAPIConnection
 from sqlalchemy.exc import ArgumentError
 from sqlalchemy.orm import Session, sessionmaker
@@ -81,6 +82,7 @@ def make_engine(url: str) -> Engine:
     # values, which include password hashes and console passwords.
     engine = create_engine(parsed, hide_parameters=True, **options)
     if engine.dialect.name == "sqlite":
+        engine.dialect.statement_compiler = _SQLiteCompiler
         event.listen(engine, "connect", _sqlite_pragmas)
         if sqlite_file is not None:
             sqlite_writer.install(engine, sqlite_file, timeout=SQLITE_BUSY_TIMEOUT_MS / 1000)
@@ -92,6 +94,17 @@ def request_slots(engine: Engine) -> int:
     """How many requests may work at once: one per kept connection of the pool."""
     pool = engine.pool
     return pool.size() if isinstance(pool, QueuePool) else SQLITE_POOL_SIZE
+
+
+class _SQLiteCompiler(SQLiteCompiler):
+    """SQLite's compiler, which also writes a table's hint for SQLite after its name.
+
+    SQLAlchemy drops `with_hint(table, "INDEXED BY ...", "sqlite")` on
+    SQLite; the claim and the desktop list need it (domain/allocation.py).
+    """
+
+    def get_from_hint_text(self, table: FromClause, text: str | None) -> str | None:
+        return text
 
 
 def _sqlite_pragmas(dbapi_connection: DBAPIConnection, _record: ConnectionPoolEntry) -> None:

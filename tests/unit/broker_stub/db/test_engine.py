@@ -6,8 +6,8 @@ from datetime import UTC, datetime, timedelta, timezone
 from pathlib import Path
 
 import pytest
-from sqlalchemy import text
-from sqlalchemy.exc import IntegrityError, StatementError
+from sqlalchemy import select, text
+from sqlalchemy.exc import IntegrityError, OperationalError, StatementError
 from sqlalchemy.pool import QueuePool
 
 from broker_stub.clock import utcnow
@@ -19,7 +19,7 @@ from broker_stub.db.engine import (
     safe_url,
 )
 from broker_stub.db.migrate import upgrade
-from broker_stub.db.models import Token, User
+from broker_stub.db.models import Machine, Token, User
 
 
 def test_sqlite_pragmas(tmp_path: Path) -> None:
@@ -29,6 +29,35 @@ def test_sqlite_pragmas(tmp_path: Path) -> None:
             assert conn.execute(text("PRAGMA journal_mode")).scalar() == "wal"
             assert conn.execute(text("PRAGMA foreign_keys")).scalar() == 1
             assert conn.execute(text("PRAGMA busy_timeout")).scalar() == 5000
+    finally:
+        engine.dispose()
+
+
+def test_sqlite_writes_its_table_hints_and_no_others(tmp_path: Path) -> None:
+    """SQLAlchemy's SQLite compiler drops hints; ours writes them (INDEXED BY)."""
+    engine = make_engine(f"sqlite:///{tmp_path / 'x.sqlite3'}")
+    upgrade(engine)
+    query = (
+        select(Machine.id)
+        .with_hint(Machine, "INDEXED BY ix_machines_free", "sqlite")
+        .with_hint(Machine, "WITH (NOLOCK)", "mssql")
+        .where(
+            Machine.pool_id == "p",
+            Machine.state == text("'ready'"),
+            Machine.assigned_user_id.is_(None),
+        )
+    )
+    try:
+        with engine.connect() as conn:
+            compiled = str(query.compile(conn))
+            assert "FROM machines INDEXED BY ix_machines_free" in compiled
+            assert "NOLOCK" not in compiled
+            conn.execute(query).all()  # SQLite takes it
+            # and refuses a statement the index cannot serve: no quiet change of plan.
+            with pytest.raises(OperationalError, match="no query solution"):
+                conn.execute(
+                    select(Machine.id).with_hint(Machine, "INDEXED BY ix_machines_free", "sqlite")
+                ).all()
     finally:
         engine.dispose()
 
