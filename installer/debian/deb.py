@@ -162,7 +162,10 @@ def md5sums(root: Path) -> None:
 
 
 def normalize(root: Path) -> None:
-    """Folders 0755; programs 0755; shared libraries and other files 0644."""
+    """Folders 0755; programs 0755; shared libraries and other files 0644.
+
+    A program is an executable file that is an ELF binary or a script: some
+    wheels mark data files executable (pyVmomi's type stubs, certifi's tests)."""
     for path in [root, *root.rglob("*")]:
         if path.is_symlink():
             continue
@@ -171,11 +174,17 @@ def normalize(root: Path) -> None:
         elif _shared_library(path.name):
             path.chmod(0o644)  # loaded, never run
         else:
-            path.chmod(0o755 if path.stat().st_mode & 0o111 else 0o644)
+            path.chmod(0o755 if path.stat().st_mode & 0o111 and _runnable(path) else 0o644)
 
 
 def _shared_library(name: str) -> bool:
     return name.endswith(".so") or ".so." in name
+
+
+def _runnable(path: Path) -> bool:
+    with path.open("rb") as file:
+        head = file.read(4)
+    return head == b"\x7fELF" or head.startswith(b"#!")
 
 
 def build(root: Path, dist: Path) -> Path:
