@@ -3,12 +3,15 @@
 Their kinds find and make machines the same way (`hypervisor_kind`,
 `clone_limit`), recycle the same way (`recycle`; only a revert differs), and
 check and store their pools file's tables the same way (`exactly_one`,
-`stored_options`, `read_pem`). A plug-in may use these too (docs/backends.md).
+`stored_options`, `read_pem`), and read the secrets their tables name the same
+way (`read_secret_file`). A plug-in may use these too (docs/backends.md).
 """
 
 from __future__ import annotations
 
 import contextlib
+import os
+import stat
 from collections.abc import Callable, Mapping
 from datetime import timedelta
 from pathlib import Path
@@ -118,3 +121,40 @@ def read_pem(path: str, *, key: str = "ca_file") -> str:
     if "-----BEGIN CERTIFICATE-----" not in text:
         raise ValueError(f"{key}: {path} holds no PEM certificate")
     return text
+
+
+def read_secret_file(path: str, *, key: str) -> str:
+    """The secret alone on the one line of `path` (a password, a token's secret).
+
+    ValueError, naming the table's `key` and the path and saying what to do, if the
+    file cannot be read, its group or others may read it, it is empty, or it holds
+    more than one line. The line ending goes; spaces stay (a password may have them).
+    """
+    try:
+        with open(path, "rb") as file:
+            # The mode of the file read, not of whatever the path names a moment later.
+            mode = os.fstat(file.fileno()).st_mode
+            if os.name == "posix" and mode & (stat.S_IRWXG | stat.S_IRWXO):
+                raise ValueError(
+                    f"{key}: {path} may be read by its group or others "
+                    f"(mode {stat.S_IMODE(mode):04o}); run: chmod 600 {path}, "
+                    "with the file owned by the broker's user"
+                )
+            data = file.read()
+    except OSError as exc:
+        raise ValueError(
+            f"{key}: cannot read {path}: {exc.strerror or exc}; "
+            "give a file the broker's user can read"
+        ) from None
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError:
+        raise ValueError(f"{key}: {path} is not UTF-8 text; write the secret in UTF-8") from None
+    secret = text.rstrip("\r\n")
+    if not secret.strip():
+        raise ValueError(f"{key}: {path} is empty; write the secret on its one line")
+    if "\n" in secret or "\r" in secret:
+        raise ValueError(
+            f"{key}: {path} holds more than one line; leave the secret alone on one line"
+        )
+    return secret

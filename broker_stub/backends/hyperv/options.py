@@ -17,14 +17,12 @@ max = 50
 
 from __future__ import annotations
 
-import stat
 from datetime import timedelta
-from pathlib import Path
 from typing import Any, Literal
 
 from pydantic import Field, SecretStr, model_validator
 
-from broker_stub.backends.common import exactly_one, read_pem, stored_options
+from broker_stub.backends.common import exactly_one, read_pem, read_secret_file, stored_options
 from broker_stub.values.fields import Duration, NonEmpty, Port, StrictModel
 
 WINRM_HTTPS_PORT = 5986
@@ -74,7 +72,7 @@ class HyperVOptions(StrictModel):
         if self.password_file is not None and self.user is None:
             raise ValueError("password_file needs a user to go with it")
         if self.password_file is not None:
-            read_password(self.password_file)
+            read_secret_file(self.password_file, key="password_file")
         if self.ca_file is not None:
             read_pem(self.ca_file)
         if self.operation_timeout < timedelta(seconds=5):
@@ -82,27 +80,11 @@ class HyperVOptions(StrictModel):
         return self
 
     def password(self) -> SecretStr | None:
-        return None if self.password_file is None else read_password(self.password_file)
+        """The password in `password_file`, read afresh; kept out of reprs."""
+        if self.password_file is None:
+            return None
+        return SecretStr(read_secret_file(self.password_file, key="password_file"))
 
     def stored(self) -> dict[str, Any]:
         """What is kept with the pool: the table as written (durations keep their units)."""
         return stored_options(self)
-
-
-def read_password(path: str) -> SecretStr:
-    """The first line of `path`, which nobody but the broker's user may read."""
-    file = Path(path)
-    try:
-        mode = file.stat().st_mode
-        text = file.read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError) as exc:
-        raise ValueError(f"password_file: cannot read {path}: {exc}") from None
-    if mode & (stat.S_IRWXG | stat.S_IRWXO):
-        raise ValueError(
-            f"password_file: {path} can be read by others (mode {stat.S_IMODE(mode):o}); "
-            f"chmod 600 {path}"
-        )
-    password = text.split("\n", 1)[0].rstrip("\r")
-    if not password:
-        raise ValueError(f"password_file: {path} is empty")
-    return SecretStr(password)

@@ -20,15 +20,13 @@ from __future__ import annotations
 import hashlib
 import os
 import re
-import stat
 from datetime import timedelta
-from pathlib import Path
 from typing import Any, Literal
 from urllib.parse import urlsplit
 
 from pydantic import Field, field_validator, model_validator
 
-from broker_stub.backends.common import exactly_one, read_pem, stored_options
+from broker_stub.backends.common import exactly_one, read_pem, read_secret_file, stored_options
 from broker_stub.values.fields import Duration, NonEmpty, StrictModel
 
 # PVE's tags: lower case letters, digits and - _ + . (pve-common's pve-tag format).
@@ -168,32 +166,12 @@ class ProxmoxOptions(StrictModel):
                 )
             return secret
         assert self.token_secret_file is not None
-        return read_secret(self.token_secret_file)
+        return read_secret_file(self.token_secret_file, key="token_secret_file")
 
 
 def pool_tag(pool_id: str) -> str:
     """The tag on every clone the broker made for the pool (pool ids are valid tags)."""
     return f"rubicon-pool-{pool_id}"
-
-
-def read_secret(path: str) -> str:
-    """The secret in `path`, refused if others than its owner may read it."""
-    try:
-        info = os.stat(path)
-    except OSError as exc:
-        raise ValueError(f"token_secret_file: cannot read {path}: {exc.strerror}") from None
-    if info.st_mode & (stat.S_IRWXG | stat.S_IRWXO):
-        raise ValueError(
-            f"token_secret_file: {path} is open to its group or everyone "
-            f"(mode {stat.S_IMODE(info.st_mode):04o}); chmod 600 it, owned by the broker's user"
-        )
-    try:
-        secret = Path(path).read_text(encoding="utf-8").strip()
-    except (OSError, UnicodeDecodeError) as exc:
-        raise ValueError(f"token_secret_file: cannot read {path}: {exc}") from None
-    if not secret or "\n" in secret:
-        raise ValueError(f"token_secret_file: {path} must hold the token's secret on one line")
-    return secret
 
 
 def fingerprint_of(der: bytes) -> str:

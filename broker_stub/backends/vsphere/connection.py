@@ -24,8 +24,9 @@ from urllib.parse import urlsplit
 
 from broker_stub import log
 from broker_stub.backends.base import BackendError, HypervisorUnavailable
+from broker_stub.backends.common import read_secret_file
 from broker_stub.backends.vsphere.faults import translate, vim, vmodl
-from broker_stub.backends.vsphere.options import VsphereOptions, read_password
+from broker_stub.backends.vsphere.options import VsphereOptions
 
 try:
     import pyVim.connect
@@ -166,7 +167,7 @@ class Connection:
     def _sign_in(self) -> Any:
         where = urlsplit(self.url)
         try:
-            password = read_password(self._options.password_file)
+            password = read_secret_file(self._options.password_file, key="password_file")
         except ValueError as exc:
             raise HypervisorUnavailable(f"cannot sign in to vSphere at {self.url}: {exc}") from None
         stub = None

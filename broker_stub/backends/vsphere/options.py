@@ -3,7 +3,7 @@
 type = "vsphere"
 url = "https://vcenter.example.com"      # vCenter, or a single ESXi host
 user = "svc-rubicon@vsphere.local"
-password_file = "/etc/rubicon/vcenter.password"   # 0600, the broker's user's only
+password_file = "/etc/rubicon/vcenter.password"   # the password alone, 0600, the broker's
 fingerprint = "AB:CD:..."                 # SHA-256 of the server's certificate, or
 ca_file = "/etc/rubicon/vcenter-ca.pem"   # the CA it chains to (unset: the system's CAs)
 # Which VMs: exactly one of
@@ -18,18 +18,15 @@ max = 50
 
 from __future__ import annotations
 
-import os
 import re
 import ssl
-import stat
 from datetime import timedelta
-from pathlib import Path
 from typing import Any, Literal
 from urllib.parse import urlsplit
 
 from pydantic import ByteSize, Field, field_validator, model_validator
 
-from broker_stub.backends.common import exactly_one, stored_options
+from broker_stub.backends.common import exactly_one, read_secret_file, stored_options
 from broker_stub.values.fields import Duration, NonEmpty, Port, StrictModel
 
 # ESXi's firewall opens 5900-5964 for the gdbserver/VNC rule ("vnc" in older releases).
@@ -107,7 +104,7 @@ class VsphereOptions(StrictModel):
             raise ValueError(f"vnc_ports: {first} comes after {last}; give [first, last]")
         if self.shutdown_timeout < timedelta(0) or self.task_timeout < timedelta(seconds=10):
             raise ValueError("task_timeout: give vSphere at least 10s per task")
-        read_password(self.password_file)
+        read_secret_file(self.password_file, key="password_file")
         return self
 
     @property
@@ -139,22 +136,3 @@ def check_ca(path: str) -> None:
         ssl.create_default_context(cafile=path)
     except (OSError, ssl.SSLError) as exc:
         raise ValueError(f"ca_file: no CA certificate can be read from {path}: {exc}") from None
-
-
-def read_password(path: str) -> str:
-    """The vSphere password: the file's first line. ValueError if the file is missing,
-    empty, or readable by other users (it is the broker's alone)."""
-    try:
-        info = os.stat(path)
-        text = Path(path).read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError) as exc:
-        raise ValueError(f"password_file: cannot read {path}: {exc}") from None
-    if os.name == "posix" and info.st_mode & (stat.S_IRWXG | stat.S_IRWXO):
-        raise ValueError(
-            f"password_file: other users may read {path}; "
-            f"run: chmod 600 {path} (owned by the broker's user)"
-        )
-    password = text.splitlines()[0] if text else ""
-    if not password:
-        raise ValueError(f"password_file: {path} is empty; put the password on its first line")
-    return password

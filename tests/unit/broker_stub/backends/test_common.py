@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from datetime import timedelta
 from pathlib import Path
 
@@ -13,6 +14,7 @@ from broker_stub.backends.common import (
     exactly_one,
     hypervisor_kind,
     read_pem,
+    read_secret_file,
     recycle,
     stored_options,
 )
@@ -117,3 +119,80 @@ def test_read_pem_names_the_key_and_the_path(tmp_path: Path) -> None:
         read_pem(str(pem), key="spice_ca_file")
     with pytest.raises(ValueError, match=r"^ca_file: cannot read .*missing\.pem"):
         read_pem(str(tmp_path / "missing.pem"))
+
+
+def whole(message: str) -> str:
+    """A `match` pattern for exactly `message` (which names no secret, so none leaks)."""
+    return f"^{re.escape(message)}$"
+
+
+def secret_file(tmp_path: Path, data: bytes, mode: int = 0o600) -> Path:
+    path = tmp_path / "secret"
+    path.write_bytes(data)
+    path.chmod(mode)
+    return path
+
+
+@pytest.mark.parametrize(
+    ("data", "secret"),
+    [
+        (b"pw", "pw"),
+        (b"pw\n", "pw"),
+        (b"pw\r\n", "pw"),
+        (b"pw\n\n", "pw"),
+        (b" two words \n", " two words "),  # a password's own spaces stay
+        ("p\u00e4ss\n".encode(), "p\u00e4ss"),
+    ],
+)
+def test_read_secret_file_answers_the_one_line_without_its_ending(
+    tmp_path: Path, data: bytes, secret: str
+) -> None:
+    assert read_secret_file(str(secret_file(tmp_path, data)), key="password_file") == secret
+
+
+@pytest.mark.parametrize("mode", [0o600, 0o400, 0o700])
+def test_read_secret_file_takes_a_file_only_its_owner_may_use(tmp_path: Path, mode: int) -> None:
+    assert read_secret_file(str(secret_file(tmp_path, b"pw\n", mode)), key="k") == "pw"
+
+
+@pytest.mark.parametrize("mode", [0o640, 0o604, 0o660, 0o644, 0o610, 0o601])
+def test_read_secret_file_refuses_a_file_others_may_use_and_says_the_mode_and_the_fix(
+    tmp_path: Path, mode: int
+) -> None:
+    path = secret_file(tmp_path, b"hunter2\n", mode)
+    said = (
+        f"token_secret_file: {path} may be read by its group or others (mode {mode:04o}); "
+        f"run: chmod 600 {path}, with the file owned by the broker's user"
+    )
+    with pytest.raises(ValueError, match=whole(said)):
+        read_secret_file(str(path), key="token_secret_file")
+
+
+@pytest.mark.parametrize(
+    ("data", "wrong"),
+    [
+        (b"", "is empty; write the secret on its one line"),
+        (b"\n", "is empty; write the secret on its one line"),
+        (b"  \r\n", "is empty; write the secret on its one line"),
+        (b"hunter2\nadmin\n", "holds more than one line; leave the secret alone on one line"),
+        (b"\nhunter2\n", "holds more than one line; leave the secret alone on one line"),
+        (b"hunter2\rx", "holds more than one line; leave the secret alone on one line"),
+        (b"hunter2\xff\n", "is not UTF-8 text; write the secret in UTF-8"),
+    ],
+)
+def test_read_secret_file_refuses_anything_but_one_line_and_keeps_it_out_of_the_message(
+    tmp_path: Path, data: bytes, wrong: str
+) -> None:
+    path = secret_file(tmp_path, data)
+    with pytest.raises(ValueError, match=whole(f"password_file: {path} {wrong}")):
+        read_secret_file(str(path), key="password_file")
+
+
+def test_read_secret_file_says_why_a_path_cannot_be_read(tmp_path: Path) -> None:
+    missing = tmp_path / "missing"
+    said = f"password_file: cannot read {missing}: No such file or directory; "
+    with pytest.raises(ValueError, match=whole(said + "give a file the broker's user can read")):
+        read_secret_file(str(missing), key="password_file")
+    said = f"password_file: cannot read {tmp_path}: Is a directory; "
+    with pytest.raises(ValueError, match=whole(said + "give a file the broker's user can read")):
+        read_secret_file(str(tmp_path), key="password_file")

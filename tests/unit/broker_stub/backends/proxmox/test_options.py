@@ -82,19 +82,38 @@ def test_the_secret_comes_from_one_place(base: dict[str, Any]) -> None:
 
 
 def test_a_secret_file_others_may_read_is_refused(base: dict[str, Any]) -> None:
-    Path(base["token_secret_file"]).chmod(0o640)
+    path = base["token_secret_file"]
+    Path(path).chmod(0o640)
     message = refused(base)
-    assert "open to its group or everyone (mode 0640)" in message
-    assert "chmod 600" in message
+    assert (
+        f"token_secret_file: {path} may be read by its group or others (mode 0640); "
+        f"run: chmod 600 {path}"
+    ) in message
     assert "s3cret" not in message
 
 
-def test_a_missing_or_empty_secret_file_is_refused(base: dict[str, Any], tmp_path: Path) -> None:
-    assert "cannot read" in refused(base | {"token_secret_file": str(tmp_path / "none")})
+def test_a_missing_empty_or_long_secret_file_is_refused(
+    base: dict[str, Any], tmp_path: Path
+) -> None:
+    none = tmp_path / "none"
+    assert (
+        f"token_secret_file: cannot read {none}: No such file or directory; "
+        "give a file the broker's user can read"
+    ) in refused(base | {"token_secret_file": str(none)})
     empty = tmp_path / "empty"
     empty.write_text("\n")
     empty.chmod(0o600)
-    assert "on one line" in refused(base | {"token_secret_file": str(empty)})
+    assert f"token_secret_file: {empty} is empty; write the secret on its one line" in refused(
+        base | {"token_secret_file": str(empty)}
+    )
+    two = tmp_path / "two"
+    two.write_text("s3cret-value\nmore\n")
+    two.chmod(0o600)
+    message = refused(base | {"token_secret_file": str(two)})
+    assert (
+        f"token_secret_file: {two} holds more than one line; leave the secret alone on one line"
+    ) in message
+    assert "s3cret" not in message
 
 
 def test_the_secret_from_the_environment(

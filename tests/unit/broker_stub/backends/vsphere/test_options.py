@@ -51,15 +51,25 @@ def test_exactly_one_selection(table: dict[str, Any], selection: dict[str, Any],
 
 
 def test_the_password_file_must_be_the_brokers_alone(table: dict[str, Any]) -> None:
-    Path(table["password_file"]).chmod(0o640)
-    with pytest.raises(ValidationError, match=r"other users may read .*chmod 600"):
+    path = table["password_file"]
+    Path(path).chmod(0o640)
+    with pytest.raises(ValidationError) as exposed:
         check({**table, "folder": "a"})
-    Path(table["password_file"]).write_text("")
-    Path(table["password_file"]).chmod(0o600)
-    with pytest.raises(ValidationError, match="is empty"):
+    assert (
+        f"password_file: {path} may be read by its group or others (mode 0640); "
+        f"run: chmod 600 {path}"
+    ) in str(exposed.value)
+    Path(path).write_text("")
+    Path(path).chmod(0o600)
+    with pytest.raises(ValidationError) as empty:
         check({**table, "folder": "a"})
-    with pytest.raises(ValidationError, match="cannot read /nowhere"):
+    assert f"password_file: {path} is empty; write the secret on its one line" in str(empty.value)
+    with pytest.raises(ValidationError) as missing:
         check({**table, "folder": "a", "password_file": "/nowhere"})
+    assert (
+        "password_file: cannot read /nowhere: No such file or directory; "
+        "give a file the broker's user can read"
+    ) in str(missing.value)
 
 
 def test_no_password_in_the_table_itself(table: dict[str, Any]) -> None:
