@@ -1,16 +1,19 @@
 """What the hypervisor backends (libvirt, vsphere, proxmox, hyperv) have in common.
 
 Their kinds find and make machines the same way (`hypervisor_kind`,
-`clone_limit`), recycle the same way (`recycle`; only a revert differs), and
+`clone_limit`), recycle the same way (`recycle`; only a revert differs),
 check and store their pools file's tables the same way (`exactly_one`,
-`stored_options`, `read_pem`), and read the secrets their tables name the same
-way (`read_secret_file`). A plug-in may use these too (docs/backends.md).
+`stored_options`, `read_pem`, `normal_fingerprint` with `fingerprint_of`), and
+read the secrets their tables name the same way (`read_secret_file`). A plug-in
+may use these too (docs/backends.md).
 """
 
 from __future__ import annotations
 
 import contextlib
+import hashlib
 import os
+import re
 import stat
 from collections.abc import Callable, Mapping
 from datetime import timedelta
@@ -30,6 +33,7 @@ from broker_stub.backends.base import (
 )
 
 NO_CLONES = "the pool has no [pools.backend.clones]"
+_SHA256_HEX = re.compile(r"[0-9a-f]{64}")
 # How a selection key reads in "exactly one of ..." where the key alone would not say it.
 _SPELLED = {"tagged": "tagged = true", "clones": "[pools.backend.clones]"}
 
@@ -121,6 +125,31 @@ def read_pem(path: str, *, key: str = "ca_file") -> str:
     if "-----BEGIN CERTIFICATE-----" not in text:
         raise ValueError(f"{key}: {path} holds no PEM certificate")
     return text
+
+
+def normal_fingerprint(text: str, *, key: str = "fingerprint") -> str:
+    """A certificate's SHA-256 fingerprint in the one form the backends compare with,
+    `fingerprint_of`'s: 64 lower-case hex digits. Colons, spaces and case are the
+    admin's choice; ValueError, naming `key`, says what is wrong and the form wanted."""
+    digits = re.sub(r"[\s:]", "", text).lower()
+    if _SHA256_HEX.fullmatch(digits):
+        return digits
+    stray = next((char for char in digits if char not in "0123456789abcdef"), None)
+    if stray is not None:
+        wrong = f"{text!r} holds {stray!r}, which is not a hex digit"
+    else:
+        wrong = f"{text!r} has {len(digits)} hex digits, not 64"
+        wrong += " (a SHA-1 fingerprint?)" if len(digits) == 40 else ""
+    raise ValueError(
+        f"{key}: {wrong}; give the SHA-256 fingerprint of the server's certificate, "
+        "32 bytes in hex with or without colons (AB:CD:...:EF), as "
+        "`openssl x509 -noout -fingerprint -sha256` prints it"
+    )
+
+
+def fingerprint_of(der: bytes) -> str:
+    """The SHA-256 fingerprint of a DER certificate, as `normal_fingerprint` spells it."""
+    return hashlib.sha256(der).hexdigest()
 
 
 def read_secret_file(path: str, *, key: str) -> str:

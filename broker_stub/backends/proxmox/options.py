@@ -17,7 +17,6 @@ max = 50
 
 from __future__ import annotations
 
-import hashlib
 import os
 import re
 from datetime import timedelta
@@ -26,13 +25,18 @@ from urllib.parse import urlsplit
 
 from pydantic import Field, field_validator, model_validator
 
-from broker_stub.backends.common import exactly_one, read_pem, read_secret_file, stored_options
+from broker_stub.backends.common import (
+    exactly_one,
+    normal_fingerprint,
+    read_pem,
+    read_secret_file,
+    stored_options,
+)
 from broker_stub.values.fields import Duration, NonEmpty, StrictModel
 
 # PVE's tags: lower case letters, digits and - _ + . (pve-common's pve-tag format).
 _TAG = re.compile(r"^[a-z0-9_][a-z0-9_+.\-]*$")
 _TOKEN_ID = re.compile(r"^[^\s@!]+@[^\s@!]+![A-Za-z][A-Za-z0-9._-]*$")
-_FINGERPRINT = re.compile(r"^[0-9a-f]{2}(:[0-9a-f]{2}){31}$")
 # A host name or address PVE takes as spiceproxy's `proxy`, with {node} for the VM's node.
 _PROXY_HOST = re.compile(r"^[A-Za-z0-9.:\[\]{}_-]+$")
 
@@ -96,14 +100,7 @@ class ProxmoxOptions(StrictModel):
     @field_validator("fingerprint")
     @classmethod
     def _fingerprint(cls, text: str) -> str:
-        compact = text.strip().lower().replace(":", "")
-        spelled = ":".join(compact[i : i + 2] for i in range(0, len(compact), 2))
-        if not _FINGERPRINT.fullmatch(spelled):
-            raise ValueError(
-                "a SHA-256 fingerprint is 32 bytes in hex, like the node's "
-                "`pvenode cert info` prints (AB:CD:...)"
-            )
-        return spelled
+        return normal_fingerprint(text)
 
     @field_validator("tag")
     @classmethod
@@ -172,9 +169,3 @@ class ProxmoxOptions(StrictModel):
 def pool_tag(pool_id: str) -> str:
     """The tag on every clone the broker made for the pool (pool ids are valid tags)."""
     return f"rubicon-pool-{pool_id}"
-
-
-def fingerprint_of(der: bytes) -> str:
-    """A certificate's SHA-256 fingerprint as the options spell it."""
-    digest = hashlib.sha256(der).hexdigest()
-    return ":".join(digest[i : i + 2] for i in range(0, len(digest), 2))

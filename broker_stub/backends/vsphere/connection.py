@@ -13,7 +13,6 @@ one needs no restart, and goes to vCenter and nowhere else.
 
 from __future__ import annotations
 
-import hashlib
 import http.client
 import ssl
 import threading
@@ -24,7 +23,7 @@ from urllib.parse import urlsplit
 
 from broker_stub import log
 from broker_stub.backends.base import BackendError, HypervisorUnavailable
-from broker_stub.backends.common import read_secret_file
+from broker_stub.backends.common import fingerprint_of, read_secret_file
 from broker_stub.backends.vsphere.faults import translate, vim, vmodl
 from broker_stub.backends.vsphere.options import VsphereOptions
 
@@ -65,7 +64,7 @@ class TlsContext(ssl.SSLContext):
         if self.fingerprint is None:
             return wrapped
         der = wrapped.getpeercert(binary_form=True) or b""
-        seen = hashlib.sha256(der).hexdigest()
+        seen = fingerprint_of(der)
         if seen != self.fingerprint:
             wrapped.close()
             raise ssl.SSLCertVerificationError(

@@ -18,7 +18,6 @@ max = 50
 
 from __future__ import annotations
 
-import re
 import ssl
 from datetime import timedelta
 from typing import Any, Literal
@@ -26,12 +25,16 @@ from urllib.parse import urlsplit
 
 from pydantic import ByteSize, Field, field_validator, model_validator
 
-from broker_stub.backends.common import exactly_one, read_secret_file, stored_options
+from broker_stub.backends.common import (
+    exactly_one,
+    normal_fingerprint,
+    read_secret_file,
+    stored_options,
+)
 from broker_stub.values.fields import Duration, NonEmpty, Port, StrictModel
 
 # ESXi's firewall opens 5900-5964 for the gdbserver/VNC rule ("vnc" in older releases).
 DEFAULT_VNC_PORTS = (5900, 5964)
-_FINGERPRINT = re.compile(r"[0-9a-f]{64}")
 
 
 class CloneOptions(StrictModel):
@@ -116,18 +119,6 @@ class VsphereOptions(StrictModel):
     def stored(self) -> dict[str, Any]:
         """What is kept with the pool: the table as written (durations keep their units)."""
         return stored_options(self)
-
-
-def normal_fingerprint(text: str) -> str:
-    """A SHA-256 fingerprint as lowercase hex without separators; ValueError if it is not one."""
-    hexed = re.sub(r"[\s:]", "", text).lower()
-    if not _FINGERPRINT.fullmatch(hexed):
-        raise ValueError(
-            "fingerprint: give the SHA-256 fingerprint of the server's certificate, 64 hex "
-            "digits (colons allowed): openssl s_client -connect HOST:443 </dev/null | "
-            "openssl x509 -noout -fingerprint -sha256"
-        )
-    return hexed
 
 
 def check_ca(path: str) -> None:

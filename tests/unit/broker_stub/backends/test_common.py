@@ -12,7 +12,9 @@ from broker_stub.backends import MachineMissing, MachineRef, NotSupported, Recyc
 from broker_stub.backends.common import (
     clone_limit,
     exactly_one,
+    fingerprint_of,
     hypervisor_kind,
+    normal_fingerprint,
     read_pem,
     read_secret_file,
     recycle,
@@ -196,3 +198,47 @@ def test_read_secret_file_says_why_a_path_cannot_be_read(tmp_path: Path) -> None
     said = f"password_file: cannot read {tmp_path}: Is a directory; "
     with pytest.raises(ValueError, match=whole(said + "give a file the broker's user can read")):
         read_secret_file(str(tmp_path), key="password_file")
+
+
+SHA256_OF_X = "2d711642b726b04401627ca9fbac32f5c8530fb1903cc4db02258717921a4881"
+
+
+@pytest.mark.parametrize(
+    "spelled",
+    [
+        SHA256_OF_X,
+        SHA256_OF_X.upper(),
+        ":".join(SHA256_OF_X[i : i + 2] for i in range(0, 64, 2)).upper(),  # openssl's
+        " " + ":".join(SHA256_OF_X[i : i + 2] for i in range(0, 64, 2)) + "\n",
+    ],
+)
+def test_normal_fingerprint_takes_colons_and_any_case_and_answers_fingerprint_of(
+    spelled: str,
+) -> None:
+    assert normal_fingerprint(spelled) == fingerprint_of(b"x") == SHA256_OF_X
+
+
+HOW = (
+    "; give the SHA-256 fingerprint of the server's certificate, 32 bytes in hex with or "
+    "without colons (AB:CD:...:EF), as `openssl x509 -noout -fingerprint -sha256` prints it"
+)
+
+
+@pytest.mark.parametrize(
+    ("given", "wrong"),
+    [
+        (
+            "AB:" * 19 + "AB",
+            f"{'AB:' * 19 + 'AB'!r} has 40 hex digits, not 64 (a SHA-1 fingerprint?)",
+        ),
+        ("ab:cd", "'ab:cd' has 4 hex digits, not 64"),
+        ("", "'' has 0 hex digits, not 64"),
+        ("SHA256 Fingerprint=AB", "'SHA256 Fingerprint=AB' holds 's', which is not a hex digit"),
+        ("ab" * 31 + "ag", f"{'ab' * 31 + 'ag'!r} holds 'g', which is not a hex digit"),
+    ],
+)
+def test_normal_fingerprint_says_what_is_wrong_and_the_form_wanted(given: str, wrong: str) -> None:
+    with pytest.raises(ValueError, match=whole(f"fingerprint: {wrong}{HOW}")):
+        normal_fingerprint(given)
+    with pytest.raises(ValueError, match=whole(f"spice_fingerprint: {wrong}{HOW}")):
+        normal_fingerprint(given, key="spice_fingerprint")

@@ -24,8 +24,8 @@ from broker_stub.backends.base import (
     SnapshotMissing,
     StorageFull,
 )
+from broker_stub.backends.common import fingerprint_of
 from broker_stub.backends.proxmox.backend import ProxmoxBackend
-from broker_stub.backends.proxmox.options import fingerprint_of
 from tests.helpers.fakepve import TOKEN_ID, TOKEN_SECRET, Served
 
 Make = Callable[..., ProxmoxBackend]

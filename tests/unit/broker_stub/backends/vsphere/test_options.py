@@ -9,7 +9,7 @@ import pytest
 from pydantic import ValidationError
 
 from broker_stub.backends.vsphere.backend import free_port, guest_address
-from broker_stub.backends.vsphere.options import VsphereOptions, normal_fingerprint
+from broker_stub.backends.vsphere.options import VsphereOptions
 from tests.helpers.vcsim import make_certificate
 
 FINGERPRINT = "AB:" * 31 + "AB"
@@ -92,9 +92,12 @@ def test_tls_is_https_and_one_way_of_trust(table: dict[str, Any], tmp_path: Path
 
 def test_fingerprints_are_sha256_in_any_usual_spelling(table: dict[str, Any]) -> None:
     assert check({**table, "folder": "a", "fingerprint": FINGERPRINT}).fingerprint == "ab" * 32
-    assert normal_fingerprint(" " + "ab" * 32 + "\n") == "ab" * 32
-    with pytest.raises(ValueError, match=r"SHA-256 .* openssl"):
-        normal_fingerprint("AB:" * 19 + "AB")  # a SHA-1 one
+    assert check({**table, "folder": "a", "fingerprint": "AB" * 32}).fingerprint == "ab" * 32
+    sha1 = "AB:" * 19 + "AB"
+    with pytest.raises(
+        ValidationError, match=r"fingerprint: '(AB:){19}AB' has 40 hex digits, not 64"
+    ):
+        check({**table, "folder": "a", "fingerprint": sha1})
 
 
 def test_vnc_ports_and_durations(table: dict[str, Any]) -> None:
