@@ -120,10 +120,15 @@ class Console:
     host_subject: str | None = None
     # SPICE through an HTTP CONNECT proxy ("http://pve1.example.com:3128", Proxmox's
     # spiceproxy): the client reaches `host` (a name only the proxy knows) through it.
+    # Always with its port: launchers refuse a proxy without one, so no default is guessed.
     proxy: str | None = None
     # RDP to Hyper-V's VM console: the VM's id, sent as the preconnection blob to
     # the host's VMConnect port (`host`:`port`, 2179) instead of the guest's own RDP.
     vmconnect: str | None = None
+
+    def __post_init__(self) -> None:
+        if self.proxy is not None:
+            _proxy_address(self.proxy)  # a console the launcher would refuse is a bug here
 
     @property
     def probe_port(self) -> int:
@@ -134,12 +139,35 @@ class Console:
     def probe_address(self) -> tuple[str, int]:
         """Where a health probe knocks: the console, or the proxy in front of it."""
         if self.proxy is not None:
-            where = urlsplit(self.proxy)
-            assert where.hostname, "a proxy URL names its host"
-            return where.hostname, where.port or 3128
+            return _proxy_address(self.proxy)
         port = self.port if self.port is not None else self.tls_port
         assert port is not None, "a console has a port or a TLS port"
         return self.host, port
+
+
+def _proxy_address(proxy: str) -> tuple[str, int]:
+    """The host and port of an HTTP CONNECT proxy's URL; ValueError unless it is http://
+    or https://, a host and a port, and nothing else (what launchers take)."""
+    where = urlsplit(proxy)
+    try:
+        port = where.port  # ValueError past 65535 or for a bad [address]
+    except ValueError:
+        port = None
+    if where.username is not None or where.password is not None:
+        raise ValueError("a console's proxy URL holds no user or password")
+    if (
+        where.scheme not in ("http", "https")
+        or not where.hostname
+        or not port
+        or where.path not in ("", "/")
+        or where.query
+        or where.fragment
+    ):
+        raise ValueError(
+            "a console's proxy is an http:// or https:// URL with a host and a port and "
+            f"nothing else, like http://pve1.example.com:3128; not {proxy!r}"
+        )
+    return where.hostname, port
 
 
 @dataclass(frozen=True)

@@ -45,8 +45,12 @@ def console_of(answer: Mapping[str, Any], *, vm: str) -> tuple[Console, str]:
     where = urlsplit(proxy)
     if not where.hostname:
         raise NoConsole(f"{vm}: Proxmox's spiceproxy answer names no proxy host ({proxy!r})")
-    if where.port is None:
-        # Launchers take a proxy only with its port: PVE's is implied.
+    try:
+        given = where.port
+    except ValueError:  # not a port: Console refuses the URL below
+        given = 0
+    if given is None:
+        # Launchers (and Console) take a proxy only with its port: PVE's is implied.
         proxy = f"{where.scheme}://{where.netloc}:{PROXY_PORT}"
     try:
         port = int(str(tls_port))  # PVE sends a number; an older one a string
@@ -54,12 +58,15 @@ def console_of(answer: Mapping[str, Any], *, vm: str) -> tuple[Console, str]:
         raise NoConsole(f"{vm}: Proxmox's spiceproxy answer has no TLS port") from None
     ca = answer.get("ca")
     subject = answer.get("host-subject")
-    console = Console(
-        host=host,
-        port=None,  # PVE's SPICE listens on its TLS port only
-        tls_port=port,
-        ca=ca.replace("\\n", "\n") if isinstance(ca, str) and ca else None,
-        host_subject=subject if isinstance(subject, str) and subject else None,
-        proxy=proxy,
-    )
+    try:
+        console = Console(
+            host=host,
+            port=None,  # PVE's SPICE listens on its TLS port only
+            tls_port=port,
+            ca=ca.replace("\\n", "\n") if isinstance(ca, str) and ca else None,
+            host_subject=subject if isinstance(subject, str) and subject else None,
+            proxy=proxy,
+        )
+    except ValueError as exc:  # a proxy URL no launcher takes (a path, a bad port)
+        raise NoConsole(f"{vm}: Proxmox's spiceproxy answer: {exc}") from None
     return console, password
