@@ -8,20 +8,25 @@
 It seeds N users (one group, entitled to one pool of N + spare machines),
 starts `rubicon-broker serve` nodes on loopback, each with one worker process
 per core by default (`--workers`): one node on a SQLite file, or several on
-one database of a throwaway PostgreSQL cluster,
-and drives them with C concurrent clients: each signs in, then launches.
-With several nodes, user n signs in on node n mod k and launches on the next
-node, so every token is used on a node that did not issue it.
+one database of a throwaway PostgreSQL cluster. Then wrk (Debian's `wrk`,
+scripted by benchmarks/storm.lua) signs every user in once, then launches
+every user once, C connections at a time. With several nodes, one wrk per
+node runs at C/k connections, all at once; user n signs in on node n mod k
+and launches on the next node, so every token is used on a node that did
+not issue it.
 
 It prints, per node and in total, sign-ins/s, launches/s, latency
 percentiles and errors; and, measured on the same machine just before each
 storm, the limits they are bounded by: argon2id verifications per second
 with the broker's own parameters on all cores, and requests per second of a
-bare endpoint under the same server (as many processes, same transport, same
-client). Each figure is printed with its ratio to its limit. So that a busy
-machine can be read too, it prints the CPU time each request cost the
-brokers, PostgreSQL and this client (from /proc), how busy the machine was
-and how much of that was other programs, and the same ratios by CPU time.
+bare endpoint under the same server (as many processes, same transport),
+driven by the same wrk at the same concurrency. Each figure is printed with
+its ratio to its limit, by rate and by CPU time: the CPU each request cost
+the brokers and PostgreSQL (from /proc), against what an operation of the
+limit cost. wrk's own CPU is printed too, so a reader sees that the load
+generator is not what bounds a figure, and is left out of the CPU ratios.
+It also prints how busy the machine was and how much of that was other
+programs.
 
 No slowdown with many tracked sessions: a few probe users launch and list
 their desktops one request at a time, on a quiet broker, before the storm (no
@@ -43,18 +48,19 @@ request costs.
 from __future__ import annotations
 
 import argparse
-import asyncio
+import json
 import multiprocessing
 import os
 import signal
 import ssl
 import statistics
+import subprocess
 import sys
 import tempfile
 import time
 from collections import Counter
-from collections.abc import Awaitable, Callable, Iterable, Iterator
-from contextlib import AsyncExitStack, ExitStack, contextmanager
+from collections.abc import Callable, Iterable, Iterator
+from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import FrameType
@@ -65,7 +71,7 @@ import httpx
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from benchmarks import common  # noqa: E402
+from benchmarks import common, wrk  # noqa: E402
 
 if TYPE_CHECKING:
     from benchmarks.pg_cluster import PostgresServer
@@ -73,15 +79,21 @@ if TYPE_CHECKING:
 PASSWORD = "storm-password"  # noqa: S105 - every seeded user shares it
 POOL = "storm"
 GROUP = "storm-users"
+SIGN_IN = "/api/v1/auth/login"
+LAUNCH = f"/api/v1/desktops/{POOL}/launch"
 # Long enough for any storm: sessions stay pending (nobody starts a client)
 # and tokens wait between the sign-in phase and the launch phase.
 PRELAUNCH_TIMEOUT = "1d"
 BROKER_ENV = {"RUBICON_BROKER_TOKEN_IDLE_TIMEOUT": "PT12H"}
 LIST_SAMPLES_PER_PROBE = 3
+# A probe's request may take this long; a storm phase in which nothing is
+# answered for this long is stopped, its unanswered users counted as errors.
 REQUEST_TIMEOUT = 300.0
 # Below uvicorn's keep-alive timeout (5 s): a connection the server is closing
 # as it is reused fails with ReadError, which would count as a broker error.
 KEEPALIVE_EXPIRY = 2.0
+# wrk's errors that are about the connection, not the answer.
+SOCKET_ERRORS = ("connect", "read", "write")
 TARGET_SIGN_IN_RATIO = 0.8
 TARGET_LAUNCHES = 500.0
 TARGET_LAUNCH_P99 = 0.100
@@ -94,11 +106,15 @@ class Phase:
     name: str
     latencies: list[float] = field(default_factory=list)
     errors: Counter[str] = field(default_factory=Counter)
+    socket_errors: Counter[str] = field(default_factory=Counter)  # wrk's, not per user
     wall: float = 0.0
     cpu: float = 0.0  # seconds of the broker process(es) while the phase ran
 
-    def add_error(self, what: str) -> None:
-        self.errors[what] += 1
+    def add(self, reply: wrk.Reply) -> None:
+        if reply.status == 200:
+            self.latencies.append(reply.latency)
+        else:
+            self.errors[problem_code(reply)] += 1
 
     @property
     def error_count(self) -> int:
@@ -118,17 +134,44 @@ class Phase:
         for part in parts:
             out.latencies += part.latencies
             out.errors.update(part.errors)
+            out.socket_errors.update(part.socket_errors)
             out.cpu += part.cpu
         return out
 
     def summary(self) -> str:
         p = common.percentiles(self.latencies)
         detail = f" {dict(self.errors)}" if self.errors else ""
+        sockets = +self.socket_errors  # only the non-zero counts
+        if sockets:
+            detail += f" (wrk socket errors: {dict(sockets)})"
         return (
             f"{self.name:<12} {len(self.latencies):>7} ok {self.rate:>8.1f}/s  "
             f"p50 {p[50] * 1000:7.1f} ms  p95 {p[95] * 1000:7.1f} ms  "
             f"p99 {p[99] * 1000:7.1f} ms  errors {self.error_count}{detail}"
         )
+
+
+def problem_code(reply: wrk.Reply) -> str:
+    """The problem's stable ``code``, else the HTTP status."""
+    try:
+        return str(json.loads(reply.body).get("code", reply.status))
+    except (ValueError, AttributeError):
+        return str(reply.status)
+
+
+@dataclass
+class Measured:
+    """One storm phase: a Phase per node, every answer, and the CPU around it."""
+
+    parts: list[Phase]
+    replies: list[wrk.Reply]
+    generator: float  # CPU seconds of the wrk processes
+    database: float | None  # of PostgreSQL, if it runs apart
+    machine: float  # of every process on the machine
+
+    @property
+    def ok(self) -> list[wrk.Reply]:
+        return [r for r in self.replies if r.status == 200]
 
 
 @dataclass(frozen=True)
@@ -150,17 +193,12 @@ class Probe:
 
 @dataclass
 class Outcome:
-    sign_in: list[Phase]  # one per node
-    launch: list[Phase]
+    sign_in: Measured
+    launch: Measured
     answers: dict[str, Answer]  # username -> launch answer: storm, probes, warm-up
     sessions_before: int  # live sessions after the warm-up and the probes before the storm
     before: Probe
     after: Probe
-    launch_early: list[float]
-    launch_late: list[float]
-    client_cpu: dict[str, float]  # phase name -> seconds of this process
-    database_cpu: dict[str, float]  # phase name -> seconds of PostgreSQL, if separate
-    machine_cpu: dict[str, float]  # phase name -> seconds of every process on the machine
 
 
 @dataclass(frozen=True)
@@ -168,33 +206,6 @@ class Node:
     url: str
     verify: str | bool  # the certificate to trust (TLS), or False
     pid: int
-
-
-def client_factory(nodes: list[Node]) -> Callable[[], list[httpx.AsyncClient]]:
-    """Makes one client per node, each with one keep-alive connection: one launcher's worth.
-
-    Clients share one SSL context per node (loading CA certificates costs 60 ms
-    a client). Separate small clients, not one client with C connections:
-    httpcore's pool looks at every connection for every request, which at 64
-    connections costs the client more CPU than the broker spends.
-    """
-    verify: list[ssl.SSLContext | bool] = [
-        ssl.create_default_context(cafile=n.verify) if isinstance(n.verify, str) else False
-        for n in nodes
-    ]
-    limits = httpx.Limits(
-        max_connections=1,
-        max_keepalive_connections=1,
-        keepalive_expiry=KEEPALIVE_EXPIRY,
-    )
-
-    def make() -> list[httpx.AsyncClient]:
-        return [
-            httpx.AsyncClient(base_url=n.url, verify=v, limits=limits, timeout=REQUEST_TIMEOUT)
-            for n, v in zip(nodes, verify, strict=True)
-        ]
-
-    return make
 
 
 def write_pools(path: Path, machines: int) -> None:
@@ -225,15 +236,22 @@ def username(n: int) -> str:
     return f"u{n:06d}"
 
 
+def share(total: int, parts: int, i: int) -> int:
+    """Part ``i`` of ``total`` split as evenly as whole numbers allow."""
+    return total // parts + (i < total % parts)
+
+
 # -- the storm -----------------------------------------------------------------
 
 
-async def storm(
+def storm(
     nodes: list[Node],
+    *,
     users: int,
     concurrency: int,
     probes: int,
     database_pid: int | None,
+    workdir: Path,
 ) -> Outcome:
     """Probe, sign everyone in, launch everyone, probe again.
 
@@ -242,68 +260,43 @@ async def storm(
     database for launch) instead of both by the slower.
     """
     k = len(nodes)
-    sign_in = [Phase(f"  node {i + 1}") for i in range(k)]
-    launch = [Phase(f"  node {i + 1}") for i in range(k)]
-    tokens: dict[int, str] = {}
     answers: dict[str, Answer] = {}
-    launch_times: list[tuple[int, float]] = []
-    client_cpu: dict[str, float] = {}
-    machine_cpu: dict[str, float] = {}
-    database_cpu: dict[str, float] = {}
-    make_clients = client_factory(nodes)
-    async with AsyncExitStack() as stack:
-        workers = []
-        for _ in range(concurrency):
-            workers.append([await stack.enter_async_context(c) for c in make_clients()])
+    with probe_clients(nodes) as clients:
         # Untimed: every node's first launch and list, and the first connections.
         warm = users + 2 * probes
-        await probe(workers[0], range(warm, warm + k), answers)
-        before = await probe(workers[0], range(users, users + probes), answers)
+        probe(clients, range(warm, warm + k), answers)
+        before = probe(clients, range(users, users + probes), answers)
         sessions_before = len(answers)
 
-        async def sign_in_one(clients: list[httpx.AsyncClient], n: int) -> None:
-            node = n % k
-            body = {"username": username(n), "password": PASSWORD}
-            reply = await timed(
-                sign_in[node],
-                lambda: clients[node].post("/api/v1/auth/login", json=body),
+        def run(name: str, requests: list[wrk.Request], node_of: Callable[[int], int]) -> Measured:
+            return run_phase(
+                nodes,
+                requests,
+                node_of=node_of,
+                path=SIGN_IN if name == "sign-in" else LAUNCH,
+                concurrency=concurrency,
+                database_pid=database_pid,
+                workdir=workdir,
+                name=name,
             )
-            if reply is not None:
-                tokens[n] = str(reply["token"])
 
-        async def launch_one(clients: list[httpx.AsyncClient], n: int) -> None:
-            node = (n + 1) % k
-            headers = {"Authorization": f"Bearer {tokens[n]}"}
-            started = time.perf_counter()
-            reply = await timed(
-                launch[node],
-                lambda: clients[node].post(f"/api/v1/desktops/{POOL}/launch", headers=headers),
-            )
-            if reply is None:
-                return
-            launch_times.append((n, time.perf_counter() - started))
-            answers[username(n)] = answer_of(reply)
-
-        for name, phase, one, items in (
-            ("sign-in", sign_in, sign_in_one, range(users)),
-            ("launch", launch, launch_one, None),
-        ):
-            cpu = [common.cpu_seconds(n.pid) for n in nodes]
-            db_cpu = common.cpu_seconds(database_pid) if database_pid else 0.0
-            busy = common.machine_busy()
-            mine = time.process_time()
-            wall = await run_all(one, sorted(tokens) if items is None else items, workers)
-            client_cpu[name] = time.process_time() - mine
-            machine_cpu[name] = common.machine_busy() - busy
-            if database_pid:
-                database_cpu[name] = common.cpu_seconds(database_pid) - db_cpu
-            for node, part in zip(nodes, phase, strict=True):
-                part.wall = wall
-                part.cpu = common.cpu_seconds(node.pid) - cpu.pop(0)
-        after = await probe(workers[0], range(users + probes, users + 2 * probes), answers)
-
-    launch_times.sort()
-    tenth = max(1, len(launch_times) // 10)
+        sign_in = run(
+            "sign-in",
+            [
+                wrk.Request(n, body=json.dumps({"username": username(n), "password": PASSWORD}))
+                for n in range(users)
+            ],
+            lambda n: n % k,
+        )
+        tokens = {r.user: str(json.loads(r.body)["token"]) for r in sign_in.ok}
+        launch = run(
+            "launch",
+            [wrk.Request(n, authorization=f"Bearer {tokens[n]}") for n in sorted(tokens)],
+            lambda n: (n + 1) % k,
+        )
+        for reply in launch.ok:
+            answers[username(reply.user)] = answer_of(json.loads(reply.body))
+        after = probe(clients, range(users + probes, users + 2 * probes), answers)
     return Outcome(
         sign_in=sign_in,
         launch=launch,
@@ -311,12 +304,53 @@ async def storm(
         sessions_before=sessions_before,
         before=before,
         after=after,
-        launch_early=[t for _, t in launch_times[:tenth]],
-        launch_late=[t for _, t in launch_times[-tenth:]],
-        client_cpu=client_cpu,
-        database_cpu=database_cpu,
-        machine_cpu=machine_cpu,
     )
+
+
+def run_phase(
+    nodes: list[Node],
+    requests: list[wrk.Request],
+    *,
+    node_of: Callable[[int], int],
+    path: str,
+    concurrency: int,
+    database_pid: int | None,
+    workdir: Path,
+    name: str,
+) -> Measured:
+    """Every request once, by one wrk per node, all at once; CPU until the last answer."""
+    k = len(nodes)
+    shares = [[r for r in requests if node_of(r.user) == i] for i in range(k)]
+    targets = [
+        wrk.Target(node.url + path, share(concurrency, k, i), mine)
+        for i, (node, mine) in enumerate(zip(nodes, shares, strict=True))
+    ]
+    brokers = [common.cpu_seconds(n.pid) for n in nodes]
+    database = common.cpu_seconds(database_pid) if database_pid else 0.0
+    busy = common.machine_busy()
+    with wrk.each_once(
+        targets, method="POST", workdir=workdir, name=f"wrk-{name}", stall=REQUEST_TIMEOUT
+    ) as load:
+        load.wait()
+        brokers = [common.cpu_seconds(n.pid) - cpu for n, cpu in zip(nodes, brokers, strict=True)]
+        database = common.cpu_seconds(database_pid) - database if database_pid else 0.0
+        busy = common.machine_busy() - busy
+    replies = [r for result in load.results for r in result.replies]
+    # First request sent to last answer received, over all nodes.
+    wall = max(r.answered for r in replies) - min(r.sent for r in replies) if replies else 0.0
+    parts = []
+    for i, (result, mine, cpu) in enumerate(zip(load.results, shares, brokers, strict=True)):
+        part = Phase(f"  node {i + 1}", wall=wall, cpu=cpu)
+        for reply in result.replies:
+            part.add(reply)
+        answered = {r.user for r in result.replies}
+        missing = sum(r.user not in answered for r in mine)
+        if missing:
+            part.errors["no answer"] += missing
+        part.socket_errors.update({e: result.errors.get(e, 0) for e in SOCKET_ERRORS})
+        parts.append(part)
+    generator = sum(r.cpu for r in load.results)
+    return Measured(parts, replies, generator, database if database_pid else None, busy)
 
 
 def answer_of(reply: dict[str, Any]) -> Answer:
@@ -324,28 +358,50 @@ def answer_of(reply: dict[str, Any]) -> Answer:
     return Answer(str(reply["session_id"]), str(connection["host"]), int(connection["port"]))
 
 
-async def probe(
-    clients: list[httpx.AsyncClient], numbers: Iterable[int], answers: dict[str, Answer]
-) -> Probe:
+@contextmanager
+def probe_clients(nodes: list[Node]) -> Iterator[list[httpx.Client]]:
+    """One client per node, each with one keep-alive connection: one launcher's worth."""
+    limits = httpx.Limits(
+        max_connections=1,
+        max_keepalive_connections=1,
+        keepalive_expiry=KEEPALIVE_EXPIRY,
+    )
+    with ExitStack() as stack:
+        yield [
+            stack.enter_context(
+                httpx.Client(
+                    base_url=n.url,
+                    verify=ssl.create_default_context(cafile=n.verify)
+                    if isinstance(n.verify, str)
+                    else False,
+                    limits=limits,
+                    timeout=REQUEST_TIMEOUT,
+                )
+            )
+            for n in nodes
+        ]
+
+
+def probe(clients: list[httpx.Client], numbers: Iterable[int], answers: dict[str, Answer]) -> Probe:
     """Each user signs in, launches, then lists its desktops; one request at a time."""
     out = Probe()
     for i, n in enumerate(numbers):
         login = clients[i % len(clients)]
         http = clients[(i + 1) % len(clients)]
         body = {"username": username(n), "password": PASSWORD}
-        response = await login.post("/api/v1/auth/login", json=body)
+        response = login.post(SIGN_IN, json=body)
         response.raise_for_status()
         headers = {"Authorization": f"Bearer {response.json()['token']}"}
         # A connection that outlived its keep-alive would time a new handshake.
-        (await http.get("/healthz")).raise_for_status()
+        http.get("/healthz").raise_for_status()
         started = time.perf_counter()
-        response = await http.post(f"/api/v1/desktops/{POOL}/launch", headers=headers)
+        response = http.post(LAUNCH, headers=headers)
         out.launches.append(time.perf_counter() - started)
         response.raise_for_status()
         answers[username(n)] = answer_of(response.json())
         for _ in range(LIST_SAMPLES_PER_PROBE):
             started = time.perf_counter()
-            response = await http.get("/api/v1/desktops", headers=headers)
+            response = http.get("/api/v1/desktops", headers=headers)
             out.listings.append(time.perf_counter() - started)
             response.raise_for_status()
             desktop = response.json()["desktops"][0]
@@ -355,46 +411,6 @@ async def probe(
             ):
                 raise RuntimeError(f"{username(n)}'s desktop list does not show its session")
     return out
-
-
-async def run_all(
-    one: Callable[[list[httpx.AsyncClient], int], Awaitable[None]],
-    items: Iterable[int],
-    workers: list[list[httpx.AsyncClient]],
-) -> float:
-    """Run ``one`` over ``items``, one worker per set of clients; the wall time."""
-    queue = list(items)
-    queue.reverse()
-
-    async def worker(clients: list[httpx.AsyncClient]) -> None:
-        while queue:
-            await one(clients, queue.pop())
-
-    started = time.perf_counter()
-    await asyncio.gather(*(worker(clients) for clients in workers))
-    return time.perf_counter() - started
-
-
-async def timed(
-    phase: Phase, call: Callable[[], Awaitable[httpx.Response]]
-) -> dict[str, Any] | None:
-    started = time.perf_counter()
-    try:
-        response = await call()
-    except httpx.HTTPError as e:
-        phase.add_error(type(e).__name__)
-        return None
-    elapsed = time.perf_counter() - started
-    if response.status_code != 200:
-        try:
-            code = str(response.json().get("code", response.status_code))
-        except ValueError:
-            code = str(response.status_code)
-        phase.add_error(code)
-        return None
-    phase.latencies.append(elapsed)
-    body: dict[str, Any] = response.json()
-    return body
 
 
 # -- double allocations, in the database itself ----------------------------------
@@ -487,11 +503,20 @@ def audit_database(database_url: str, answers: dict[str, Answer]) -> Audit:
 @dataclass(frozen=True)
 class Limit:
     rate: float  # operations per second
-    cpu: float  # CPU seconds per operation, every process involved
+    cpu: float  # CPU seconds per operation: the verifying processes, or the servers
     others: float  # cores other programs kept busy meanwhile
+    generator: float | None = None  # wrk's CPU seconds per request, for the bare endpoint
 
     def describe(self) -> str:
-        return f"{self.cpu * 1000:.1f} ms CPU each, others used {self.others:.2f} cores meanwhile"
+        each = f"{ms(self.cpu)} ms CPU each"
+        if self.generator is not None:
+            each = f"servers {each} + wrk {ms(self.generator)} ms"
+        return f"{each}, others used {self.others:.2f} cores meanwhile"
+
+
+def ms(seconds: float) -> str:
+    """Milliseconds with two decimals, or three below 0.1 ms (wrk's share is that small)."""
+    return f"{seconds * 1000:.{2 if seconds >= 0.0001 else 3}f}"
 
 
 def _verify_for(seconds: float, start: Any, results: Any) -> None:
@@ -532,32 +557,37 @@ def argon2_limit(seconds: float = 5.0) -> Limit:
     return Limit(rate, cpu / max(done, 1), max(0.0, busy - cpu) / wall)
 
 
-async def bare_limit(nodes: list[Node], concurrency: int, seconds: float) -> Limit:
-    """Requests per second of a bare endpoint: same servers, same clients, same spread."""
-    done = 0
-    make_clients = client_factory(nodes)
-    async with AsyncExitStack() as stack:
-        workers = []
-        for _ in range(concurrency):
-            workers.append([await stack.enter_async_context(c) for c in make_clients()])
-        deadline = time.perf_counter() + seconds
+def bare_limit(nodes: list[Node], *, concurrency: int, seconds: float, workdir: Path) -> Limit:
+    """Requests per second of a bare endpoint: same servers, same wrk, same spread."""
+    k = len(nodes)
+    targets = [wrk.Target(n.url + "/bare", share(concurrency, k, i)) for i, n in enumerate(nodes)]
+    servers = sum(common.cpu_seconds(n.pid) for n in nodes)
+    busy = common.machine_busy()
+    t0 = time.perf_counter()
+    results = wrk.fixed_rate(
+        targets, threads=os.cpu_count() or 1, seconds=seconds, workdir=workdir, name="wrk-bare"
+    )
+    wall = time.perf_counter() - t0
+    busy = common.machine_busy() - busy
+    servers = sum(common.cpu_seconds(n.pid) for n in nodes) - servers
+    failed = {e: sum(r.errors.get(e, 0) for r in results) for e in (*SOCKET_ERRORS, "status")}
+    if any(failed.values()):
+        raise RuntimeError(f"the bare endpoint failed requests: {failed}")
+    done = max(1, sum(r.requests for r in results))
+    generator = sum(r.cpu for r in results)
+    return Limit(
+        rate=sum(r.requests / r.seconds for r in results if r.seconds),
+        cpu=servers / done,
+        others=max(0.0, busy - servers - generator) / wall,
+        generator=generator / done,
+    )
 
-        async def worker(i: int) -> None:
-            nonlocal done
-            http = workers[i][i % len(nodes)]
-            while time.perf_counter() < deadline:
-                (await http.get("/bare")).raise_for_status()
-                done += 1
 
-        servers = sum(common.cpu_seconds(n.pid) for n in nodes)
-        mine = time.process_time()
-        busy = common.machine_busy()
-        t0 = time.perf_counter()
-        await asyncio.gather(*(worker(i) for i in range(concurrency)))
-        wall = time.perf_counter() - t0
-        busy = common.machine_busy() - busy
-        cpu = time.process_time() - mine + sum(common.cpu_seconds(n.pid) for n in nodes) - servers
-        return Limit(done / wall, cpu / max(done, 1), max(0.0, busy - cpu) / wall)
+def wrk_spread(concurrency: int, nodes: int, *, threads: int) -> str:
+    """How wrk ran against one node, as its options."""
+    c = share(concurrency, nodes, 0)
+    each = " a node" if nodes > 1 else ""
+    return f"wrk -t {min(threads, c)} -c {c}{each}"
 
 
 # -- running it ----------------------------------------------------------------
@@ -611,12 +641,19 @@ def postgres_cluster() -> Iterator[PostgresServer]:
         server.stop()
 
 
+def wrk_version() -> str:
+    # `wrk -v` prints its version line, then its usage, and exits 1.
+    done = subprocess.run([wrk.find(), "-v"], capture_output=True, text=True, timeout=10)
+    return done.stdout.splitlines()[0] if done.stdout else "wrk"
+
+
 def load() -> str:
     return "/".join(f"{x:.1f}" for x in os.getloadavg())
 
 
 def run(args: argparse.Namespace) -> int:
     print(common.machine_line())
+    print(f"load generator: {wrk_version()}")
     with ExitStack() as stack:
         if args.workdir:
             workdir = Path(args.workdir)
@@ -666,12 +703,17 @@ def run(args: argparse.Namespace) -> int:
                     )
                     for i in range(args.nodes)
                 ]
-                limit_bare = asyncio.run(bare_limit(bare, args.concurrency, args.limit_seconds))
+                limit_bare = bare_limit(
+                    bare,
+                    concurrency=args.concurrency,
+                    seconds=args.limit_seconds,
+                    workdir=workdir,
+                )
+            spread = wrk_spread(args.concurrency, args.nodes, threads=os.cpu_count() or 1)
             print(
                 f"limit     bare endpoint {limit_bare.rate:.0f} requests/s "
                 f"({args.nodes} × {args.workers} uvicorn worker{'s' if args.workers > 1 else ''}, "
-                f"{transport}, "
-                f"servers + client), {limit_bare.describe()}"
+                f"{transport}, {spread}), {limit_bare.describe()}"
             )
             t0 = time.perf_counter()
             common.seed(
@@ -696,14 +738,13 @@ def run(args: argparse.Namespace) -> int:
                     )
                     for i in range(args.nodes)
                 ]
-                outcome = asyncio.run(
-                    storm(
-                        nodes,
-                        args.users,
-                        args.concurrency,
-                        args.probes,
-                        cluster.pid if cluster is not None else None,
-                    )
+                outcome = storm(
+                    nodes,
+                    users=args.users,
+                    concurrency=args.concurrency,
+                    probes=args.probes,
+                    database_pid=cluster.pid if cluster is not None else None,
+                    workdir=workdir,
                 )
             audit = audit_database(database_url, outcome.answers)
             failed |= report(outcome, audit, limit_verify, limit_bare, args)
@@ -718,35 +759,33 @@ def report(
     limit_bare: Limit,
     args: argparse.Namespace,
 ) -> bool:
-    several = len(outcome.sign_in) > 1
-    sign_in = Phase.total("sign-in", outcome.sign_in)
-    launch = Phase.total("launch", outcome.launch)
-    for total, parts in ((sign_in, outcome.sign_in), (launch, outcome.launch)):
+    measured = {"sign-in": outcome.sign_in, "launch": outcome.launch}
+    totals = {name: Phase.total(name, m.parts) for name, m in measured.items()}
+    for name, total in totals.items():
         print(total.summary())
-        if several:
-            for part in parts:
+        if len(measured[name].parts) > 1:
+            for part in measured[name].parts:
                 print(part.summary())
-    cpu = {
-        phase.name: cpu_per_request(
-            phase, outcome.client_cpu[phase.name], outcome.database_cpu.get(phase.name)
-        )
-        for phase in (sign_in, launch)
-    }
-    for phase in (sign_in, launch):
-        print(cpu_line(phase.name, cpu[phase.name]))
-        ours = phase.cpu + outcome.client_cpu[phase.name] + outcome.database_cpu.get(phase.name, 0)
-        machine = outcome.machine_cpu[phase.name]
-        others = max(0.0, machine - ours) / phase.wall
+    cpu = {name: cpu_per_request(totals[name], m) for name, m in measured.items()}
+    for name, m in measured.items():
+        print(cpu_line(name, cpu[name]))
+        wall = totals[name].wall or 1.0
+        ours = totals[name].cpu + m.generator + (m.database or 0.0)
         print(
-            f"          machine busy {machine / phase.wall:.2f} of {os.cpu_count()} cores "
-            f"during the {phase.name} phase, others' share {others:.2f}"
+            f"          machine busy {m.machine / wall:.2f} of {os.cpu_count()} cores "
+            f"during the {name} phase, others' share {max(0.0, m.machine - ours) / wall:.2f}"
         )
+    sign_in, launch = totals["sign-in"], totals["launch"]
     sign_in_ratio = sign_in.rate / limit_verify.rate
     print(
-        f"ratios    sign-ins/s ÷ argon2id limit = {sign_in_ratio:.2f} "
-        f"(CPU: {cpu_ratio(limit_verify.cpu, cpu['sign-in'])}); "
-        f"launches/s ÷ bare endpoint = {launch.rate / limit_bare.rate:.2f} "
-        f"(CPU: {cpu_ratio(limit_bare.cpu, cpu['launch'])})"
+        f"ratios    sign-ins/s ÷ argon2id limit = {sign_in_ratio:.2f} by rate, "
+        f"{cpu_ratio(limit_verify.cpu, cpu['sign-in'])} by CPU; "
+        f"launches/s ÷ bare endpoint = {launch.rate / limit_bare.rate:.2f} by rate, "
+        f"{cpu_ratio(limit_bare.cpu, cpu['launch'])} by CPU"
+    )
+    print(
+        "          (by CPU: the limit's CPU per operation ÷ the phase's CPU per request in "
+        "brokers + PostgreSQL; wrk's CPU is left out of both sides)"
     )
     print(
         f"targets   sign-ins ≥ {TARGET_SIGN_IN_RATIO:.1f} × argon2id: "
@@ -759,7 +798,10 @@ def report(
     b, a = outcome.before, outcome.after
     quiet_launch = ratio_line(b.launches, a.launches)
     quiet_list = ratio_line(b.listings, a.listings)
-    load_launch = ratio_line(outcome.launch_early, outcome.launch_late)
+    # In the order they were sent.
+    launched = [r.latency for r in sorted(outcome.launch.ok, key=lambda r: r.sent)]
+    tenth = max(1, len(launched) // 10)
+    load_launch = ratio_line(launched[:tenth], launched[-tenth:])
     print(
         f"tracked   {outcome.sessions_before} → {audit.live_sessions} live sessions: "
         f"launch {quiet_launch}, desktop list {quiet_list} "
@@ -779,26 +821,27 @@ def report(
     return audit.double_allocations > 0 or errors > 0 or audit.live_sessions != len(outcome.answers)
 
 
-def cpu_per_request(phase: Phase, client: float, database: float | None) -> list[tuple[str, float]]:
-    """CPU seconds per request of the brokers, the database server (if apart), this client."""
+def cpu_per_request(phase: Phase, measured: Measured) -> list[tuple[str, float]]:
+    """CPU seconds per request of the brokers, PostgreSQL (if apart) and wrk."""
     done = max(1, len(phase.latencies) + phase.error_count)
     parts = [("brokers", phase.cpu / done)]
-    if database is not None:
-        parts.append(("PostgreSQL", database / done))
-    parts.append(("client", client / done))
+    if measured.database is not None:
+        parts.append(("PostgreSQL", measured.database / done))
+    parts.append(("wrk", measured.generator / done))
     return parts
 
 
 def cpu_line(name: str, parts: list[tuple[str, float]]) -> str:
-    each = " + ".join(f"{who} {cpu * 1000:.1f}" for who, cpu in parts)
+    each = " + ".join(f"{who} {ms(cpu)}" for who, cpu in parts)
     total = sum(cpu for _, cpu in parts)
     cores = os.cpu_count() or 1
     ceiling = f"{cores / total:.0f}/s" if total else "-"
-    return f"cpu       per {name}: {each} = {total * 1000:.1f} ms; {cores} cores: ≤ {ceiling}"
+    return f"cpu       per {name}: {each} = {ms(total)} ms; {cores} cores: ≤ {ceiling}"
 
 
 def cpu_ratio(limit: float, parts: list[tuple[str, float]]) -> str:
-    total = sum(cpu for _, cpu in parts)
+    """The limit's CPU per operation ÷ the servers' per request: wrk left out."""
+    total = sum(cpu for who, cpu in parts if who != "wrk")
     return f"{limit / total:.2f}" if total else "-"
 
 
@@ -852,6 +895,9 @@ def main(argv: list[str] | None = None) -> int:
         parser.error("--users, --concurrency, --nodes, --probes and --workers must be at least 1")
     if args.nodes > 1 and args.database != "postgresql":
         parser.error("several nodes share one PostgreSQL database: add --database postgresql")
+    if args.concurrency < args.nodes:
+        parser.error("--concurrency must be at least --nodes: each node gets its share")
+    wrk.find()  # before anything starts: says what to install
     args.tls_modes = {"on": [True], "off": [False], "both": [False, True]}[args.tls]
     signal.signal(signal.SIGTERM, _terminate)
     try:

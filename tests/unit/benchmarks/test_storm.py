@@ -1,9 +1,12 @@
 """The storm benchmark in smoke mode, so the script keeps working.
 
 It checks that the storm runs end to end, on one SQLite node and on two
-nodes sharing one PostgreSQL database, and finds no double allocation, by
-the answers and by the database itself; the speed figures it prints are for
-docs/benchmarks.md, not asserted here.
+nodes sharing one PostgreSQL database, driven by wrk: every user signed in
+and launched exactly once, and no double allocation, by the answers and by
+the database itself. The speed figures it prints are for docs/benchmarks.md,
+not asserted here; that each is printed, with wrk's CPU beside the servers'
+and every ratio by rate and by CPU, is. Without wrk the tests skip (fail
+under RUBICON_REQUIRE_E2E=1).
 """
 
 from __future__ import annotations
@@ -92,10 +95,13 @@ def assert_clean_storm(out: str, headers: list[str], nodes: int) -> None:
     for line in (
         r"limit\s+argon2id verifications [\d.]+/s on \d+ cores, [\d.]+ ms CPU each, "
         r"others used [\d.]+ cores meanwhile$",
-        r"limit\s+bare endpoint \d+ requests/s .*, [\d.]+ ms CPU each, others used [\d.]+ cores",
-        r"cpu\s+per sign-in: brokers [\d.]+ .*client [\d.]+ = [\d.]+ ms",
-        r"cpu\s+per launch: brokers [\d.]+ .*client [\d.]+ = [\d.]+ ms",
-        r"ratios\s+sign-ins/s ÷ argon2id limit = [\d.]+ \(CPU: [\d.]+\)",
+        r"limit\s+bare endpoint \d+ requests/s \(.*, wrk -t \d+ -c \d+( a node)?\), "
+        r"servers [\d.]+ ms CPU each \+ wrk [\d.]+ ms, others used [\d.]+ cores meanwhile$",
+        r"cpu\s+per sign-in: brokers [\d.]+ .*\+ wrk [\d.]+ = [\d.]+ ms",
+        r"cpu\s+per launch: brokers [\d.]+ .*\+ wrk [\d.]+ = [\d.]+ ms",
+        r"ratios\s+sign-ins/s ÷ argon2id limit = [\d.]+ by rate, [\d.]+ by CPU; "
+        r"launches/s ÷ bare endpoint = [\d.]+ by rate, [\d.]+ by CPU$",
+        r"\s+\(by CPU: .* wrk's CPU is left out of both sides\)$",
     ):
         assert len(re.findall(f"^{line}", out, re.MULTILINE)) == modes, (line, out)
     tracked = re.findall(
@@ -108,8 +114,9 @@ def assert_clean_storm(out: str, headers: list[str], nodes: int) -> None:
 
 
 @pytest.mark.e2e
-def test_storm_smoke_runs_both_transports_without_double_allocation() -> None:
+def test_storm_smoke_runs_both_transports_without_double_allocation(wrk_installed: None) -> None:
     out = run_storm("--tls", "both", "--workers", "2", timeout=100)
+    assert re.search(r"^load generator: wrk \S+", out, re.MULTILINE), out
     assert_clean_storm(
         out,
         [
@@ -121,7 +128,9 @@ def test_storm_smoke_runs_both_transports_without_double_allocation() -> None:
 
 
 @pytest.mark.e2e
-def test_storm_smoke_two_nodes_on_one_postgresql_without_double_allocation() -> None:
+def test_storm_smoke_two_nodes_on_one_postgresql_without_double_allocation(
+    wrk_installed: None,
+) -> None:
     require_postgres()
     out = run_storm(
         "--database", "postgresql", "--nodes", "2", "--workers", "1", "--tls", "on", timeout=100
@@ -130,7 +139,10 @@ def test_storm_smoke_two_nodes_on_one_postgresql_without_double_allocation() -> 
     assert_clean_storm(
         out, [f"== PostgreSQL, 2 nodes of 1 worker, TLS: {SMOKE_USERS} users"], nodes=2
     )
-    assert re.search(r"^cpu\s+per launch: brokers [\d.]+ \+ PostgreSQL [\d.]+", out, re.M), out
+    assert re.search(
+        r"^cpu\s+per launch: brokers [\d.]+ \+ PostgreSQL [\d.]+ \+ wrk [\d.]+ = ", out, re.M
+    ), out
+    assert re.search(r"wrk -t \d+ -c 4 a node\)", out), out  # 8 connections over 2 nodes
     # The cluster the script started is gone with it.
     pid = int(re.findall(r"^PostgreSQL: .* pid (\d+)$", out, re.MULTILINE)[0])
     with pytest.raises(ProcessLookupError):
