@@ -32,6 +32,9 @@ HOLD = "Bearer hold"
 
 class Echo(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"  # keep-alive, as the broker
+    # Headers and body go out in two writes; with Nagle's algorithm the body
+    # would wait for wrk's delayed ACK, 40 ms an answer.
+    disable_nagle_algorithm = True
     released = threading.Event()
 
     def do_POST(self) -> None:
@@ -62,10 +65,16 @@ class Echo(BaseHTTPRequestHandler):
         pass
 
 
+class Server(ThreadingHTTPServer):
+    daemon_threads = True
+
+    def handle_error(self, request: object, client_address: object) -> None:
+        pass  # wrk's connections reset as it stops; nothing to see
+
+
 @pytest.fixture
 def echo(wrk_installed: None) -> Iterator[str]:
-    server = ThreadingHTTPServer(("127.0.0.1", 0), Echo)
-    server.daemon_threads = True
+    server = Server(("127.0.0.1", 0), Echo)
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
     Echo.released.clear()
@@ -112,7 +121,6 @@ def test_each_request_is_sent_once_and_each_answer_paired_with_its_user(
         assert result.requests == len(sent)
         refused = sum(r.user % 7 == 3 for r in sent)
         assert {k: v for k, v in result.errors.items() if v} == {"status": refused}
-        assert result.cpu > 0
     for reply in first.replies + second.replies:
         answer = json.loads(reply.body)
         assert answer["authorization"] == token(reply.user)
@@ -158,9 +166,9 @@ def test_fixed_rate_runs_for_the_time_given(echo: str, tmp_path: Path) -> None:
     assert time.monotonic() - started < 10
     for result in results:
         assert 1.4 < result.seconds < 3
-        assert result.requests > 10
+        assert result.requests > 100, result
         assert not any(result.errors.values()), result.errors
-        assert result.cpu > 0
+        assert result.cpu > 0, result
         assert result.replies == []  # nothing recorded per answer
     assert [r.threads for r in results] == [2, 2]
 
