@@ -8,9 +8,10 @@ plain functions, so a slow query never blocks the event loop.
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
+from dataclasses import dataclass
 from datetime import datetime
-from typing import Annotated
+from typing import Annotated, TypeVar
 
 from fastapi import Depends, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
@@ -25,6 +26,8 @@ from broker_stub.db.models import Role, Token, User
 from broker_stub.domain.errors import AdminRequired, InvalidToken
 from broker_stub.domain.upkeep import Upkeep
 from broker_stub.settings import BrokerSettings
+
+T = TypeVar("T")
 
 # auto_error=False: a missing header becomes our own invalid_token problem.
 _bearer = HTTPBearer(auto_error=False, description="The token from /api/v1/auth/login.")
@@ -101,6 +104,37 @@ def resolve_token(
 
 
 Resolved = Annotated[tuple[User, Token], Depends(resolve_token)]
+
+
+@dataclass(frozen=True)
+class SignedInCall:
+    """A route's work for the bearer token's user, run on one worker thread
+    together with the token check.
+
+    A route that depends on CurrentUser crosses to the thread pool twice, once
+    for the token and once for itself; one that awaits `run` crosses once.
+    """
+
+    db: Session
+    bearer: str
+    settings: BrokerSettings
+    now: datetime
+
+    async def run(self, work: Callable[[User], T]) -> T:
+        def checked() -> T:
+            user, _token = resolve_token(self.db, self.bearer, self.settings, self.now)
+            return work(user)
+
+        return await run_in_threadpool(checked)
+
+
+async def get_signed_in_call(
+    db: DbSession, bearer: BearerToken, settings: Settings, now: Now
+) -> SignedInCall:
+    return SignedInCall(db, bearer, settings, now)
+
+
+SignedIn = Annotated[SignedInCall, Depends(get_signed_in_call)]
 
 
 async def get_current_user(resolved: Resolved) -> User:

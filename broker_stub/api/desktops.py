@@ -3,21 +3,23 @@
 from __future__ import annotations
 
 from dataclasses import asdict
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Annotated, Literal, cast
 
 from fastapi import APIRouter, Body, Header, Path
 from fastapi.responses import JSONResponse
 from sqlalchemy.orm import Session
+from starlette.concurrency import run_in_threadpool
 
 from broker_stub.api import problems
 from broker_stub.api.deps import (
+    BearerToken,
     ClientAddress,
-    CurrentToken,
-    CurrentUser,
     DbSession,
     MachineBackends,
     Now,
+    Settings,
+    SignedIn,
 )
 from broker_stub.api.schemas import (
     ConnectionOut,
@@ -29,13 +31,19 @@ from broker_stub.api.schemas import (
     LaunchStarting,
     SessionOut,
 )
+from broker_stub.auth import tokens
 from broker_stub.auth.totp import enforce_pool_totp
 from broker_stub.backends import Backends
 from broker_stub.db.models import User
 from broker_stub.domain import allocation, idempotency
 from broker_stub.domain.allocation import Launch
 from broker_stub.domain.connect import Starting, connect
-from broker_stub.domain.errors import IdempotencyKeyReused, MachineFailed, NoMachineAvailable
+from broker_stub.domain.errors import (
+    IdempotencyKeyReused,
+    InvalidToken,
+    MachineFailed,
+    NoMachineAvailable,
+)
 
 router = APIRouter(prefix="/api/v1/desktops", tags=["desktops"])
 # Machines one launch tries when the ones it gets turn out dead.
@@ -59,10 +67,16 @@ IdempotencyKey = Annotated[
 
 
 @router.get("", responses=problems.responses(401))
-def list_desktops(db: DbSession, user: CurrentUser) -> DesktopList:
+async def list_desktops(call: SignedIn) -> DesktopList:
     """The pools this user may use, sorted by name, with the user's session if any."""
+
+    def views(user: User) -> list[allocation.DesktopView]:
+        found = allocation.desktops(call.db, user)
+        call.db.commit()  # ends the read here, so closing the session needs no thread
+        return found
+
     out = []
-    for view in allocation.desktops(db, user):
+    for view in await call.run(views):
         session = None
         if view.session is not None and view.machine is not None:
             session = SessionOut(
@@ -92,11 +106,11 @@ def list_desktops(db: DbSession, user: CurrentUser) -> DesktopList:
         **problems.responses(400, 401, 403, 404, 409, 422, 502, 503, 504, 507),
     },
 )
-def launch(
+async def launch(
     pool: Annotated[str, Path(max_length=64)],
     db: DbSession,
-    user: CurrentUser,
-    token: CurrentToken,
+    bearer: BearerToken,
+    settings: Settings,
     address: ClientAddress,
     backends: MachineBackends,
     now: Now,
@@ -110,28 +124,71 @@ def launch(
     succeeded gets the connection to that launch's session; 409 session_ended
     once that session has ended.
     """
-    enforce_pool_totp(db, user, token, pool)  # 403 otp_required_for_pool
-    protocol = body.protocol if body else None
-    if idempotency_key is not None:
+    # All of it on one worker thread, the token check included: a launch
+    # crosses from the event loop and back once.
+    return await run_in_threadpool(
+        _launch,
+        db,
+        bearer,
+        pool,
+        body.protocol if body else None,
+        idle_timeout=settings.token_idle_timeout,
+        address=address,
+        backends=backends,
+        now=now,
+        key=idempotency_key,
+    )
+
+
+def _launch(
+    db: Session,
+    bearer: str,
+    pool: str,
+    protocol: str | None,
+    *,
+    idle_timeout: timedelta | None,
+    address: str | None,
+    backends: Backends,
+    now: datetime,
+    key: str | None,
+) -> JSONResponse:
+    found = tokens.read(db, bearer, now=now, idle_timeout=idle_timeout)
+    if found is None:
+        raise InvalidToken()
+    user, token = found
+    target = allocation.pool_for(db, user, pool)
+    entitled = target is not None and target.entitled
+    # 403 otp_required_for_pool
+    enforce_pool_totp(user, token, target.pool if target else None, entitled=entitled)
+    if key is not None:
         request_fingerprint = idempotency.fingerprint(protocol=protocol)
         try:
             earlier = idempotency.claim(
-                db, idempotency_key, user, pool, now, request_fingerprint=request_fingerprint
+                db, key, user, pool, now, request_fingerprint=request_fingerprint
             )
         except IdempotencyKeyReused as exc:
             return _key_reused(exc)
         if earlier is not None:
             return _answer(db, backends, user, idempotency.replay(db, user, earlier), now)
     failed: MachineFailed | None = None
-    for _attempt in range(MACHINES_TRIED):
+    for attempt in range(MACHINES_TRIED):
         try:
-            result = allocation.launch(db, user, pool, protocol, address=address, now=now)
+            result = allocation.launch(
+                db,
+                user,
+                pool,
+                protocol,
+                address=address,
+                now=now,
+                # Read again after a dead machine: the first read's transaction has ended.
+                target=target if attempt == 0 else None,
+            )
         except NoMachineAvailable:
             if failed is None:
                 raise
             raise failed from None  # the machines left were dead: say that, not "all in use"
         try:
-            return _answer(db, backends, user, result, now, key=idempotency_key)
+            return _answer(db, backends, user, result, now, key=key)
         except MachineFailed as exc:
             # Its session never started and the pool is floating: take the next machine.
             if not exc.another_may_work:

@@ -18,7 +18,9 @@ from broker_stub.api.deps import (
     MachineBackends,
     NodeUpkeep,
     Now,
+    SignedIn,
 )
+from broker_stub.db.models import User
 from broker_stub.domain import sessions
 
 router = APIRouter(prefix="/api/v1/sessions", tags=["sessions"])
@@ -29,36 +31,37 @@ SessionId = Annotated[str, Path(min_length=1, max_length=64, description="From t
 @router.post(
     "/{session_id}/heartbeat", status_code=204, responses=problems.responses(401, 404, 409, 422)
 )
-def heartbeat(session_id: SessionId, db: DbSession, user: CurrentUser, now: Now) -> Response:
+async def heartbeat(session_id: SessionId, call: SignedIn, now: Now) -> Response:
     """The desktop client runs. Send every 60 s; the first one makes a launch active."""
-    sessions.heartbeat(db, user, session_id, now)
+    await call.run(lambda user: sessions.heartbeat(call.db, user, session_id, now))
     return Response(status_code=204)
 
 
 @router.post(
     "/{session_id}/disconnect", status_code=204, responses=problems.responses(401, 404, 409, 422)
 )
-def disconnect(
-    session_id: SessionId, db: DbSession, user: CurrentUser, now: Now, address: ClientAddress
+async def disconnect(
+    session_id: SessionId, call: SignedIn, now: Now, address: ClientAddress
 ) -> Response:
     """The client closed; the machine stays the user's until the disconnect timeout."""
-    sessions.disconnect(db, user, session_id, now, address=address)
+    await call.run(
+        lambda user: sessions.disconnect(call.db, user, session_id, now, address=address)
+    )
     return Response(status_code=204)
 
 
 @router.post("/{session_id}/logoff", status_code=204, responses=problems.responses(401, 404, 422))
-def logoff(
-    session_id: SessionId,
-    db: DbSession,
-    user: CurrentUser,
-    now: Now,
-    address: ClientAddress,
-    upkeep: NodeUpkeep,
+async def logoff(
+    session_id: SessionId, call: SignedIn, now: Now, address: ClientAddress, upkeep: NodeUpkeep
 ) -> Response:
     """End the session; a floating pool's machine is recycled for the next user."""
-    machine_id = sessions.logoff(db, user, session_id, now, address=address)
-    if machine_id is not None:
-        upkeep.recycle(db, machine_id)
+
+    def end(user: User) -> None:
+        machine_id = sessions.logoff(call.db, user, session_id, now, address=address)
+        if machine_id is not None:
+            upkeep.recycle(call.db, machine_id)
+
+    await call.run(end)
     return Response(status_code=204)
 
 

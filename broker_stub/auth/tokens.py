@@ -11,13 +11,15 @@ from __future__ import annotations
 import hashlib
 import secrets
 from datetime import datetime, timedelta
+from typing import Any
 
-from sqlalchemy import select, update
+from sqlalchemy import Select, bindparam, select, update
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.attributes import set_committed_value
 
 from broker_stub.clock import utcnow
 from broker_stub.db.models import Token, User
+from broker_stub.db.rows import entity, labelled
 
 # last_used_at is written at most once per this interval per token. Writing it
 # on every request would turn each read (listing desktops, heartbeats) into a
@@ -61,6 +63,40 @@ def issue(
     return token, expires_at
 
 
+def _live(*columns: Any, idle: bool) -> Select[Any]:
+    """The user and token of a live token, by its hash; built once per shape."""
+    query = (
+        select(*columns)
+        .join_from(User, Token, Token.user_id == User.id)
+        .where(
+            Token.hash == bindparam("hash"),
+            Token.expires_at > bindparam("now"),
+            Token.revoked_at.is_(None),
+        )
+    )
+    return query.where(Token.last_used_at > bindparam("idle_since")) if idle else query
+
+
+# As model objects of the request's Session, which a route may change...
+LIVE = {idle: _live(User, Token, idle=idle) for idle in (True, False)}
+# ... or as plain rows, for the hot paths that only read them (db/rows.py).
+LIVE_ROWS = {
+    idle: _live(*labelled(User, "u_"), *labelled(Token, "t_"), idle=idle) for idle in (True, False)
+}
+TOUCH = (
+    update(Token)
+    .where(Token.hash == bindparam("token_hash"), Token.last_used_at <= bindparam("stale_at"))
+    .values(last_used_at=bindparam("used_at"))
+)
+
+
+def _params(token: str, now: datetime, idle_timeout: timedelta | None) -> dict[str, Any]:
+    params: dict[str, Any] = {"hash": token_hash(token), "now": now}
+    if idle_timeout is not None:
+        params["idle_since"] = now - idle_timeout
+    return params
+
+
 def resolve(
     db: Session,
     token: str,
@@ -71,36 +107,49 @@ def resolve(
     """The user and token row of a live token; None if unknown, expired, idle or revoked.
 
     A live token's last_used_at moves to `now` when it is at least
-    TOUCH_INTERVAL old. `idle_timeout` None skips the idle check.
+    TOUCH_INTERVAL old, committed at once. `idle_timeout` None skips the idle check.
     """
     now = now or utcnow()
-    query = (
-        select(User, Token)
-        .join(Token, Token.user_id == User.id)
-        .where(
-            Token.hash == token_hash(token),
-            Token.expires_at > now,
-            Token.revoked_at.is_(None),
-        )
-    )
-    if idle_timeout is not None:
-        query = query.where(Token.last_used_at > now - idle_timeout)
-    row = db.execute(query).one_or_none()
+    row = db.execute(
+        LIVE[idle_timeout is not None], _params(token, now, idle_timeout)
+    ).one_or_none()
     if row is None:
         return None
     user, found = row
-    if now - found.last_used_at >= TOUCH_INTERVAL:
-        # Conditional, so of several nodes seeing the same stale value one writes.
-        db.execute(
-            update(Token)
-            .where(Token.hash == found.hash, Token.last_used_at <= now - TOUCH_INTERVAL)
-            .values(last_used_at=now)
-            .execution_options(synchronize_session=False)
-        )
+    if _touch(db, found, now):
         db.commit()
         # What the row now holds, without marking the object dirty.
         set_committed_value(found, "last_used_at", now)
     return user, found
+
+
+def read(
+    db: Session, token: str, *, now: datetime, idle_timeout: timedelta | None
+) -> tuple[User, Token] | None:
+    """As `resolve`, as objects no Session tracks (db/rows.py); a touch of
+    last_used_at is left in the transaction, for the caller to commit."""
+    row = (
+        db.connection()
+        .execute(LIVE_ROWS[idle_timeout is not None], _params(token, now, idle_timeout))
+        .one_or_none()
+    )
+    if row is None:
+        return None
+    user, found = entity(User, row, "u_"), entity(Token, row, "t_")
+    if _touch(db, found, now):
+        found.last_used_at = now
+    return user, found
+
+
+def _touch(db: Session, found: Token, now: datetime) -> bool:
+    """Move last_used_at to `now` if it is at least TOUCH_INTERVAL old; True if due."""
+    if now - found.last_used_at < TOUCH_INTERVAL:
+        return False
+    # Conditional, so of several nodes seeing the same stale value one writes.
+    db.connection().execute(
+        TOUCH, {"token_hash": found.hash, "stale_at": now - TOUCH_INTERVAL, "used_at": now}
+    )
+    return True
 
 
 def lookup(

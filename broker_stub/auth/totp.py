@@ -27,7 +27,6 @@ from broker_stub import log
 from broker_stub.db.models import Pool, Token, User
 from broker_stub.domain import audit
 from broker_stub.domain.admin import Admin
-from broker_stub.domain.entitlements import is_entitled
 from broker_stub.domain.errors import OtpRequiredForPool
 
 ISSUER = "Rubicon"
@@ -135,18 +134,15 @@ def verify(db: Session, user: User, code: str, now: datetime) -> bool:
     return True
 
 
-def enforce_pool_totp(db: Session, user: User, token: Token, pool_id: str) -> None:
+def enforce_pool_totp(user: User, token: Token, pool: Pool | None, *, entitled: bool) -> None:
     """Refuse to launch a require_totp pool with a token issued without a code.
 
     Unknown pools and pools the user is not entitled to pass through: the
     launch itself answers pool_not_found or not_entitled for those.
     """
-    if token.mfa:
-        return
-    pool = db.get(Pool, pool_id)
-    if pool is None or not pool.require_totp or not is_entitled(db, user, pool):
+    if token.mfa or pool is None or not pool.require_totp or not entitled:
         return
     log.auth.info(
-        "launch of %s by %r refused: the pool needs a TOTP sign-in", pool_id, user.username
+        "launch of %s by %r refused: the pool needs a TOTP sign-in", pool.id, user.username
     )
     raise OtpRequiredForPool(pool.name, enrolled=user.totp_secret is not None)

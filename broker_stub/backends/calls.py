@@ -11,6 +11,10 @@ While a request waits for a slow call it holds no database connection, so it
 steps out of the API's admission gate (broker_stub.waits) and other requests
 take its place.
 
+A backend may name calls that never wait on anything (`inline_calls`: the
+static backend's console and password come from the pools file); those run
+on the caller's thread, without the hop to a backend thread and back.
+
 Health: `FAILURES_TO_DEGRADE` calls in a row that could not reach the
 hypervisor make the pool *degraded* on this node. Then calls fail at once
 (HypervisorUnavailable) except `check`, which the scheduler runs every few
@@ -21,6 +25,7 @@ and the audit log).
 
 from __future__ import annotations
 
+import sys
 import threading
 from collections.abc import Callable, Mapping
 from concurrent.futures import Future
@@ -90,6 +95,7 @@ class Calls:
         self._threads = DaemonPool(workers=workers, name=f"rubicon-backend-{pool_id}")
         self._limit = workers + waiting
         self._timeouts = {**TIMEOUTS, **getattr(backend, "timeouts", {})}
+        self._inline: frozenset[str] = getattr(backend, "inline_calls", frozenset())
         self._on_health = on_health
         self._lock = threading.Lock()
         self._under_way = 0
@@ -156,6 +162,8 @@ class Calls:
                 f"pool {self.pool_id} is degraded ({degraded}); "
                 "the broker checks its hypervisor again every few seconds"
             )
+        if name in self._inline:
+            return self._outcome(name, lambda: fn(*args))
         with self._lock:
             if self._under_way >= self._limit:
                 raise Busy(
@@ -170,9 +178,16 @@ class Calls:
             raise HypervisorUnavailable(f"pool {self.pool_id}: the broker is stopping") from None
         future.add_done_callback(self._done)
         timeout = self._timeouts[name]
+        return self._outcome(name, lambda: self._wait(future, timeout), timeout=timeout)
+
+    def _outcome(self, name: str, result: Callable[[], T], *, timeout: float | None = None) -> T:
+        """`result()`, with the pool's health updated by how it went; `timeout`
+        is how long a call on a backend thread was waited for."""
         try:
-            result = self._wait(future, timeout)
+            value = result()
         except FutureTimeout:
+            if timeout is None:
+                raise self._fault(name) from None
             self._failed(f"{name} did not answer within {timeout:g}s")
             raise HypervisorUnavailable(
                 f"pool {self.pool_id}: the hypervisor did not answer {name} within {timeout:g}s"
@@ -183,13 +198,17 @@ class Calls:
         except BackendError:
             self._succeeded()  # the hypervisor answered; the machine or request was wrong
             raise
-        except Exception as exc:
-            # A fault in the backend's own code: say which call, keep the traceback in the log.
-            log.backend.exception("pool %s: %s raised", self.pool_id, name)
-            self._failed(f"{name} raised {type(exc).__name__}")
-            raise BackendError(f"{name} failed: {type(exc).__name__}: {exc}") from None
+        except Exception:
+            raise self._fault(name) from None
         self._succeeded()
-        return result
+        return value
+
+    def _fault(self, name: str) -> BackendError:
+        """A fault in the backend's own code: say which call, keep the traceback in the log."""
+        exc = sys.exc_info()[1]
+        log.backend.exception("pool %s: %s raised", self.pool_id, name)
+        self._failed(f"{name} raised {type(exc).__name__}")
+        return BackendError(f"{name} failed: {type(exc).__name__}: {exc}")
 
     @staticmethod
     def _wait(future: Future[T], timeout: float) -> T:

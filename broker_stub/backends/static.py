@@ -99,6 +99,8 @@ def send_magic_packet(mac: str, address: str, port: int) -> None:
 
 class StaticBackend:
     name = "static"
+    # Answered from the pools file alone: no thread of their own needed (backends/calls.py).
+    inline_calls = frozenset({"check", "console", "console_password"})
 
     def __init__(self, options: StaticOptions) -> None:
         self.options = options

@@ -31,8 +31,11 @@ from sqlalchemy import (
     ColumnElement,
     Select,
     SQLColumnExpression,
+    Update,
+    bindparam,
     exists,
     func,
+    insert,
     literal_column,
     select,
     update,
@@ -51,8 +54,9 @@ from broker_stub.db.models import (
     SessionState,
     User,
 )
+from broker_stub.db.rows import entity, labelled, table_of
 from broker_stub.domain import audit, clones, lifecycle
-from broker_stub.domain.entitlements import entitled_pools, is_entitled
+from broker_stub.domain.entitlements import entitled_pools, grants
 from broker_stub.domain.errors import (
     MachineUnavailable,
     NoMachineAvailable,
@@ -82,6 +86,14 @@ class Launch:
 
 
 @dataclass(frozen=True)
+class PoolForUser:
+    """A pool as one user may launch it: the pool, and whether the user is entitled."""
+
+    pool: Pool
+    entitled: bool
+
+
+@dataclass(frozen=True)
 class DesktopView:
     """One entitled pool as this user sees it.
 
@@ -102,14 +114,16 @@ def launch(
     *,
     address: str | None = None,
     now: datetime | None = None,
+    target: PoolForUser | None = None,
 ) -> Launch:
     """The user's live session in the pool, or a new pending one on a claimed machine.
 
     Either way the launch goes to the audit log with the client's `address`,
-    in the same transaction as the claim.
+    in the same transaction as the claim. `target` is `pool_for(db, user,
+    pool_id)` if the caller has read it already.
     """
     now = now or utcnow()
-    result = _launch(db, user, pool_id, protocol, now)
+    result = _launch(db, user, target or pool_for(db, user, pool_id), pool_id, protocol, now)
     audit.record(
         db,
         actor=user.username,
@@ -128,11 +142,43 @@ def launch(
     return result
 
 
-def _launch(db: Session, user: User, pool_id: str, wanted: str | None, now: datetime) -> Launch:
-    pool = db.get(Pool, pool_id)
-    if pool is None:
+# The launch's statements, built once: building a statement costs more than
+# running it. They read into model objects that no Session tracks
+# (db/rows.py); whatever a launch changes, it changes with an UPDATE.
+_pools, _machines, _sessions = table_of(Pool), table_of(Machine), table_of(DesktopSession)
+
+POOL_FOR_USER = select(
+    *_pools.columns,
+    grants(_pools.c.id, user_id=bindparam("user_id"), username=bindparam("username")).label(
+        "entitled"
+    ),
+).where(_pools.c.id == bindparam("pool_id"))
+
+
+def pool_for(db: Session, user: User, pool_id: str) -> PoolForUser | None:
+    """The pool and whether `user` may use it, in one read; None if there is no such pool."""
+    row = (
+        db.connection()
+        .execute(POOL_FOR_USER, {"pool_id": pool_id, "user_id": user.id, "username": user.username})
+        .one_or_none()
+    )
+    if row is None:
+        return None
+    return PoolForUser(pool=entity(Pool, row), entitled=bool(row.entitled))
+
+
+def _launch(
+    db: Session,
+    user: User,
+    target: PoolForUser | None,
+    pool_id: str,
+    wanted: str | None,
+    now: datetime,
+) -> Launch:
+    if target is None:
         raise PoolNotFound(pool_id)
-    if not is_entitled(db, user, pool):
+    pool = target.pool
+    if not target.entitled:
         raise NotEntitled(pool.name)
     protocol = wanted or pool.default_protocol
     if protocol not in pool.protocols:
@@ -187,21 +233,35 @@ def _one_launch_per_user(db: Session, user: User) -> None:
     """
     if db.get_bind().dialect.name != "postgresql":
         return
-    db.execute(select(User.id).where(User.id == user.id).with_for_update(key_share=True))
+    db.connection().execute(LOCK_USER, {"user_id": user.id})
+
+
+LOCK_USER = (
+    select(table_of(User).c.id)
+    .where(table_of(User).c.id == bindparam("user_id"))
+    .with_for_update(key_share=True)
+)
+
+LIVE_SESSION = (
+    select(*labelled(DesktopSession, "s_"), *labelled(Machine, "m_"))
+    .select_from(_sessions.join(_machines, _machines.c.id == _sessions.c.machine_id))
+    .where(
+        _sessions.c.user_id == bindparam("user_id"),
+        _sessions.c.pool_id == bindparam("pool_id"),
+        _LIVE,
+    )
+)
 
 
 def _live_session(db: Session, user: User, pool: Pool) -> tuple[DesktopSession, Machine] | None:
-    row = db.execute(
-        select(DesktopSession, Machine)
-        .join(Machine, Machine.id == DesktopSession.machine_id)
-        .where(
-            DesktopSession.user_id == user.id,
-            DesktopSession.pool_id == pool.id,
-            _LIVE,
-        )
-        .execution_options(populate_existing=True)
-    ).one_or_none()
-    return None if row is None else (row[0], row[1])
+    row = (
+        db.connection()
+        .execute(LIVE_SESSION, {"user_id": user.id, "pool_id": pool.id})
+        .one_or_none()
+    )
+    if row is None:
+        return None
+    return entity(DesktopSession, row, "s_"), entity(Machine, row, "m_")
 
 
 def _reconnect(
@@ -305,18 +365,27 @@ def _claim_free(db: Session, user: User, pool: Pool) -> Machine | None:
     its key alone: checking again that it is free would let PostgreSQL,
     without statistics, look for it through the free index instead.
     """
-    first_free = _first_free(pool.id)
-    if db.get_bind().dialect.name == "postgresql":
-        first_free = first_free.with_for_update(skip_locked=True)
-    return db.scalars(
-        update(Machine)
-        .where(Machine.id == first_free.scalar_subquery())
+    claim = CLAIM_FREE_LOCKING if db.get_bind().dialect.name == "postgresql" else CLAIM_FREE
+    row = db.connection().execute(claim, {"in_pool": pool.id, "for_user": user.id}).one_or_none()
+    return None if row is None else entity(Machine, row)
+
+
+def _claim(first_free: Select[int]) -> Update:
+    return (
+        update(_machines)
+        .where(_machines.c.id == first_free.scalar_subquery())
         .values(
-            assigned_user_id=user.id, state=MachineState.ASSIGNED, woken_at=None, idle_since=None
+            assigned_user_id=bindparam("for_user"),
+            state=MachineState.ASSIGNED.value,
+            woken_at=None,
+            idle_since=None,
         )
-        .returning(Machine)
-        .execution_options(synchronize_session=False, populate_existing=True)
-    ).one_or_none()
+        .returning(*_machines.columns)
+    )
+
+
+CLAIM_FREE = _claim(_first_free(bindparam("in_pool")))
+CLAIM_FREE_LOCKING = _claim(_first_free(bindparam("in_pool")).with_for_update(skip_locked=True))
 
 
 def _reserve_clone(db: Session, user: User, pool: Pool, now: datetime) -> Machine | None:
@@ -336,23 +405,26 @@ def new_session_id() -> str:
     return f"ses_{secrets.token_urlsafe(18)}"
 
 
+INSERT_SESSION = insert(_sessions)
+
+
 def _start_session(
     db: Session, user: User, pool: Pool, machine: Machine, protocol: str, now: datetime
 ) -> Launch:
     max_session = lifecycle.seconds(pool.max_session_s)
-    session = DesktopSession(
-        id=new_session_id(),
-        user_id=user.id,
-        pool_id=pool.id,
-        machine_id=machine.id,
-        protocol=protocol,
-        state=SessionState.PENDING,
-        started_at=now,
-        pending_until=now + timedelta(seconds=pool.prelaunch_timeout_s),
-        max_deadline=now + max_session if max_session is not None else None,
-    )
-    db.add(session)
-    db.flush()  # IntegrityError here: the user's other launch won
+    values = {
+        "id": new_session_id(),
+        "user_id": user.id,
+        "pool_id": pool.id,
+        "machine_id": machine.id,
+        "protocol": protocol,
+        "state": SessionState.PENDING.value,
+        "started_at": now,
+        "pending_until": now + timedelta(seconds=pool.prelaunch_timeout_s),
+        "max_deadline": now + max_session if max_session is not None else None,
+    }
+    db.connection().execute(INSERT_SESSION, values)  # IntegrityError: the user's other launch won
+    session = DesktopSession(**values)
     log.domain.info(
         "session %s: %r got machine %s in pool %s", session.id, user.username, machine.name, pool.id
     )

@@ -2,32 +2,43 @@
 
 from __future__ import annotations
 
-from sqlalchemy import ColumnElement, and_, exists, or_, select
+from typing import Any
+
+from sqlalchemy import ColumnElement, Exists, and_, exists, or_, select
 from sqlalchemy.orm import Session
 
 from broker_stub.db.models import Entitlement, EntitlementKind, Group, Membership, Pool, User
 
 
-def _grants(user: User) -> ColumnElement[bool]:
-    """SQL condition: an Entitlement row names this user or one of its groups."""
-    return or_(
-        and_(Entitlement.kind == EntitlementKind.USER, Entitlement.name == user.username),
-        and_(
-            Entitlement.kind == EntitlementKind.GROUP,
-            Entitlement.name.in_(
-                select(Group.name)
-                .join(Membership, Membership.group_id == Group.id)
-                .where(Membership.user_id == user.id)
+def grants(pool_id: Any, *, user_id: Any, username: Any) -> Exists:
+    """SQL condition: an Entitlement row of the pool names this user or one of its
+    groups. Each argument is a value or an SQL expression (a bound parameter)."""
+    return exists().where(
+        Entitlement.pool_id == pool_id,
+        or_(
+            and_(Entitlement.kind == EntitlementKind.USER, Entitlement.name == username),
+            and_(
+                Entitlement.kind == EntitlementKind.GROUP,
+                Entitlement.name.in_(
+                    select(Group.name)
+                    .join(Membership, Membership.group_id == Group.id)
+                    .where(Membership.user_id == user_id)
+                ),
             ),
         ),
     )
 
 
+def _grants_user(pool_id: Any, user: User) -> ColumnElement[bool]:
+    return grants(pool_id, user_id=user.id, username=user.username)
+
+
 def entitled_pools(db: Session, user: User) -> list[Pool]:
     """The pools `user` may use, sorted by name."""
-    granted = exists().where(Entitlement.pool_id == Pool.id, _grants(user))
-    return list(db.scalars(select(Pool).where(granted).order_by(Pool.name, Pool.id)))
+    return list(
+        db.scalars(select(Pool).where(_grants_user(Pool.id, user)).order_by(Pool.name, Pool.id))
+    )
 
 
 def is_entitled(db: Session, user: User, pool: Pool) -> bool:
-    return bool(db.scalar(select(exists().where(Entitlement.pool_id == pool.id, _grants(user)))))
+    return bool(db.scalar(select(_grants_user(pool.id, user))))

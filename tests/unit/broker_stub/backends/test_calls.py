@@ -268,3 +268,35 @@ def test_calls_has_every_method_of_the_backend_protocol() -> None:
 
     wanted = {n for n in dir(Backend) if not n.startswith("_")}
     assert wanted <= set(dir(Calls))
+
+
+def test_inline_calls_run_on_the_callers_thread_and_still_count_for_health(
+    hypervisor: Hypervisor, health: list[tuple[str, str | None]], caplog: pytest.LogCaptureFixture
+) -> None:
+    hypervisor.inline_calls = frozenset({"console", "check"})  # type: ignore[attr-defined]
+    made = Calls("p", hypervisor, on_health=lambda *args: health.append(args), workers=1, waiting=0)
+    threads: list[str] = []
+
+    def console(machine: MachineRef, protocol: str) -> Console:
+        threads.append(threading.current_thread().name)
+        return Console(host="h", port=1)
+
+    def check() -> None:
+        raise TimeoutError("socket")
+
+    hypervisor.console = console  # type: ignore[method-assign]
+    hypervisor.check = check  # type: ignore[method-assign]
+    try:
+        assert made.console(REF, "vnc") == Console(host="h", port=1)
+        assert threads == [threading.current_thread().name]
+
+        # A fault is still the backend's, and timeouts from its own code are faults too.
+        for _ in range(calls_module.FAILURES_TO_DEGRADE):
+            with pytest.raises(BackendError, match="check failed: TimeoutError: socket"):
+                made.check()
+        assert health == [("p", "check raised TimeoutError")]
+        with pytest.raises(HypervisorUnavailable, match="pool p is degraded"):
+            made.console(REF, "vnc")
+        assert "pool p: check raised" in caplog.text
+    finally:
+        made.close()
