@@ -52,10 +52,9 @@ def login(
         directory=directory,
     )
     user = signed_in.user
-    token, expires_at = tokens.issue(db, user, settings.token_ttl, now, mfa=signed_in.mfa)
     return LoginResponse(
-        token=token,
-        expires_at=expires_at,
+        token=signed_in.token,
+        expires_at=signed_in.expires_at,
         user=UserOut(username=user.username, display_name=user.display_name, role=_role(user)),
     )
 

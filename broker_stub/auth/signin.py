@@ -1,4 +1,4 @@
-"""Sign-in as POST /api/v1/auth/login does it: lockout, password, TOTP.
+"""Sign-in as POST /api/v1/auth/login does it: lockout, password, TOTP, token.
 
 1. A blocked address (too_many_attempts) or locked account (account_locked)
    is refused at once, before any password is checked (broker_stub.auth.lockout).
@@ -22,13 +22,13 @@ counts as nothing: the user did nothing wrong.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 
 from sqlalchemy.orm import Session
 
-from broker_stub import log
-from broker_stub.auth import lockout, totp, users
+from broker_stub import log, waits
+from broker_stub.auth import lockout, tokens, totp, users
 from broker_stub.auth.directory import Directory, DirectoryRefused
 from broker_stub.db.models import User
 from broker_stub.domain.errors import InvalidCredentials, InvalidOtp, OtpRequired
@@ -41,6 +41,8 @@ class SignedIn:
     user: User
     # True when a TOTP code was checked too: the token may launch require_totp pools.
     mfa: bool
+    token: str = field(repr=False)
+    expires_at: datetime
 
 
 def sign_in(
@@ -54,7 +56,9 @@ def sign_in(
     now: datetime,
     directory: Directory | None = None,
 ) -> SignedIn:
-    """The signed-in user, or a BrokerError saying why not (see the module docstring)."""
+    """The signed-in user with a new token, or a BrokerError saying why not (see
+    the module docstring). The token, the audit event and the cleared failures
+    commit together."""
     if not all(names.is_text(part) for part in (username, password, otp or "")):
         # No user has such a name or password, and the database could not
         # store it (PostgreSQL refuses NUL): refused before it gets there.
@@ -75,8 +79,10 @@ def sign_in(
         raise
     lockout.forget_failures(db, attempt)
     users.record_sign_in(db, user, address, detail={"source": source, "mfa": mfa}, at=now)
+    # One commit for the cleared failures, the audit event and the new token.
+    token, expires_at = tokens.issue(db, user, settings.token_ttl, now, mfa=mfa, commit=False)
     db.commit()
-    return SignedIn(user=user, mfa=mfa)
+    return SignedIn(user=user, mfa=mfa, token=token, expires_at=expires_at)
 
 
 def _first_factor(
@@ -89,6 +95,9 @@ def _first_factor(
 ) -> tuple[User, str]:
     """The user whose password this is, and where it was checked ("local" or "ldap")."""
     user = users.find_user(db, username)
+    # End the read: the check below holds no connection while it waits (its
+    # request steps out of the admission gate meanwhile, broker_stub.waits).
+    db.commit()
     if users.has_local_password(user) or directory is None:
         if not users.check_local_password(user, password):
             reason = "wrong_password" if users.has_local_password(user) else "unknown_user"
@@ -96,7 +105,8 @@ def _first_factor(
         assert user is not None
         return user, "local"
     try:
-        found = directory.authenticate(username, password)
+        with waits.away():
+            found = directory.authenticate(username, password)
     except DirectoryRefused as refused:
         users.refuse(db, username, refused.reason, address, at=now)
     synced = users.upsert_directory_user(db, found)

@@ -13,7 +13,7 @@ import secrets
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Select, bindparam, select, update
+from sqlalchemy import Select, bindparam, event, insert, select, update
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.attributes import set_committed_value
 
@@ -33,6 +33,9 @@ def token_hash(token: str) -> str:
     return hashlib.sha256(token.encode()).hexdigest()
 
 
+INSERT_TOKEN = insert(Token)
+
+
 def issue(
     db: Session,
     user: User,
@@ -40,26 +43,30 @@ def issue(
     now: datetime | None = None,
     *,
     mfa: bool = False,
+    commit: bool = True,
 ) -> tuple[str, datetime]:
     """Store a new token for `user` and return it with its expiry time.
 
     `mfa` records that the sign-in included a TOTP code (pools with
-    require_totp accept only such tokens).
+    require_totp accept only such tokens). `commit=False` leaves the new row in
+    the caller's transaction (a sign-in commits it with its audit event).
     """
     now = now or utcnow()
     token = secrets.token_urlsafe(32)
     expires_at = now + ttl
-    db.add(
-        Token(
-            hash=token_hash(token),
-            user_id=user.id,
-            created_at=now,
-            expires_at=expires_at,
-            last_used_at=now,
-            mfa=mfa,
-        )
+    db.connection().execute(
+        INSERT_TOKEN,
+        {
+            "hash": token_hash(token),
+            "user_id": user.id,
+            "created_at": now,
+            "expires_at": expires_at,
+            "last_used_at": now,
+            "mfa": mfa,
+        },
     )
-    db.commit()
+    if commit:
+        db.commit()
     return token, expires_at
 
 
@@ -126,8 +133,11 @@ def resolve(
 def read(
     db: Session, token: str, *, now: datetime, idle_timeout: timedelta | None
 ) -> tuple[User, Token] | None:
-    """As `resolve`, as objects no Session tracks (db/rows.py); a touch of
-    last_used_at is left in the transaction, for the caller to commit."""
+    """As `resolve`, as objects no Session tracks (db/rows.py). A touch of
+    last_used_at that is due waits for the request's next commit and goes
+    last in it: on SQLite a write holds the one writer's turn from its first
+    statement to the commit, and the request's own reads need not wait in it.
+    """
     row = (
         db.connection()
         .execute(LIVE_ROWS[idle_timeout is not None], _params(token, now, idle_timeout))
@@ -136,8 +146,15 @@ def read(
     if row is None:
         return None
     user, found = entity(User, row, "u_"), entity(Token, row, "t_")
-    if _touch(db, found, now):
-        found.last_used_at = now
+    if now - found.last_used_at >= TOUCH_INTERVAL:
+        # In this transaction only: one rolled back (a failed request) takes it along.
+        reading = db.get_transaction()
+
+        def touch(db: Session) -> None:
+            if db.get_transaction() is reading:
+                _touch(db, found, now)
+
+        event.listen(db, "before_commit", touch, once=True)
     return user, found
 
 

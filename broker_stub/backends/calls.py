@@ -11,9 +11,10 @@ While a request waits for a slow call it holds no database connection, so it
 steps out of the API's admission gate (broker_stub.waits) and other requests
 take its place.
 
-A backend may name calls that never wait on anything (`inline_calls`: the
-static backend's console and password come from the pools file); those run
-on the caller's thread, without the hop to a backend thread and back.
+A backend may say which calls never wait on anything (`runs_inline(call,
+machine)`: the static backend's consoles and passwords come from the pools
+file); those run on the caller's thread, without the hop to a backend thread
+and back.
 
 Health: `FAILURES_TO_DEGRADE` calls in a row that could not reach the
 hypervisor make the pool *degraded* on this node. Then calls fail at once
@@ -95,7 +96,9 @@ class Calls:
         self._threads = DaemonPool(workers=workers, name=f"rubicon-backend-{pool_id}")
         self._limit = workers + waiting
         self._timeouts = {**TIMEOUTS, **getattr(backend, "timeouts", {})}
-        self._inline: frozenset[str] = getattr(backend, "inline_calls", frozenset())
+        self._runs_inline: Callable[[str, MachineRef | None], bool] | None = getattr(
+            backend, "runs_inline", None
+        )
         self._on_health = on_health
         self._lock = threading.Lock()
         self._under_way = 0
@@ -162,7 +165,8 @@ class Calls:
                 f"pool {self.pool_id} is degraded ({degraded}); "
                 "the broker checks its hypervisor again every few seconds"
             )
-        if name in self._inline:
+        machine = args[0] if args and isinstance(args[0], MachineRef) else None
+        if self._runs_inline is not None and self._runs_inline(name, machine):
             return self._outcome(name, lambda: fn(*args))
         with self._lock:
             if self._under_way >= self._limit:

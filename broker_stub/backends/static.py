@@ -100,7 +100,14 @@ def send_magic_packet(mac: str, address: str, port: int) -> None:
 class StaticBackend:
     name = "static"
     # Answered from the pools file alone: no thread of their own needed (backends/calls.py).
-    inline_calls = frozenset({"check", "console", "console_password"})
+    _FROM_THE_FILE = frozenset({"check", "console", "console_password"})
+
+    def runs_inline(self, call: str, machine: MachineRef | None) -> bool:
+        """True for the calls the pools file answers: all but a power-on that
+        may probe the host and send it a Wake-on-LAN packet (it has a MAC)."""
+        if call == "power_on":
+            return machine is not None and machine.mac is None
+        return call in self._FROM_THE_FILE
 
     def __init__(self, options: StaticOptions) -> None:
         self.options = options

@@ -22,13 +22,22 @@ from broker_stub.db import sqlite_writer
 
 SQLITE_BUSY_TIMEOUT_MS = 5000
 # Requests at work at once get one connection each (api/admission.py keeps
-# them to the pool's size); the overflow serves the scheduler and the odd
-# request that needs a second. SQLite writes one at a time, so more requests
-# at once would only queue for the lock. With PostgreSQL, 30 connections at
-# most per process (a node has one per worker) lets three single-worker nodes
-# share max_connections = 100.
+# them to request_slots); the rest and the overflow serve the scheduler,
+# requests back from a wait and the odd request that needs a second. With
+# PostgreSQL, 30 connections at most per process (a node has one per worker)
+# lets three single-worker nodes share max_connections = 100.
 SQLITE_POOL_SIZE = 8
 SQLITE_MAX_OVERFLOW = 8
+# On SQLite, two requests of a process at work at once. A write transaction
+# holds the one writer's turn from its first write to its commit, and in a
+# process with more request threads the holder waits for the GIL behind them
+# at every statement: at 8 at once a turn lasted 2.1 ms on average for 0.3 ms
+# of work, and a node of two workers launched 415/s; at 2, 1.0 ms and 590/s
+# (benchmarks/storm.py's load, docs/benchmarks.md). Nothing is gained by more:
+# SQLite's reads are local, and a request waiting on a hypervisor steps out
+# of the gate meanwhile (broker_stub.waits). At 1, a request waiting on LDAP
+# would hold up its whole process.
+SQLITE_REQUEST_SLOTS = 2
 PG_POOL_SIZE = 10
 PG_MAX_OVERFLOW = 20
 PG_CONNECT_TIMEOUT_S = 10
@@ -91,9 +100,12 @@ def make_engine(url: str) -> Engine:
 
 
 def request_slots(engine: Engine) -> int:
-    """How many requests may work at once: one per kept connection of the pool."""
+    """How many requests of one process may work at once: on PostgreSQL one per
+    kept connection of the pool, on SQLite SQLITE_REQUEST_SLOTS."""
     pool = engine.pool
-    return pool.size() if isinstance(pool, QueuePool) else SQLITE_POOL_SIZE
+    if engine.dialect.name == "sqlite" or not isinstance(pool, QueuePool):
+        return SQLITE_REQUEST_SLOTS
+    return pool.size()
 
 
 class _SQLiteCompiler(SQLiteCompiler):

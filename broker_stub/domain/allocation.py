@@ -54,7 +54,7 @@ from broker_stub.db.models import (
     SessionState,
     User,
 )
-from broker_stub.db.rows import entity, labelled, table_of
+from broker_stub.db.rows import entity, labelled, made, table_of
 from broker_stub.domain import audit, clones, lifecycle
 from broker_stub.domain.entitlements import entitled_pools, grants
 from broker_stub.domain.errors import (
@@ -424,7 +424,7 @@ def _start_session(
         "max_deadline": now + max_session if max_session is not None else None,
     }
     db.connection().execute(INSERT_SESSION, values)  # IntegrityError: the user's other launch won
-    session = DesktopSession(**values)
+    session = made(DesktopSession, values)
     log.domain.info(
         "session %s: %r got machine %s in pool %s", session.id, user.username, machine.name, pool.id
     )

@@ -98,7 +98,8 @@ def connect(
             return Starting(retry_after=BOOT_RETRY_AFTER_S)  # another request is making it
         if not _make(db, backends, launch, now):
             return Starting(retry_after=BUSY_RETRY_AFTER_S)
-    db.commit()  # ends the read: no transaction stays open while the backend works
+    if db.in_transaction():
+        db.commit()  # ends the read: no transaction stays open while the backend works
     try:
         power = backend.power_on(ref, protocol)
         console = backend.console(ref, protocol) if power.running else None

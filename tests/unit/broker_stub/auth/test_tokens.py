@@ -124,3 +124,57 @@ def test_resolve_returns_the_token_row(broker: Broker) -> None:
     assert user.username == "alice"
     assert row.mfa is True
     assert row.hash == tokens.token_hash(token)
+
+
+# read: the hot paths' variant, rows no Session tracks
+
+
+def test_read_answers_as_resolve_does(broker: Broker) -> None:
+    alice = broker.user("alice")
+    now = utcnow()
+    idle = timedelta(minutes=30)
+    with broker.session() as db:
+        token, _ = tokens.issue(db, alice, timedelta(hours=1), now=now, mfa=True)
+        gone, _ = tokens.issue(db, alice, timedelta(hours=1), now=now)
+        tokens.revoke(db, gone, now)
+
+        found = tokens.read(db, token, now=now, idle_timeout=idle)
+        assert found is not None
+        user, row = found
+        assert (user.id, user.username, row.mfa) == (alice.id, "alice", True)
+        # Plain rows: nothing the Session would save.
+        assert row not in db
+        assert user not in db
+
+        assert tokens.read(db, gone, now=now, idle_timeout=idle) is None
+        assert tokens.read(db, "made-up", now=now, idle_timeout=idle) is None
+        later = now + timedelta(minutes=31)
+        assert tokens.read(db, token, now=later, idle_timeout=idle) is None
+        assert tokens.read(db, token, now=later, idle_timeout=None) is not None
+        assert tokens.read(db, token, now=now + timedelta(hours=1), idle_timeout=None) is None
+
+
+def test_read_leaves_the_last_use_to_the_requests_next_commit(broker: Broker) -> None:
+    alice = broker.user("alice")
+    now = utcnow()
+    with broker.session() as db:
+        token, _ = tokens.issue(db, alice, timedelta(hours=1), now=now)
+
+    later = now + timedelta(minutes=2)
+    with broker.session() as db:
+        assert tokens.read(db, token, now=later, idle_timeout=None) is not None
+        db.rollback()  # the request failed: no write of its own, and none for the token
+        db.commit()
+    assert stored_last_use(broker, token) == now
+
+    with broker.session() as db:
+        assert tokens.read(db, token, now=later, idle_timeout=None) is not None
+        assert stored_last_use(broker, token) == now  # not yet: nothing was committed
+        db.commit()
+    assert stored_last_use(broker, token) == later
+
+    # Due only once a minute, as with resolve.
+    with broker.session() as db:
+        assert tokens.read(db, token, now=later + timedelta(seconds=59), idle_timeout=None)
+        db.commit()
+    assert stored_last_use(broker, token) == later

@@ -273,7 +273,7 @@ def test_calls_has_every_method_of_the_backend_protocol() -> None:
 def test_inline_calls_run_on_the_callers_thread_and_still_count_for_health(
     hypervisor: Hypervisor, health: list[tuple[str, str | None]], caplog: pytest.LogCaptureFixture
 ) -> None:
-    hypervisor.inline_calls = frozenset({"console", "check"})  # type: ignore[attr-defined]
+    hypervisor.runs_inline = lambda call, machine: call in ("console", "check")  # type: ignore[attr-defined]
     made = Calls("p", hypervisor, on_health=lambda *args: health.append(args), workers=1, waiting=0)
     threads: list[str] = []
 
@@ -300,3 +300,27 @@ def test_inline_calls_run_on_the_callers_thread_and_still_count_for_health(
         assert "pool p: check raised" in caplog.text
     finally:
         made.close()
+
+
+@pytest.mark.parametrize(
+    ("call", "mac", "inline"),
+    [
+        ("console", "52:54:00:00:00:01", True),
+        ("console_password", None, True),
+        ("check", None, True),
+        ("power_on", None, True),
+        # It probes the host and may send a Wake-on-LAN packet: a thread and a timeout.
+        ("power_on", "52:54:00:00:00:01", False),
+        ("power_state", None, False),
+        ("reset", None, False),
+        ("restart", None, False),
+    ],
+)
+def test_the_static_backend_runs_inline_only_what_the_pools_file_answers(
+    call: str, mac: str | None, inline: bool
+) -> None:
+    from broker_stub.backends.static import StaticBackend, StaticOptions
+
+    backend = StaticBackend(StaticOptions.from_json({}))
+    machine = MachineRef(pool_id="p", name="m1", host="127.0.0.1", ports={"vnc": 5901}, mac=mac)
+    assert backend.runs_inline(call, machine if call != "check" else None) is inline

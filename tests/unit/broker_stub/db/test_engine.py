@@ -13,9 +13,12 @@ from sqlalchemy.pool import QueuePool
 from broker_stub.clock import utcnow
 from broker_stub.db.engine import (
     PG_POOL_SIZE,
+    SQLITE_POOL_SIZE,
+    SQLITE_REQUEST_SLOTS,
     make_engine,
     make_session_factory,
     normalize_url,
+    request_slots,
     safe_url,
 )
 from broker_stub.db.migrate import upgrade
@@ -151,6 +154,22 @@ def test_postgresql_engine_settings() -> None:
         assert isinstance(engine.pool, QueuePool)
         assert engine.pool.size() == PG_POOL_SIZE
         assert engine.pool._pre_ping  # a dead connection is replaced, not handed out
+        assert request_slots(engine) == PG_POOL_SIZE  # one request a kept connection
+    finally:
+        engine.dispose()
+
+
+@pytest.mark.parametrize("name", ["broker.sqlite3", ":memory:"])
+def test_sqlite_lets_few_requests_work_at_once_and_keeps_connections_for_the_rest(
+    tmp_path: Path, name: str
+) -> None:
+    engine = make_engine(f"sqlite:///{name if name == ':memory:' else tmp_path / name}")
+    try:
+        assert request_slots(engine) == SQLITE_REQUEST_SLOTS == 2
+        if name != ":memory:":
+            # The scheduler and requests that step out keep connections of their own.
+            assert isinstance(engine.pool, QueuePool)
+            assert engine.pool.size() == SQLITE_POOL_SIZE > SQLITE_REQUEST_SLOTS
     finally:
         engine.dispose()
 
