@@ -117,7 +117,7 @@ def create_app(
     app.state.session_factory = session_factory
     app.state.metrics = Metrics(session_factory)
     # Added first, so it sits inside the observer, whose timing includes the wait.
-    app.add_middleware(AdmissionGate, limit=request_slots(engine))
+    app.add_middleware(AdmissionGate, limit=settings.request_slots or request_slots(engine))
     # Inside the observer, so a refusal is logged and counted like any other.
     app.add_middleware(TextGuard)
     app.add_middleware(RequestObserver, metrics=app.state.metrics)

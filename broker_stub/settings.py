@@ -102,6 +102,12 @@ class BrokerSettings(BaseSettings):
         ge=1,
         description="Processes that serve the API on this node; one per core uses them all.",
     )
+    request_slots: int | None = Field(
+        default=None,
+        ge=1,
+        description="Requests one process works on at once; the rest wait their turn. "
+        "Unset: 2 on SQLite, the connection pool's size on PostgreSQL.",
+    )
     token_ttl: timedelta = Field(
         default=timedelta(hours=10),
         gt=timedelta(0),

@@ -12,16 +12,12 @@ from __future__ import annotations
 import functools
 import os
 import secrets
-from concurrent.futures import Future, ThreadPoolExecutor
-from typing import TypeVar
+from concurrent.futures import ThreadPoolExecutor
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 
-from broker_stub import waits
 from broker_stub.domain.errors import PasswordTooShort
-
-T = TypeVar("T")
 
 # OWASP's argon2id minimum: 19 MiB of memory, 2 passes, 1 lane.
 _hasher = PasswordHasher(time_cost=2, memory_cost=19456, parallelism=1)
@@ -44,22 +40,14 @@ def check_new_password(password: str, *, minimum: int) -> None:
 
 
 def hash_password(password: str) -> str:
-    return _result(_workers.submit(_hasher.hash, password))
+    return _workers.submit(_hasher.hash, password).result()
 
 
 def verify_password(password_hash: str, password: str) -> bool:
     try:
-        return _result(_workers.submit(_hasher.verify, password_hash, password))
+        return _workers.submit(_hasher.verify, password_hash, password).result()
     except (VerificationError, InvalidHashError):
         return False
-
-
-def _result(future: Future[T]) -> T:
-    """The hash's result, waited for outside the API's admission gate: 25 ms
-    or more, in which a request's place serves another (broker_stub.waits).
-    Callers hold no database connection meanwhile."""
-    with waits.away():
-        return future.result()
 
 
 def needs_rehash(password_hash: str) -> bool:

@@ -27,7 +27,7 @@ from datetime import datetime
 
 from sqlalchemy.orm import Session
 
-from broker_stub import log, waits
+from broker_stub import log
 from broker_stub.auth import lockout, tokens, totp, users
 from broker_stub.auth.directory import Directory, DirectoryRefused
 from broker_stub.db.models import User
@@ -95,9 +95,6 @@ def _first_factor(
 ) -> tuple[User, str]:
     """The user whose password this is, and where it was checked ("local" or "ldap")."""
     user = users.find_user(db, username)
-    # End the read: the check below holds no connection while it waits (its
-    # request steps out of the admission gate meanwhile, broker_stub.waits).
-    db.commit()
     if users.has_local_password(user) or directory is None:
         if not users.check_local_password(user, password):
             reason = "wrong_password" if users.has_local_password(user) else "unknown_user"
@@ -105,8 +102,7 @@ def _first_factor(
         assert user is not None
         return user, "local"
     try:
-        with waits.away():
-            found = directory.authenticate(username, password)
+        found = directory.authenticate(username, password)
     except DirectoryRefused as refused:
         users.refuse(db, username, refused.reason, address, at=now)
     synced = users.upsert_directory_user(db, found)

@@ -33,10 +33,11 @@ SQLITE_MAX_OVERFLOW = 8
 # process with more request threads the holder waits for the GIL behind them
 # at every statement: at 8 at once a turn lasted 2.1 ms on average for 0.3 ms
 # of work, and a node of two workers launched 415/s; at 2, 1.0 ms and 590/s
-# (benchmarks/storm.py's load, docs/benchmarks.md). Nothing is gained by more:
-# SQLite's reads are local, and a request waiting on a hypervisor steps out
-# of the gate meanwhile (broker_stub.waits). At 1, a request waiting on LDAP
-# would hold up its whole process.
+# (docs/benchmarks.md). Little is gained by more: SQLite's reads are local,
+# argon2id keeps the cores busy anyway, and a request waiting on a hypervisor
+# steps out of the gate meanwhile (broker_stub.waits). At 1, a request
+# waiting on LDAP would hold up its whole process. Settings.request_slots
+# overrides it.
 SQLITE_REQUEST_SLOTS = 2
 PG_POOL_SIZE = 10
 PG_MAX_OVERFLOW = 20

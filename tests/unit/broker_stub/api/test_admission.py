@@ -3,11 +3,15 @@
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Callable
 
 import pytest
 from starlette.types import Receive, Scope, Send
 
 from broker_stub.api.admission import AdmissionGate
+from broker_stub.db.engine import PG_POOL_SIZE
+
+from ..conftest import Broker
 
 
 def test_at_most_limit_requests_are_in_and_the_rest_wait_their_turn() -> None:
@@ -91,3 +95,15 @@ async def _never() -> dict[str, object]:
 
 async def _drop(_message: object) -> None:
     raise AssertionError("not called")
+
+
+def test_the_app_admits_the_settings_request_slots_or_the_databases_default(
+    make_broker: Callable[..., Broker],
+) -> None:
+    def limits(broker: Broker) -> list[int]:
+        return [m.kwargs["limit"] for m in broker.app.user_middleware if m.cls is AdmissionGate]
+
+    default = make_broker()
+    expected = 2 if default.app.state.engine.dialect.name == "sqlite" else PG_POOL_SIZE
+    assert limits(default) == [expected]
+    assert limits(make_broker(request_slots=5)) == [5]

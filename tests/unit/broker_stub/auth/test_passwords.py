@@ -96,33 +96,3 @@ def test_no_more_hashes_at_once_than_there_are_slots(monkeypatch: pytest.MonkeyP
 
     assert results == [True] * 8
     assert peak == 2
-
-
-class Place:
-    """A waits.Hook that records when its request's place is given back and taken."""
-
-    def __init__(self) -> None:
-        self.events: list[str] = []
-
-    def leave(self) -> bool:
-        self.events.append(f"leave on {threading.current_thread().name}")
-        return True
-
-    def back(self) -> None:
-        self.events.append("back")
-
-
-def test_a_request_waits_for_its_hash_outside_the_admission_gate() -> None:
-    from broker_stub import waits
-
-    hashed = passwords.hash_password("s3cret-enough")
-    place = Place()
-    token = waits.install(place)
-    try:
-        assert passwords.verify_password(hashed, "s3cret-enough")
-        assert not passwords.verify_password(hashed, "wrong")
-        passwords.hash_password("another-one")
-    finally:
-        waits.uninstall(token)
-    me = threading.current_thread().name
-    assert place.events == [f"leave on {me}", "back"] * 3
