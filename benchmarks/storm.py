@@ -84,7 +84,14 @@ LAUNCH = f"/api/v1/desktops/{POOL}/launch"
 # Long enough for any storm: sessions stay pending (nobody starts a client)
 # and tokens wait between the sign-in phase and the launch phase.
 PRELAUNCH_TIMEOUT = "1d"
-BROKER_ENV = {"RUBICON_BROKER_TOKEN_IDLE_TIMEOUT": "PT12H"}
+# Every storm user signs in from 127.0.0.1, and an address's sign-ins being
+# checked count towards its throttle (20 by default): a burst from one
+# address is refused in part, as docs/admin.md says for sites behind one NAT
+# address, which raise it the same way.
+BROKER_ENV = {
+    "RUBICON_BROKER_TOKEN_IDLE_TIMEOUT": "PT12H",
+    "RUBICON_BROKER_THROTTLE_FAILURES": "1000",
+}
 LIST_SAMPLES_PER_PROBE = 3
 # A probe's request may take this long; a storm phase in which nothing is
 # answered for this long is stopped, its unanswered users counted as errors.
