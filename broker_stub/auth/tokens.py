@@ -123,7 +123,8 @@ def resolve(
     if row is None:
         return None
     user, found = row
-    if _touch(db, found, now):
+    if _due(found, now):
+        _touch(db, found, now)
         db.commit()
         # What the row now holds, without marking the object dirty.
         set_committed_value(found, "last_used_at", now)
@@ -146,7 +147,7 @@ def read(
     if row is None:
         return None
     user, found = entity(User, row, "u_"), entity(Token, row, "t_")
-    if now - found.last_used_at >= TOUCH_INTERVAL:
+    if _due(found, now):
         # In this transaction only: one rolled back (a failed request) takes it along.
         reading = db.get_transaction()
 
@@ -158,15 +159,17 @@ def read(
     return user, found
 
 
-def _touch(db: Session, found: Token, now: datetime) -> bool:
-    """Move last_used_at to `now` if it is at least TOUCH_INTERVAL old; True if due."""
-    if now - found.last_used_at < TOUCH_INTERVAL:
-        return False
+def _due(found: Token, now: datetime) -> bool:
+    """True if the token's last_used_at is TOUCH_INTERVAL old or more."""
+    return now - found.last_used_at >= TOUCH_INTERVAL
+
+
+def _touch(db: Session, found: Token, now: datetime) -> None:
+    """Move last_used_at to `now`, in `db`'s transaction."""
     # Conditional, so of several nodes seeing the same stale value one writes.
     db.connection().execute(
         TOUCH, {"token_hash": found.hash, "stale_at": now - TOUCH_INTERVAL, "used_at": now}
     )
-    return True
 
 
 def lookup(

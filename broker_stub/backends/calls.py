@@ -165,9 +165,10 @@ class Calls:
                 f"pool {self.pool_id} is degraded ({degraded}); "
                 "the broker checks its hypervisor again every few seconds"
             )
-        machine = args[0] if args and isinstance(args[0], MachineRef) else None
-        if self._runs_inline is not None and self._runs_inline(name, machine):
-            return self._outcome(name, lambda: fn(*args))
+        if self._runs_inline is not None:
+            machine = args[0] if args and isinstance(args[0], MachineRef) else None
+            if self._runs_inline(name, machine):
+                return self._outcome(name, lambda: fn(*args))
         with self._lock:
             if self._under_way >= self._limit:
                 raise Busy(

@@ -21,6 +21,7 @@ from sqlalchemy.orm import Session
 from broker_stub import backends as be
 from broker_stub import log
 from broker_stub.db.models import Machine, MachineOrigin, MachineState, Pool
+from broker_stub.db.rows import table_of
 from broker_stub.domain import lifecycle
 
 # How long a node may take to make a machine before another may take the work over.
@@ -73,7 +74,7 @@ def reserve(
     }
     # The count is part of the INSERT: on SQLite nothing may come between them.
     count = select(func.count()).where(Machine.pool_id == pool.id).scalar_subquery()
-    columns = Machine.__table__.c
+    columns = table_of(Machine).c
     rows = select(
         *(literal(value, type_=columns[key].type).label(key) for key, value in values.items())
     ).where(count < limit)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import ColumnElement, Exists, and_, exists, or_, select
+from sqlalchemy import Exists, and_, exists, or_, select
 from sqlalchemy.orm import Session
 
 from broker_stub.db.models import Entitlement, EntitlementKind, Group, Membership, Pool, User
@@ -29,16 +29,7 @@ def grants(pool_id: Any, *, user_id: Any, username: Any) -> Exists:
     )
 
 
-def _grants_user(pool_id: Any, user: User) -> ColumnElement[bool]:
-    return grants(pool_id, user_id=user.id, username=user.username)
-
-
 def entitled_pools(db: Session, user: User) -> list[Pool]:
     """The pools `user` may use, sorted by name."""
-    return list(
-        db.scalars(select(Pool).where(_grants_user(Pool.id, user)).order_by(Pool.name, Pool.id))
-    )
-
-
-def is_entitled(db: Session, user: User, pool: Pool) -> bool:
-    return bool(db.scalar(select(_grants_user(pool.id, user))))
+    granted = grants(Pool.id, user_id=user.id, username=user.username)
+    return list(db.scalars(select(Pool).where(granted).order_by(Pool.name, Pool.id)))
