@@ -33,7 +33,7 @@ from pathlib import Path
 import pytest
 
 from broker_stub.demo.xdisplay import Xvfb
-from launcher.core.launching import OpenedDesktop, Preferences, open_desktop
+from launcher.core.launching import OpenedDesktop
 from launcher.core.models import Protocol
 from tests.helpers.connect_proxy import ConnectProxy, running_proxy
 from tests.helpers.e2e import (
@@ -124,14 +124,7 @@ def open_spice(
     with broker.client() as api:
         api.login(username=USER, password=SIGN_IN)
         [lab] = api.desktops()
-        opened = open_desktop(
-            api,
-            lab,
-            on_exit=watch.exits.put,
-            on_connected=watch.connected.set,
-            preferences=Preferences(),
-            platform="linux",
-        )
+        opened = watch.open(api, lab)
         try:
             yield opened
         finally:

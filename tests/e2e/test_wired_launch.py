@@ -8,7 +8,6 @@ points at freerdp-shadow-cli.
 
 from __future__ import annotations
 
-import queue
 import socket
 import threading
 import time
@@ -20,10 +19,10 @@ import pytest
 
 from broker_stub.demo.xdisplay import Xvfb, XvncDesktop
 from launcher.core.broker import BrokerClient
-from launcher.core.launching import FreeRdpVersions, OpenedDesktop, Preferences, open_desktop
+from launcher.core.launching import FreeRdpVersions, OpenedDesktop, Preferences
 from launcher.core.secret import Secret
 from launcher.core.settings import RdpSettings
-from launcher.core.supervisor import DID_NOT_ANSWER, ClientExit
+from launcher.core.supervisor import DID_NOT_ANSWER
 from tests.e2e.conftest import ShadowServer
 from tests.helpers.e2e import (
     RDP_PASSWORD,
@@ -35,19 +34,12 @@ from tests.helpers.e2e import (
 )
 from tests.helpers.fake_broker import FakeBroker, desktop
 from tests.helpers.live_broker import Machine, live_broker
+from tests.helpers.viewers import Watch
 
 pytestmark = pytest.mark.e2e
 
 USER, SIGN_IN = "ann", "ann-sign-in-pw"
 AUTHENTICATED = "Server default pixel format"
-
-
-class Watch:
-    """What open_desktop reports: connected, then the exit."""
-
-    def __init__(self) -> None:
-        self.connected = threading.Event()
-        self.exits: queue.Queue[ClientExit] = queue.Queue()
 
 
 @contextmanager
@@ -65,14 +57,7 @@ def open_vnc(
     ):
         api.login(username=USER, password=SIGN_IN)
         [lab] = api.desktops()
-        opened = open_desktop(
-            api,
-            lab,
-            on_exit=watch.exits.put,
-            on_connected=watch.connected.set,
-            preferences=prefs,
-            platform="linux",
-        )
+        opened = watch.open(api, lab, preferences=prefs)
         try:
             yield opened, watch
         finally:
@@ -171,14 +156,11 @@ def open_rdp(server: ShadowServer, sign_in_password: str, watch: Watch) -> Itera
     with broker.client() as api:
         api.login(username=RDP_USER, password=sign_in_password)
         [win] = api.desktops()
-        opened = open_desktop(
+        opened = watch.open(
             api,
             win,
-            on_exit=watch.exits.put,
-            on_connected=watch.connected.set,
             preferences=prefs,
             sso=sso,
-            platform="linux",
             versions=FreeRdpVersions(),  # asks the real xfreerdp, on the user's DISPLAY
         )
         try:

@@ -14,6 +14,7 @@ import threading
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
+from typing import Any
 
 import httpx
 import pytest
@@ -21,6 +22,7 @@ import pytest
 from broker_stub.demo.xdisplay import Xvfb
 from launcher.core.broker import BrokerClient, DesktopStarting, new_idempotency_key
 from launcher.core.launching import OpenedDesktop, Preferences, open_desktop
+from launcher.core.models import Desktop
 from launcher.core.supervisor import ClientExit, RunningClient
 from tests.helpers.broker_site import LAUNCH_TIMEOUT_S, POLL_S, SIGN_IN, USER
 from tests.helpers.e2e import (
@@ -40,6 +42,21 @@ class Watch:
     def __init__(self) -> None:
         self.connected = threading.Event()
         self.exits: queue.Queue[ClientExit] = queue.Queue()
+
+    def open(self, api: BrokerClient, desktop: Desktop, **options: Any) -> OpenedDesktop:
+        """open_desktop on Linux reporting here; `options` add to or replace its
+        defaults (the default Preferences)."""
+        return open_desktop(
+            api,
+            desktop,
+            **{
+                "on_exit": self.exits.put,
+                "on_connected": self.connected.set,
+                "preferences": Preferences(),
+                "platform": "linux",
+                **options,
+            },
+        )
 
 
 class Recorder(httpx.HTTPTransport):
@@ -66,15 +83,7 @@ def open_until_ready(
     deadline = time.monotonic() + LAUNCH_TIMEOUT_S
     while True:
         try:
-            return open_desktop(
-                api,
-                desktop,
-                on_exit=watch.exits.put,
-                on_connected=watch.connected.set,
-                preferences=Preferences(),
-                platform="linux",
-                idempotency_key=key,
-            )
+            return watch.open(api, desktop, idempotency_key=key)
         except DesktopStarting:
             last = recorder.launches[-1][1]
             assert time.monotonic() < deadline, f"{pool} still starting: {last.text}"
